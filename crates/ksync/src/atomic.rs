@@ -1,0 +1,78 @@
+//! Atomics whose every access is a scheduling point under the checker.
+
+use crate::class::LockClass;
+use crate::lock::{register, sched};
+use crate::rt::{ObjKind, Op};
+use std::sync::atomic::Ordering::SeqCst;
+
+macro_rules! atomic_int {
+    ($name:ident, $std:ty, $t:ty) => {
+        /// A named atomic; under the checker loads are reads and stores/RMWs writes.
+        pub struct $name {
+            obj: u32,
+            v: $std,
+        }
+
+        impl $name {
+            /// `name` appears in traces (`in_use`, `chip->active`).
+            pub fn new(name: &'static str, v: $t) -> Self {
+                Self { obj: register(ObjKind::Atomic, LockClass::new(name), None), v: <$std>::new(v) }
+            }
+
+            #[inline]
+            fn point(&self, write: bool) {
+                if let Some(sh) = sched(self.obj) {
+                    sh.op(Op::Atomic { obj: self.obj, write });
+                }
+            }
+
+            pub fn load(&self) -> $t {
+                self.point(false);
+                self.v.load(SeqCst)
+            }
+            pub fn store(&self, v: $t) {
+                self.point(true);
+                self.v.store(v, SeqCst)
+            }
+            pub fn swap(&self, v: $t) -> $t {
+                self.point(true);
+                self.v.swap(v, SeqCst)
+            }
+            pub fn compare_exchange(&self, cur: $t, new: $t) -> Result<$t, $t> {
+                self.point(true);
+                self.v.compare_exchange(cur, new, SeqCst, SeqCst)
+            }
+            /// Value without a scheduling point (end-of-execution checks, reports).
+            pub fn peek(&self) -> $t {
+                self.v.load(SeqCst)
+            }
+        }
+    };
+}
+
+macro_rules! atomic_arith {
+    ($name:ident, $t:ty) => {
+        impl $name {
+            pub fn fetch_add(&self, d: $t) -> $t {
+                self.point(true);
+                self.v.fetch_add(d, SeqCst)
+            }
+            pub fn fetch_sub(&self, d: $t) -> $t {
+                self.point(true);
+                self.v.fetch_sub(d, SeqCst)
+            }
+        }
+    };
+}
+
+atomic_int!(AtomicI32, std::sync::atomic::AtomicI32, i32);
+atomic_int!(AtomicU32, std::sync::atomic::AtomicU32, u32);
+atomic_int!(AtomicI64, std::sync::atomic::AtomicI64, i64);
+atomic_int!(AtomicU64, std::sync::atomic::AtomicU64, u64);
+atomic_int!(AtomicUsize, std::sync::atomic::AtomicUsize, usize);
+atomic_int!(AtomicBool, std::sync::atomic::AtomicBool, bool);
+atomic_arith!(AtomicI32, i32);
+atomic_arith!(AtomicU32, u32);
+atomic_arith!(AtomicI64, i64);
+atomic_arith!(AtomicU64, u64);
+atomic_arith!(AtomicUsize, usize);

@@ -1,0 +1,193 @@
+//! Kernel-like primitives for the usb-offload model.
+//!
+//! Every primitive decides at run time whether the caller is a checker task (the
+//! operation becomes a scheduling point of the deterministic checker in
+//! [`rt`]) or an ordinary OS thread (a thin wrapper over parking_lot / std). Model
+//! code uses only these, never `std::sync` directly.
+
+pub mod atomic;
+pub mod class;
+pub mod kref;
+pub mod lock;
+pub mod lockdep_report;
+pub mod report;
+pub mod rt;
+pub mod thread;
+pub mod wait;
+pub mod work;
+
+pub use atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, AtomicUsize};
+pub use class::LockClass;
+pub use kref::Kref;
+pub use lock::{Mutex, MutexGuard, SpinGuard, SpinLock};
+pub use report::{Finding, FindingKind};
+pub use thread::{spawn, spawn_daemon, JoinHandle};
+pub use wait::{Completion, HoldGuard, WaitQueue, WaitResult};
+pub use work::WorkQueue;
+
+use rt::{Op, OpResult};
+use std::cell::Cell;
+
+/// A named frame of the task-local call stack that reports print; pops on drop.
+#[must_use = "the frame is popped when this guard drops"]
+pub struct Frame {
+    pushed: bool,
+}
+
+/// Pushes `name` (a kernel function name) on the calling task's call stack.
+#[inline]
+pub fn frame(name: &'static str) -> Frame {
+    match rt::current() {
+        Some(sh) => {
+            let mut st = sh.st.borrow_mut();
+            match st.running {
+                Some(t) if !st.teardown => {
+                    st.tasks[t].frames.push(name);
+                    Frame { pushed: true }
+                }
+                _ => Frame { pushed: false },
+            }
+        }
+        None => Frame { pushed: false },
+    }
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        if !self.pushed {
+            return;
+        }
+        if let Some(sh) = rt::current() {
+            let mut st = sh.st.borrow_mut();
+            if let (Some(t), false) = (st.running, st.teardown) {
+                st.tasks[t].frames.pop();
+            }
+        }
+    }
+}
+
+thread_local! {
+    static RNG: Cell<u64> = const { Cell::new(0x9E37_79B9_7F4A_7C15) };
+}
+
+/// A nondeterministic choice among `n` values (`0..n`). The checker explores every
+/// value; on OS threads it is pseudo-random.
+pub fn choose(n: usize) -> usize {
+    assert!(n > 0, "choose(0)");
+    if n == 1 {
+        return 0;
+    }
+    if let Some(sh) = rt::current().filter(|s| s.in_task()) {
+        if let OpResult::Usize(v) = sh.op(Op::Choose { n }) {
+            return v;
+        }
+        unreachable!("choose without a value");
+    }
+    RNG.with(|r| {
+        let mut x = r.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        r.set(x);
+        (x % n as u64) as usize
+    })
+}
+
+/// A plain scheduling point (`cond_resched`): lets other tasks run here.
+pub fn yield_now() {
+    if let Some(sh) = rt::current().filter(|s| s.in_task()) {
+        sh.op(Op::Yield);
+    }
+}
+
+/// Virtual time in milliseconds under the checker; wall-clock milliseconds since the
+/// first call on OS threads.
+pub fn now_ms() -> u64 {
+    if let Some(sh) = rt::current() {
+        return sh.st.borrow().now;
+    }
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed().as_millis() as u64
+}
+
+/// `msleep`: under the checker the wake-up fires only when no task is otherwise
+/// enabled (time is long relative to CPU work).
+pub fn msleep(ms: u64) {
+    if let Some(sh) = rt::current().filter(|s| s.in_task()) {
+        let t = sh.st.borrow().running.expect("task");
+        sh.add_timer_task(ms, "msleep", t);
+        sh.op(Op::Msleep);
+        return;
+    }
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+}
+
+static LIVE_FINDINGS: parking_lot::Mutex<Vec<Finding>> = parking_lot::Mutex::new(Vec::new());
+
+/// Reports a finding (an invariant violation, a leak, a lock assertion) from model
+/// code. Under the checker it is attached to the execution; on OS threads it is kept
+/// for [`take_live_findings`].
+pub fn report(kind: FindingKind, property: &str, summary: impl Into<String>) {
+    let mut f = Finding::new(kind, property, summary);
+    if let Some(sh) = rt::current() {
+        let mut st = sh.st.borrow_mut();
+        if st.teardown {
+            return;
+        }
+        if let Some(t) = st.running {
+            f.task = Some(st.tasks[t].name.clone());
+            f.locks = st.held_names(t);
+        }
+        f.step = st.step;
+        st.push_finding(f);
+        return;
+    }
+    LIVE_FINDINGS.lock().push(f);
+}
+
+/// Reports `property` violated unless `cond` holds.
+#[inline]
+pub fn check(cond: bool, property: &str, summary: impl FnOnce() -> String) {
+    if !cond {
+        report(FindingKind::Invariant, property, summary());
+    }
+}
+
+/// Findings reported by model code running on OS threads.
+pub fn take_live_findings() -> Vec<Finding> {
+    std::mem::take(&mut *LIVE_FINDINGS.lock())
+}
+
+/// Registers a check that runs when an execution ends with every task finished: the
+/// model's look at what was left behind (leaks, balances).
+pub fn on_quiescence(f: impl FnOnce() + 'static) {
+    if let Some(sh) = rt::current() {
+        sh.on_quiescence(Box::new(f));
+    }
+}
+
+/// Name of the calling task (checker) or thread.
+pub fn current_task_name() -> String {
+    if let Some(sh) = rt::current() {
+        let st = sh.st.borrow();
+        if let Some(t) = st.running {
+            return st.tasks[t].name.clone();
+        }
+    }
+    std::thread::current().name().unwrap_or("?").to_string()
+}
+
+/// Records a note in the counterexample trace (no scheduling point).
+pub fn note(what: impl FnOnce() -> String) {
+    if let Some(sh) = rt::current() {
+        sh.st.borrow_mut().note(|_| what());
+    }
+}
+
+/// Sends a signal to a task: its next (or current) interruptible wait ends with
+/// [`WaitResult::Interrupted`].
+pub fn signal(h: &JoinHandle) {
+    if let (JoinHandle::Task(t), Some(sh)) = (h, rt::current()) {
+        sh.st.borrow_mut().tasks[*t].signal_pending = true;
+    }
+}

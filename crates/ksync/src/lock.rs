@@ -1,0 +1,172 @@
+//! `Mutex<T>` (sleeping, non-recursive) and `SpinLock<T>` (non-sleeping), each with a
+//! lock class. Under the checker every acquisition is a scheduling point; on OS
+//! threads they are parking_lot locks.
+
+use crate::class::{intern, LockClass};
+use crate::rt::{self, ObjKind, Op, OpResult, Shared};
+use std::ops::{Deref, DerefMut};
+use std::rc::Rc;
+
+pub(crate) const NO_OBJ: u32 = u32::MAX;
+
+/// Registers an object with the current execution, if there is one.
+pub(crate) fn register(kind: ObjKind, class: LockClass, label: Option<&str>) -> u32 {
+    match rt::current() {
+        Some(sh) => sh.register_obj(kind, intern(class), label.map(Rc::from)),
+        None => NO_OBJ,
+    }
+}
+
+/// The execution to schedule through, if the caller is a checker task and `obj`
+/// belongs to the checker.
+pub(crate) fn sched(obj: u32) -> Option<Rc<Shared>> {
+    if obj == NO_OBJ {
+        return None;
+    }
+    rt::current().filter(|s| s.in_task())
+}
+
+struct RawLock {
+    obj: u32,
+    class: LockClass,
+}
+
+impl RawLock {
+    fn new(kind: ObjKind, class: LockClass, label: Option<&str>) -> Self {
+        RawLock {
+            obj: register(kind, class, label),
+            class,
+        }
+    }
+
+    fn acquire(&self) -> Option<Rc<Shared>> {
+        let sh = sched(self.obj)?;
+        sh.op(Op::Lock { obj: self.obj });
+        Some(sh)
+    }
+
+    fn try_acquire(&self) -> Result<Option<Rc<Shared>>, ()> {
+        match sched(self.obj) {
+            None => Ok(None),
+            Some(sh) => match sh.op(Op::TryLock { obj: self.obj }) {
+                OpResult::Bool(true) => Ok(Some(sh)),
+                _ => Err(()),
+            },
+        }
+    }
+
+    fn held_by_current(&self) -> Option<bool> {
+        let sh = sched(self.obj)?;
+        let st = sh.st.borrow();
+        let t = st.running?;
+        Some(st.tasks[t].held.iter().any(|h| h.obj == self.obj))
+    }
+}
+
+fn release(sh: &Option<Rc<Shared>>, obj: u32) {
+    if let Some(sh) = sh {
+        sh.st.borrow_mut().unlock(obj);
+    }
+}
+
+macro_rules! lock_type {
+    ($(#[$m:meta])* $name:ident, $guard:ident, $kind:expr) => {
+        $(#[$m])*
+        pub struct $name<T> {
+            raw: RawLock,
+            data: parking_lot::Mutex<T>,
+        }
+
+        impl<T> $name<T> {
+            /// A lock of `class` protecting `data`.
+            pub fn new(class: LockClass, data: T) -> Self {
+                Self { raw: RawLock::new($kind, class, None), data: parking_lot::Mutex::new(data) }
+            }
+
+            /// Like [`Self::new`], with an instance label for reports (`udevL(1-1)`).
+            pub fn labeled(class: LockClass, label: &str, data: T) -> Self {
+                Self { raw: RawLock::new($kind, class, Some(label)), data: parking_lot::Mutex::new(data) }
+            }
+
+            pub fn class(&self) -> LockClass {
+                self.raw.class
+            }
+
+            /// Acquires the lock, sleeping (or spinning) until it is free.
+            pub fn lock(&self) -> $guard<'_, T> {
+                let sh = self.raw.acquire();
+                let g = match sh {
+                    Some(_) => self.data.try_lock().expect("checker granted a held lock"),
+                    None => self.data.lock(),
+                };
+                $guard { g: Some(g), sh, obj: self.raw.obj }
+            }
+
+            /// Takes the lock if it is free.
+            pub fn try_lock(&self) -> Option<$guard<'_, T>> {
+                match self.raw.try_acquire() {
+                    Ok(Some(sh)) => {
+                        let g = self.data.try_lock().expect("checker granted a held lock");
+                        Some($guard { g: Some(g), sh: Some(sh), obj: self.raw.obj })
+                    }
+                    Ok(None) => self.data.try_lock().map(|g| $guard { g: Some(g), sh: None, obj: self.raw.obj }),
+                    Err(()) => None,
+                }
+            }
+
+            /// Whether the calling task holds this lock (checker), or whether anyone
+            /// holds it (OS threads, where ownership is not tracked).
+            pub fn is_held(&self) -> bool {
+                self.raw.held_by_current().unwrap_or_else(|| self.data.is_locked())
+            }
+
+            /// Access without locking, for code that runs when no task can (setup,
+            /// end-of-execution checks).
+            pub fn get_mut(&mut self) -> &mut T {
+                self.data.get_mut()
+            }
+
+            /// Reads the data outside any task (end-of-execution checks). Under the
+            /// checker no task runs concurrently, so this does not race.
+            pub fn peek<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+                f(&self.data.lock())
+            }
+        }
+
+        /// Guard of a held lock; dropping it releases the lock.
+        pub struct $guard<'a, T> {
+            g: Option<parking_lot::MutexGuard<'a, T>>,
+            sh: Option<Rc<Shared>>,
+            obj: u32,
+        }
+
+        impl<T> Deref for $guard<'_, T> {
+            type Target = T;
+            fn deref(&self) -> &T {
+                self.g.as_ref().expect("guard")
+            }
+        }
+
+        impl<T> DerefMut for $guard<'_, T> {
+            fn deref_mut(&mut self) -> &mut T {
+                self.g.as_mut().expect("guard")
+            }
+        }
+
+        impl<T> Drop for $guard<'_, T> {
+            fn drop(&mut self) {
+                self.g = None;
+                release(&self.sh, self.obj);
+            }
+        }
+    };
+}
+
+lock_type!(
+    /// A sleeping, non-recursive mutex (`struct mutex`, `device_lock`).
+    Mutex, MutexGuard, ObjKind::Mutex
+);
+lock_type!(
+    /// A spinlock: sleeping while holding it is reported (LK-5).
+    SpinLock, SpinGuard, ObjKind::Spin
+);

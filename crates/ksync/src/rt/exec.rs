@@ -1,0 +1,954 @@
+//! One execution of a program under a scheduler.
+
+use super::lockdep::{LockDep, LockOrderCycle, OrderEdge};
+use super::task::{Access, Held, Task, TaskId};
+use super::{set_current, ObjId};
+use crate::class::{class_name, ClassId};
+use crate::report::{Finding, FindingKind};
+use corosensei::stack::DefaultStack;
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+use std::any::Any;
+use std::cell::RefCell;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+
+/// Pseudo task id of a clock step (a timer firing while no task was enabled).
+pub const CLOCK_TASK: TaskId = usize::MAX;
+const NO_STEP: u32 = u32::MAX;
+
+/// The operation a task waits to perform at its scheduling point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    Start,
+    Yield,
+    Atomic { obj: ObjId, write: bool },
+    Lock { obj: ObjId },
+    TryLock { obj: ObjId },
+    PrepareWait { obj: ObjId },
+    Sleep { obj: ObjId },
+    Wake { obj: ObjId },
+    Join { task: TaskId },
+    Msleep,
+    Choose { n: usize },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OpResult {
+    None,
+    Bool(bool),
+    Usize(usize),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ObjKind {
+    Mutex,
+    Spin,
+    Atomic,
+    WaitQueue,
+}
+
+pub(crate) struct Obj {
+    pub kind: ObjKind,
+    pub class: ClassId,
+    pub label: Option<Rc<str>>,
+    pub owner: Option<TaskId>,
+    pub last_unlock: u32,
+    pub waiters: Vec<TaskId>,
+}
+
+enum TimerAction {
+    Task(TaskId),
+    Callback(Box<dyn FnOnce()>),
+}
+
+struct Timer {
+    id: u64,
+    deadline: u64,
+    what: &'static str,
+    action: TimerAction,
+}
+
+/// One recorded line of a counterexample.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TraceEntry {
+    pub step: u32,
+    pub task: String,
+    pub frames: Vec<&'static str>,
+    pub what: String,
+    pub held: Vec<String>,
+    pub time_ms: u64,
+}
+
+/// How an execution ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndKind {
+    /// Every task finished (daemons idle).
+    Done,
+    /// A deadlock (cycle of lock waits, or no task can ever run again).
+    Deadlock,
+    /// The step bound was hit: the execution is incomplete.
+    StepBound,
+    /// A task panicked or the model aborted.
+    Panic,
+}
+
+/// Bounds and recording options of one execution.
+#[derive(Clone, Debug)]
+pub struct ExecConfig {
+    pub max_steps: u32,
+    /// Record a readable trace (for counterexamples).
+    pub record: bool,
+    pub stack_size: usize,
+    pub main_name: String,
+}
+
+impl Default for ExecConfig {
+    fn default() -> Self {
+        ExecConfig {
+            max_steps: 20_000,
+            record: false,
+            stack_size: 256 * 1024,
+            main_name: "main".into(),
+        }
+    }
+}
+
+/// A task as the scheduler sees it before a decision.
+#[derive(Clone, Copy, Debug)]
+pub struct TaskView {
+    pub id: TaskId,
+    pub enabled: bool,
+    /// Conservative footprint of the task's next step (what it is about to do).
+    pub access: Option<Access>,
+}
+
+/// The decision point: every unfinished task and whether it can run.
+pub struct SchedView<'a> {
+    pub step: u32,
+    pub tasks: &'a [TaskView],
+}
+
+impl SchedView<'_> {
+    pub fn enabled(&self) -> impl Iterator<Item = TaskId> + '_ {
+        self.tasks.iter().filter(|t| t.enabled).map(|t| t.id)
+    }
+}
+
+/// A completed step.
+pub struct Step<'a> {
+    pub idx: u32,
+    pub task: TaskId,
+    pub accesses: &'a [Access],
+}
+
+/// A strategy: decides which task runs next and which value a `choose` takes.
+pub trait Scheduler {
+    fn next_task(&mut self, view: &SchedView) -> TaskId;
+    fn choose(&mut self, task: TaskId, n: usize, step: u32) -> usize;
+    fn step_done(&mut self, _step: &Step) {}
+}
+
+/// Result of one execution.
+pub struct ExecOutcome {
+    pub end: EndKind,
+    pub steps: u32,
+    pub findings: Vec<Finding>,
+    pub trace: Vec<TraceEntry>,
+    pub virtual_ms: u64,
+}
+
+pub(crate) struct State {
+    pub tasks: Vec<Task>,
+    pub running: Option<TaskId>,
+    pub objs: Vec<Obj>,
+    pub now: u64,
+    timers: Vec<Timer>,
+    timer_seq: u64,
+    pub step: u32,
+    pub accesses: Vec<Access>,
+    pub findings: Vec<Finding>,
+    pub abort: Option<EndKind>,
+    pub teardown: bool,
+    pub record: bool,
+    pub trace: Vec<TraceEntry>,
+    quiesce_hooks: Vec<Box<dyn FnOnce()>>,
+    pub lockdep: LockDep,
+    stack_size: usize,
+}
+
+/// Execution state shared between the driver and the tasks (one OS thread).
+pub(crate) struct Shared {
+    pub st: RefCell<State>,
+}
+
+thread_local! {
+    static STACKS: RefCell<Vec<DefaultStack>> = const { RefCell::new(Vec::new()) };
+    static PANIC_MSG: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if super::in_checker() {
+                let msg = match info.payload().downcast_ref::<&str>() {
+                    Some(s) => s.to_string(),
+                    None => info
+                        .payload()
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .unwrap_or_else(|| "panic".into()),
+                };
+                let loc = info
+                    .location()
+                    .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                    .unwrap_or_default();
+                PANIC_MSG.with(|p| *p.borrow_mut() = Some(format!("{msg}{loc}")));
+            } else {
+                prev(info)
+            }
+        }));
+    });
+}
+
+/// Payload used to unwind a task whose execution is being torn down.
+struct Teardown;
+
+impl Shared {
+    pub fn in_task(&self) -> bool {
+        let st = self.st.borrow();
+        st.running.is_some() && !st.teardown
+    }
+
+    pub fn register_obj(&self, kind: ObjKind, class: ClassId, label: Option<Rc<str>>) -> ObjId {
+        let mut st = self.st.borrow_mut();
+        let id = st.objs.len() as ObjId;
+        st.objs.push(Obj {
+            kind,
+            class,
+            label,
+            owner: None,
+            last_unlock: NO_STEP,
+            waiters: Vec::new(),
+        });
+        id
+    }
+
+    /// Performs a scheduling point of the running task.
+    pub fn op(&self, op: Op) -> OpResult {
+        let y = {
+            let mut st = self.st.borrow_mut();
+            if st.teardown {
+                drop(st);
+                resume_unwind(Box::new(Teardown));
+            }
+            let t = st.running.expect("ksync op outside a task");
+            st.pre_checks(t, op);
+            st.tasks[t].pending = op;
+            st.tasks[t].yielder
+        };
+        // SAFETY: `y` was stored by this task's coroutine body and points to the
+        // yielder of the coroutine we are running on; it lives as long as the body.
+        unsafe { (*y).suspend(()) };
+        let mut st = self.st.borrow_mut();
+        let t = st.running.expect("resumed outside a task");
+        std::mem::replace(&mut st.tasks[t].result, OpResult::None)
+    }
+
+    pub fn spawn(
+        self: &Rc<Self>,
+        name: String,
+        daemon: bool,
+        f: Box<dyn FnOnce()>,
+    ) -> TaskId {
+        let (id, stack_size, step) = {
+            let st = self.st.borrow();
+            (st.tasks.len(), st.stack_size, st.step)
+        };
+        let stack = STACKS
+            .with(|s| s.borrow_mut().pop())
+            .unwrap_or_else(|| DefaultStack::new(stack_size).expect("task stack"));
+        let sh = self.clone();
+        let co = Coroutine::with_stack(stack, move |y: &Yielder<(), ()>, ()| {
+            sh.st.borrow_mut().tasks[id].yielder = y as *const _;
+            let r = catch_unwind(AssertUnwindSafe(f));
+            if let Err(p) = r {
+                if sh.st.borrow().teardown || p.is::<Teardown>() {
+                    resume_unwind(p);
+                }
+                sh.task_panicked(id, p);
+            }
+            let mut st = sh.st.borrow_mut();
+            let step = st.step;
+            let task = &mut st.tasks[id];
+            task.finished = true;
+            task.last_step = step;
+        });
+        let mut task = Task::new(name, daemon, if self.in_task() { step } else { NO_STEP });
+        task.co = Some(co);
+        self.st.borrow_mut().tasks.push(task);
+        id
+    }
+
+    fn task_panicked(&self, id: TaskId, _p: Box<dyn Any + Send>) {
+        let msg = PANIC_MSG
+            .with(|m| m.borrow_mut().take())
+            .unwrap_or_else(|| "panic".into());
+        let mut st = self.st.borrow_mut();
+        let mut f = Finding::new(FindingKind::Panic, "panic", format!("task panicked: {msg}"));
+        f.task = Some(st.tasks[id].name.clone());
+        f.step = st.step;
+        st.push_finding(f);
+        st.abort.get_or_insert(EndKind::Panic);
+    }
+
+    pub fn add_timer_callback(&self, delay: u64, what: &'static str, f: Box<dyn FnOnce()>) -> u64 {
+        let mut st = self.st.borrow_mut();
+        let deadline = st.now + delay;
+        st.add_timer(deadline, what, TimerAction::Callback(f))
+    }
+
+    pub fn add_timer_task(&self, delay: u64, what: &'static str, t: TaskId) -> u64 {
+        let mut st = self.st.borrow_mut();
+        let deadline = st.now + delay;
+        st.add_timer(deadline, what, TimerAction::Task(t))
+    }
+
+    pub fn cancel_timer(&self, id: u64) -> bool {
+        let mut st = self.st.borrow_mut();
+        let n = st.timers.len();
+        st.timers.retain(|t| t.id != id);
+        n != st.timers.len()
+    }
+
+    pub fn on_quiescence(&self, f: Box<dyn FnOnce()>) {
+        self.st.borrow_mut().quiesce_hooks.push(f);
+    }
+}
+
+impl State {
+    fn add_timer(&mut self, deadline: u64, what: &'static str, action: TimerAction) -> u64 {
+        self.timer_seq += 1;
+        let id = self.timer_seq;
+        self.timers.push(Timer {
+            id,
+            deadline,
+            what,
+            action,
+        });
+        id
+    }
+
+    pub fn push_finding(&mut self, f: Finding) {
+        if self.record {
+            let task = f.task.clone().unwrap_or_default();
+            let what = format!("!! {} {}: {}", f.kind.as_str(), f.property, f.summary);
+            self.trace_line(task, Vec::new(), what, Vec::new());
+        }
+        self.findings.push(f);
+    }
+
+    pub fn obj_name(&self, obj: ObjId) -> String {
+        let o = &self.objs[obj as usize];
+        match &o.label {
+            Some(l) => format!("{}({})", class_name(o.class), l),
+            None => class_name(o.class),
+        }
+    }
+
+    pub fn held_names(&self, t: TaskId) -> Vec<String> {
+        self.tasks[t]
+            .held
+            .iter()
+            .map(|h| self.obj_name(h.obj))
+            .collect()
+    }
+
+    fn trace_line(&mut self, task: String, frames: Vec<&'static str>, what: String, held: Vec<String>) {
+        let step = self.step;
+        let time_ms = self.now;
+        self.trace.push(TraceEntry {
+            step,
+            task,
+            frames,
+            what,
+            held,
+            time_ms,
+        });
+    }
+
+    /// Records an inline event of the running task in the trace (record mode only).
+    pub fn note(&mut self, what: impl FnOnce(&State) -> String) {
+        if !self.record {
+            return;
+        }
+        let Some(t) = self.running else { return };
+        let w = what(self);
+        let frames = self.tasks[t].frames.clone();
+        let held = self.held_names(t);
+        let name = self.tasks[t].name.clone();
+        self.trace_line(name, frames, w, held);
+    }
+
+    fn finding_here(&self, t: TaskId, kind: FindingKind, prop: &str, summary: String) -> Finding {
+        let mut f = Finding::new(kind, prop, summary);
+        f.task = Some(self.tasks[t].name.clone());
+        f.step = self.step;
+        f
+    }
+
+    /// Lockdep, recursion, sleeping-in-atomic and lock-cycle checks made when a task
+    /// issues an operation.
+    fn pre_checks(&mut self, t: TaskId, op: Op) {
+        let sleeps = match op {
+            Op::Lock { obj } => self.objs[obj as usize].kind == ObjKind::Mutex,
+            Op::Sleep { .. } | Op::Msleep | Op::Join { .. } => true,
+            _ => false,
+        };
+        if sleeps && self.tasks[t].spin_held() {
+            let spins: Vec<String> = self.tasks[t]
+                .held
+                .iter()
+                .filter(|h| h.spin)
+                .map(|h| class_name(h.class))
+                .collect();
+            let what = self.op_name(op);
+            let mut f = self.finding_here(
+                t,
+                FindingKind::SleepInAtomic,
+                "LK-5",
+                format!(
+                    "{} sleeps ({what}) while holding spinlock {}",
+                    self.tasks[t].name,
+                    spins.join(", ")
+                ),
+            );
+            f.locks = spins;
+            self.push_finding(f);
+        }
+        match op {
+            Op::Lock { obj } => {
+                if self.tasks[t].held.iter().any(|h| h.obj == obj) {
+                    let name = self.obj_name(obj);
+                    let mut f = self.finding_here(
+                        t,
+                        FindingKind::RecursiveLock,
+                        "LK-1",
+                        format!("{} acquires {name} which it already holds", self.tasks[t].name),
+                    );
+                    f.locks = vec![class_name(self.objs[obj as usize].class)];
+                    f.detail = self.waits_for_description();
+                    self.push_finding(f);
+                    self.abort.get_or_insert(EndKind::Deadlock);
+                    return;
+                }
+                let class = self.objs[obj as usize].class;
+                self.lockdep_acquire(t, class);
+                if let Some(cycle) = self.lock_wait_cycle(t, obj) {
+                    self.report_wait_cycle(t, cycle);
+                }
+            }
+            Op::Sleep { obj } => {
+                let class = self.objs[obj as usize].class;
+                if !self.tasks[t].daemon || !self.tasks[t].idle {
+                    self.lockdep_acquire(t, class);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Adds `held → class` edges to the persistent lock-order graph.
+    pub fn lockdep_acquire(&mut self, t: TaskId, class: ClassId) {
+        let n = self.tasks[t].held.len();
+        for i in 0..n {
+            let h = self.tasks[t].held[i];
+            if h.class == class || self.lockdep.has_edge(h.class, class) {
+                continue;
+            }
+            let edge = OrderEdge {
+                from: h.class,
+                to: class,
+                task: self.tasks[t].name.clone(),
+                from_site: h.site,
+                stack: self.tasks[t].frames.clone(),
+            };
+            if let Some(cycle) = self.lockdep.add(edge) {
+                self.report_order_cycle(t, cycle);
+            }
+        }
+    }
+
+    fn report_order_cycle(&mut self, t: TaskId, cycle: LockOrderCycle) {
+        let classes = cycle.classes();
+        let mut f = self.finding_here(
+            t,
+            FindingKind::LockOrder,
+            "LK-3",
+            format!("possible circular locking dependency: {}", {
+                let mut c = classes.clone();
+                c.push(classes[0].clone());
+                c.join(" --> ")
+            }),
+        );
+        f.locks = classes;
+        f.detail = crate::lockdep_report::format_cycle(&cycle, &self.tasks[t].name, &self.held_names(t), &self.tasks[t].frames);
+        self.push_finding(f);
+    }
+
+    /// If `t` blocking on `obj` closes a cycle of lock waits, the tasks in it.
+    fn lock_wait_cycle(&self, t: TaskId, obj: ObjId) -> Option<Vec<(TaskId, ObjId)>> {
+        let mut chain = vec![(t, obj)];
+        let mut cur = obj;
+        for _ in 0..self.tasks.len() + 1 {
+            let owner = self.objs[cur as usize].owner?;
+            if owner == t {
+                return Some(chain);
+            }
+            match self.tasks[owner].pending {
+                Op::Lock { obj } if !self.tasks[owner].finished => {
+                    chain.push((owner, obj));
+                    cur = obj;
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    fn report_wait_cycle(&mut self, t: TaskId, cycle: Vec<(TaskId, ObjId)>) {
+        let parts: Vec<String> = cycle
+            .iter()
+            .map(|&(w, o)| {
+                let owner = self.objs[o as usize].owner.map(|x| self.tasks[x].name.clone()).unwrap_or_default();
+                format!("{} waits for {} held by {}", self.tasks[w].name, self.obj_name(o), owner)
+            })
+            .collect();
+        let mut f = self.finding_here(t, FindingKind::Deadlock, "LK-2", format!("deadlock: {}", parts.join("; ")));
+        f.locks = cycle.iter().map(|&(_, o)| class_name(self.objs[o as usize].class)).collect();
+        f.detail = parts.join("\n");
+        self.push_finding(f);
+        self.abort.get_or_insert(EndKind::Deadlock);
+    }
+
+    /// Describes what every blocked task waits for.
+    pub fn waits_for_description(&self) -> String {
+        let mut out = String::new();
+        for (i, task) in self.tasks.iter().enumerate() {
+            if task.finished || (task.daemon && task.idle) {
+                continue;
+            }
+            let what = match task.pending {
+                Op::Lock { obj } | Op::TryLock { obj } => {
+                    let owner = self.objs[obj as usize]
+                        .owner
+                        .map(|o| self.tasks[o].name.clone())
+                        .unwrap_or_else(|| "nobody".into());
+                    format!("waits for {} held by {owner}", self.obj_name(obj))
+                }
+                Op::Sleep { obj } => format!("sleeps on {} (no timeout, no wake-up)", self.obj_name(obj)),
+                Op::Join { task } => format!("waits for task {} to exit", self.tasks[task].name),
+                op => format!("blocked at {}", self.op_name(op)),
+            };
+            let held = self.held_names(i);
+            let held = if held.is_empty() { String::new() } else { format!(" [holds {}]", held.join(", ")) };
+            let fr = task.frames.last().copied().unwrap_or("?");
+            out.push_str(&format!("  {} in {fr}: {what}{held}\n", task.name));
+        }
+        out
+    }
+
+    pub fn op_name(&self, op: Op) -> String {
+        match op {
+            Op::Start => "start".into(),
+            Op::Yield => "yield".into(),
+            Op::Atomic { obj, write } => {
+                format!("{} {}", if write { "write" } else { "read" }, self.obj_name(obj))
+            }
+            Op::Lock { obj } => match self.objs[obj as usize].kind {
+                ObjKind::Spin => format!("spin_lock({})", self.obj_name(obj)),
+                _ => format!("mutex_lock({})", self.obj_name(obj)),
+            },
+            Op::TryLock { obj } => format!("trylock({})", self.obj_name(obj)),
+            Op::PrepareWait { obj } => format!("prepare_to_wait({})", self.obj_name(obj)),
+            Op::Sleep { obj } => format!("schedule() on {}", self.obj_name(obj)),
+            Op::Wake { obj } => format!("wake_up({})", self.obj_name(obj)),
+            Op::Join { task } => format!("join({})", self.tasks[task].name),
+            Op::Msleep => "msleep".into(),
+            Op::Choose { n } => format!("choose({n})"),
+        }
+    }
+
+    fn is_enabled(&self, t: &Task) -> bool {
+        match t.pending {
+            Op::Lock { obj } => self.objs[obj as usize].owner.is_none(),
+            Op::Sleep { .. } => t.woken || t.timed_out || t.signal_pending,
+            Op::Join { task } => self.tasks[task].finished,
+            Op::Msleep => t.timed_out,
+            _ => true,
+        }
+    }
+
+    fn pending_access(&self, t: &Task) -> Option<Access> {
+        match t.pending {
+            Op::Atomic { obj, write: true } | Op::PrepareWait { obj } | Op::Wake { obj } => {
+                Some(Access::Write(obj))
+            }
+            Op::Atomic { obj, write: false } => Some(Access::Read(obj)),
+            Op::Lock { obj } => Some(Access::Lock(obj)),
+            Op::TryLock { obj } => Some(Access::TryLock(obj)),
+            _ => None,
+        }
+    }
+
+    fn push_held(&mut self, t: TaskId, obj: ObjId) {
+        let o = &self.objs[obj as usize];
+        let h = Held {
+            obj,
+            class: o.class,
+            site: self.tasks[t].frames.last().copied().unwrap_or("?"),
+            spin: o.kind == ObjKind::Spin,
+        };
+        self.tasks[t].held.push(h);
+    }
+
+    /// The scheduler-side effect of `t`'s pending operation, at the start of its step.
+    fn apply(&mut self, t: TaskId) {
+        let op = self.tasks[t].pending;
+        let step = self.step;
+        self.tasks[t].pending = Op::Yield;
+        match op {
+            Op::Start => {
+                let s = self.tasks[t].spawn_step;
+                if s != NO_STEP {
+                    self.accesses.push(Access::SyncWith(s));
+                }
+            }
+            Op::Yield | Op::Choose { .. } => {}
+            Op::Msleep => self.tasks[t].timed_out = false,
+            Op::Atomic { obj, write } => {
+                self.accesses
+                    .push(if write { Access::Write(obj) } else { Access::Read(obj) });
+            }
+            Op::Lock { obj } => {
+                let o = &mut self.objs[obj as usize];
+                debug_assert!(o.owner.is_none());
+                o.owner = Some(t);
+                let lu = o.last_unlock;
+                self.accesses.push(Access::Lock(obj));
+                if lu != NO_STEP {
+                    self.accesses.push(Access::SyncWith(lu));
+                }
+                self.push_held(t, obj);
+            }
+            Op::TryLock { obj } => {
+                let o = &mut self.objs[obj as usize];
+                if o.owner.is_none() {
+                    o.owner = Some(t);
+                    let lu = o.last_unlock;
+                    self.accesses.push(Access::TryLock(obj));
+                    if lu != NO_STEP {
+                        self.accesses.push(Access::SyncWith(lu));
+                    }
+                    self.push_held(t, obj);
+                    self.tasks[t].result = OpResult::Bool(true);
+                } else {
+                    self.accesses.push(Access::TryFail(obj));
+                    self.tasks[t].result = OpResult::Bool(false);
+                }
+            }
+            Op::PrepareWait { obj } => {
+                let o = &mut self.objs[obj as usize];
+                if !o.waiters.contains(&t) {
+                    o.waiters.push(t);
+                }
+                let task = &mut self.tasks[t];
+                task.woken = false;
+                task.timed_out = false;
+                self.accesses.push(Access::Write(obj));
+            }
+            Op::Sleep { obj } => {
+                let task = &mut self.tasks[t];
+                let r = if task.woken {
+                    0
+                } else if task.signal_pending {
+                    task.signal_pending = false;
+                    2
+                } else {
+                    1
+                };
+                if task.woken {
+                    let ws = task.wake_step;
+                    self.accesses.push(Access::SyncWith(ws));
+                }
+                task.woken = false;
+                task.timed_out = false;
+                task.result = OpResult::Usize(r);
+                self.objs[obj as usize].waiters.retain(|&w| w != t);
+            }
+            Op::Wake { obj } => {
+                self.wake_waiters(obj, step);
+                self.accesses.push(Access::Write(obj));
+            }
+            Op::Join { task } => {
+                let ls = self.tasks[task].last_step;
+                self.accesses.push(Access::SyncWith(ls));
+            }
+        }
+    }
+
+    pub fn wake_waiters(&mut self, obj: ObjId, step: u32) {
+        let waiters = std::mem::take(&mut self.objs[obj as usize].waiters);
+        for &w in &waiters {
+            let task = &mut self.tasks[w];
+            task.woken = true;
+            task.wake_step = step;
+        }
+        self.objs[obj as usize].waiters = waiters;
+    }
+
+    /// Inline release of a lock by the running task (not a scheduling point).
+    pub fn unlock(&mut self, obj: ObjId) {
+        if self.teardown {
+            return;
+        }
+        let t = match self.running {
+            Some(t) => t,
+            None => {
+                self.objs[obj as usize].owner = None;
+                return;
+            }
+        };
+        let o = &mut self.objs[obj as usize];
+        o.owner = None;
+        o.last_unlock = self.step;
+        self.accesses.push(Access::Unlock(obj));
+        let held = &mut self.tasks[t].held;
+        if let Some(pos) = held.iter().rposition(|h| h.obj == obj) {
+            held.remove(pos);
+        }
+        self.note(|s| format!("unlock({})", s.obj_name(obj)));
+    }
+}
+
+/// Drives executions; keeps the lock-order graph across them.
+pub struct Execution {
+    pub config: ExecConfig,
+    pub lockdep: LockDep,
+    views: Vec<TaskView>,
+}
+
+impl Execution {
+    pub fn new(config: ExecConfig) -> Self {
+        install_panic_hook();
+        Execution {
+            config,
+            lockdep: LockDep::default(),
+            views: Vec::new(),
+        }
+    }
+
+    /// Runs `main` as task 0 to the end of one execution.
+    pub fn run(&mut self, main: Box<dyn FnOnce()>, sched: &mut dyn Scheduler) -> ExecOutcome {
+        let shared = Rc::new(Shared {
+            st: RefCell::new(State {
+                tasks: Vec::new(),
+                running: None,
+                objs: Vec::new(),
+                now: 0,
+                timers: Vec::new(),
+                timer_seq: 0,
+                step: 0,
+                accesses: Vec::with_capacity(8),
+                findings: Vec::new(),
+                abort: None,
+                teardown: false,
+                record: self.config.record,
+                trace: Vec::new(),
+                quiesce_hooks: Vec::new(),
+                lockdep: std::mem::take(&mut self.lockdep),
+                stack_size: self.config.stack_size,
+            }),
+        });
+        set_current(Some(shared.clone()));
+        shared.spawn(self.config.main_name.clone(), false, main);
+        let end = self.drive(&shared, sched);
+        let mut findings;
+        if end == EndKind::Done {
+            let hooks = std::mem::take(&mut shared.st.borrow_mut().quiesce_hooks);
+            for h in hooks {
+                h();
+            }
+        }
+        // Tear down tasks that did not finish; their guards must not schedule.
+        let cos: Vec<_> = {
+            let mut st = shared.st.borrow_mut();
+            st.teardown = true;
+            st.tasks.iter_mut().filter_map(|t| t.co.take()).collect()
+        };
+        for mut co in cos {
+            if !co.done() {
+                co.force_unwind();
+            }
+            STACKS.with(|s| s.borrow_mut().push(co.into_stack()));
+        }
+        let mut st = shared.st.borrow_mut();
+        st.quiesce_hooks.clear();
+        self.lockdep = std::mem::take(&mut st.lockdep);
+        findings = std::mem::take(&mut st.findings);
+        for f in &mut findings {
+            if f.step == 0 {
+                f.step = st.step;
+            }
+        }
+        let out = ExecOutcome {
+            end,
+            steps: st.step,
+            findings,
+            trace: std::mem::take(&mut st.trace),
+            virtual_ms: st.now,
+        };
+        drop(st);
+        set_current(None);
+        out
+    }
+
+    fn drive(&mut self, sh: &Rc<Shared>, sched: &mut dyn Scheduler) -> EndKind {
+        loop {
+            let mut st = sh.st.borrow_mut();
+            if let Some(a) = st.abort {
+                return a;
+            }
+            if st.step >= self.config.max_steps {
+                return EndKind::StepBound;
+            }
+            self.views.clear();
+            let mut any = false;
+            for (i, t) in st.tasks.iter().enumerate() {
+                if t.finished {
+                    continue;
+                }
+                let enabled = st.is_enabled(t);
+                any |= enabled;
+                self.views.push(TaskView {
+                    id: i,
+                    enabled,
+                    access: st.pending_access(t),
+                });
+            }
+            if !any {
+                if st.timers.is_empty() {
+                    let blocked = st.tasks.iter().any(|t| !t.finished && !(t.daemon && t.idle));
+                    if !blocked {
+                        return EndKind::Done;
+                    }
+                    let detail = st.waits_for_description();
+                    let mut f = Finding::new(
+                        FindingKind::Deadlock,
+                        "LK-2",
+                        "deadlock: no task can run and no timer is pending",
+                    );
+                    f.detail = detail;
+                    f.step = st.step;
+                    for t in st.tasks.iter() {
+                        if let Op::Lock { obj } = t.pending {
+                            if !t.finished {
+                                f.locks.push(class_name(st.objs[obj as usize].class));
+                            }
+                        }
+                        if let Op::Sleep { obj } = t.pending {
+                            if !t.finished && !(t.daemon && t.idle) {
+                                f.locks.push(class_name(st.objs[obj as usize].class));
+                            }
+                        }
+                    }
+                    st.push_finding(f);
+                    return EndKind::Deadlock;
+                }
+                // Time passes: fire the earliest timer (ties: first armed).
+                let i = (0..st.timers.len())
+                    .min_by_key(|&i| (st.timers[i].deadline, st.timers[i].id))
+                    .expect("timer");
+                let timer = st.timers.remove(i);
+                st.now = st.now.max(timer.deadline);
+                if st.record {
+                    let w = format!("timer fires: {}", timer.what);
+                    st.trace_line("[clock]".into(), Vec::new(), w, Vec::new());
+                }
+                let idx = st.step;
+                match timer.action {
+                    TimerAction::Task(t) => st.tasks[t].timed_out = true,
+                    TimerAction::Callback(f) => {
+                        drop(st);
+                        f();
+                        st = sh.st.borrow_mut();
+                    }
+                }
+                st.step += 1;
+                drop(st);
+                sched.step_done(&Step {
+                    idx,
+                    task: CLOCK_TASK,
+                    accesses: &[],
+                });
+                continue;
+            }
+            let step = st.step;
+            let view = SchedView {
+                step,
+                tasks: &self.views,
+            };
+            drop(st);
+            let t = sched.next_task(&view);
+            let mut st = sh.st.borrow_mut();
+            st.accesses.clear();
+            if st.record {
+                let op = st.tasks[t].pending;
+                let what = st.op_name(op);
+                let frames = st.tasks[t].frames.clone();
+                let held = st.held_names(t);
+                let name = st.tasks[t].name.clone();
+                st.trace_line(name, frames, what, held);
+            }
+            st.apply(t);
+            st.running = Some(t);
+            loop {
+                let mut co = st.tasks[t].co.take().expect("coroutine");
+                drop(st);
+                let r = co.resume(());
+                st = sh.st.borrow_mut();
+                match r {
+                    CoroutineResult::Yield(()) => {
+                        st.tasks[t].co = Some(co);
+                        if let Op::Choose { n } = st.tasks[t].pending {
+                            drop(st);
+                            let v = sched.choose(t, n, step);
+                            st = sh.st.borrow_mut();
+                            st.tasks[t].result = OpResult::Usize(v);
+                            st.tasks[t].pending = Op::Yield;
+                            st.note(|_| format!("choose({n}) = {v}"));
+                            continue;
+                        }
+                    }
+                    CoroutineResult::Return(()) => {
+                        STACKS.with(|s| s.borrow_mut().push(co.into_stack()));
+                    }
+                }
+                break;
+            }
+            st.running = None;
+            st.tasks[t].last_step = step;
+            st.step += 1;
+            let accesses = std::mem::take(&mut st.accesses);
+            drop(st);
+            sched.step_done(&Step {
+                idx: step,
+                task: t,
+                accesses: &accesses,
+            });
+            sh.st.borrow_mut().accesses = accesses;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! The checker runtime: tasks as stackful coroutines, one running at a time, and a
+//! scheduler callback that decides at every ksync operation which task goes next.
+//!
+//! Every ksync primitive asks [`current`] whether the calling thread is a checker task.
+//! If it is, the operation becomes a scheduling point ([`op`]); if not, the primitive
+//! runs directly on OS threads (live mode).
+
+mod exec;
+mod lockdep;
+mod task;
+
+pub use exec::{
+    EndKind, ExecConfig, ExecOutcome, Execution, SchedView, Scheduler, Step, TaskView, TraceEntry,
+    CLOCK_TASK,
+};
+pub use lockdep::{LockDep, LockOrderCycle, OrderEdge};
+pub use task::{Access, TaskId};
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+pub(crate) use exec::{ObjKind, Op, OpResult, Shared};
+
+/// Identifier of a synchronisation object inside one execution.
+pub type ObjId = u32;
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<Shared>>> = const { RefCell::new(None) };
+}
+
+/// The execution this OS thread is driving, if any.
+pub(crate) fn current() -> Option<Rc<Shared>> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
+pub(crate) fn set_current(s: Option<Rc<Shared>>) {
+    CURRENT.with(|c| *c.borrow_mut() = s);
+}
+
+/// True when the caller runs as a checker task (its operations are scheduling points).
+pub fn in_checker() -> bool {
+    current().is_some_and(|s| s.in_task())
+}
+
+pub(crate) fn task_held(obj: ObjId, class: crate::class::ClassId, site: &'static str) -> task::Held {
+    task::Held {
+        obj,
+        class,
+        site,
+        spin: false,
+    }
+}

@@ -1,0 +1,128 @@
+//! Per-task bookkeeping and the access footprint of a step.
+
+use super::ObjId;
+use crate::class::ClassId;
+use corosensei::{Coroutine, Yielder};
+use serde::Serialize;
+
+/// Index of a task inside one execution (0 is the execution's main task).
+pub type TaskId = usize;
+
+/// What a step did to shared objects; the explorer derives dependence and
+/// happens-before from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Access {
+    /// Atomic load / wait-queue resume check.
+    Read(ObjId),
+    /// Atomic store or read-modify-write, wait-queue registration or wake-up.
+    Write(ObjId),
+    /// Blocking acquisition of a lock.
+    Lock(ObjId),
+    /// Successful trylock.
+    TryLock(ObjId),
+    /// Failed trylock: observed the lock held.
+    TryFail(ObjId),
+    /// Release of a lock (matters only to trylocks).
+    Unlock(ObjId),
+    /// The step happens after step `n` of this execution (release → acquire,
+    /// wake → resume, spawn → start, exit → join).
+    SyncWith(u32),
+}
+
+impl Access {
+    /// The object touched, if any.
+    pub fn obj(self) -> Option<ObjId> {
+        match self {
+            Access::Read(o)
+            | Access::Write(o)
+            | Access::Lock(o)
+            | Access::TryLock(o)
+            | Access::TryFail(o)
+            | Access::Unlock(o) => Some(o),
+            Access::SyncWith(_) => None,
+        }
+    }
+
+    /// Whether two accesses of different tasks do not commute.
+    pub fn conflicts(self, other: Access) -> bool {
+        use Access::*;
+        if self.obj().is_none() || self.obj() != other.obj() {
+            return false;
+        }
+        matches!(
+            (self, other),
+            (Write(_), Write(_))
+                | (Write(_), Read(_))
+                | (Read(_), Write(_))
+                | (Lock(_), Lock(_))
+                | (Lock(_), TryLock(_))
+                | (TryLock(_), Lock(_))
+                | (TryLock(_), TryLock(_))
+                | (Lock(_), TryFail(_))
+                | (TryFail(_), Lock(_))
+                | (TryLock(_), TryFail(_))
+                | (TryFail(_), TryLock(_))
+                | (Unlock(_), TryFail(_))
+                | (TryFail(_), Unlock(_))
+                | (Unlock(_), TryLock(_))
+                | (TryLock(_), Unlock(_))
+        )
+    }
+}
+
+/// A lock (or lockdep map) held by a task.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Held {
+    pub obj: ObjId,
+    pub class: ClassId,
+    /// Function that took it (top frame at acquisition).
+    pub site: &'static str,
+    pub spin: bool,
+}
+
+pub(crate) struct Task {
+    pub name: String,
+    pub co: Option<Coroutine<(), (), ()>>,
+    pub yielder: *const Yielder<(), ()>,
+    pub pending: super::Op,
+    pub result: super::OpResult,
+    pub finished: bool,
+    pub daemon: bool,
+    /// A daemon waiting for work: not a deadlock if it stays blocked.
+    pub idle: bool,
+    pub woken: bool,
+    pub timed_out: bool,
+    pub wake_step: u32,
+    pub held: Vec<Held>,
+    pub frames: Vec<&'static str>,
+    pub spawn_step: u32,
+    pub last_step: u32,
+    pub signal_pending: bool,
+}
+
+impl Task {
+    pub fn new(name: String, daemon: bool, spawn_step: u32) -> Self {
+        Task {
+            name,
+            co: None,
+            yielder: std::ptr::null(),
+            pending: super::Op::Start,
+            result: super::OpResult::None,
+            finished: false,
+            daemon,
+            idle: false,
+            woken: false,
+            timed_out: false,
+            wake_step: 0,
+            held: Vec::new(),
+            frames: Vec::new(),
+            spawn_step,
+            last_step: 0,
+            signal_pending: false,
+        }
+    }
+
+    pub fn spin_held(&self) -> bool {
+        self.held.iter().any(|h| h.spin)
+    }
+}

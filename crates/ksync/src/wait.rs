@@ -1,0 +1,261 @@
+//! Wait queues (`wait_event*`, `wake_up`) and completions, with the kernel's
+//! prepare-to-wait / re-check / sleep protocol so that a wake-up between the check and
+//! the sleep is not lost. A wait queue's class is a node of the lock-order graph
+//! (`W_inuse`, `W_shutdown`): waiting while holding locks adds edges to it, and code
+//! that will make the condition true can declare itself a holder ([`WaitQueue::hold`]).
+
+use crate::class::{intern, LockClass};
+use crate::lock::{register, sched, NO_OBJ};
+use crate::rt::{self, ObjKind, Op, OpResult};
+use crate::AtomicU32;
+use std::time::Duration;
+
+/// How a wait ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitResult {
+    /// The condition became true.
+    Cond,
+    /// The timeout expired with the condition still false.
+    TimedOut,
+    /// A signal ended an interruptible wait.
+    Interrupted,
+}
+
+/// A wait queue head.
+pub struct WaitQueue {
+    obj: u32,
+    class: LockClass,
+    live: parking_lot::Mutex<u64>,
+    cv: parking_lot::Condvar,
+}
+
+impl WaitQueue {
+    pub fn new(class: LockClass) -> Self {
+        WaitQueue {
+            obj: register(ObjKind::WaitQueue, class, None),
+            class,
+            live: parking_lot::Mutex::new(0),
+            cv: parking_lot::Condvar::new(),
+        }
+    }
+
+    pub fn labeled(class: LockClass, label: &str) -> Self {
+        WaitQueue {
+            obj: register(ObjKind::WaitQueue, class, Some(label)),
+            ..WaitQueue::new(class)
+        }
+    }
+
+    pub fn class(&self) -> LockClass {
+        self.class
+    }
+
+    /// `wait_event`: sleeps until `cond` holds.
+    pub fn wait_event(&self, cond: impl FnMut() -> bool) {
+        self.wait_event_timeout(cond, None);
+    }
+
+    /// `wait_event_timeout` with a timeout in milliseconds (`None`: no timeout).
+    pub fn wait_event_timeout(&self, cond: impl FnMut() -> bool, timeout_ms: Option<u64>) -> WaitResult {
+        self.wait(cond, timeout_ms, false)
+    }
+
+    /// As the kernel's `wait_event_interruptible_timeout`: a signal sent to the task
+    /// ([`crate::signal`]) ends the wait.
+    pub fn wait_event_interruptible_timeout(
+        &self,
+        cond: impl FnMut() -> bool,
+        timeout_ms: Option<u64>,
+    ) -> WaitResult {
+        self.wait(cond, timeout_ms, true)
+    }
+
+    /// Marks the calling daemon as idle while it waits (a worker waiting for work).
+    pub(crate) fn wait_idle(&self, cond: impl FnMut() -> bool) {
+        let sh = sched(self.obj);
+        if let Some(sh) = &sh {
+            let mut st = sh.st.borrow_mut();
+            let t = st.running.expect("task");
+            st.tasks[t].idle = true;
+        }
+        self.wait(cond, None, false);
+        if let Some(sh) = &sh {
+            let mut st = sh.st.borrow_mut();
+            let t = st.running.expect("task");
+            st.tasks[t].idle = false;
+        }
+    }
+
+    fn wait(&self, mut cond: impl FnMut() -> bool, timeout_ms: Option<u64>, intr: bool) -> WaitResult {
+        let Some(sh) = sched(self.obj) else {
+            return self.wait_live(cond, timeout_ms);
+        };
+        if cond() {
+            return WaitResult::Cond;
+        }
+        let t = sh.st.borrow().running.expect("task");
+        let timer = timeout_ms.map(|ms| sh.add_timer_task(ms, "wait timeout", t));
+        let cancel = |sh: &rt::Shared| {
+            if let Some(id) = timer {
+                sh.cancel_timer(id);
+            }
+        };
+        loop {
+            sh.op(Op::PrepareWait { obj: self.obj });
+            if cond() {
+                sh.st.borrow_mut().objs[self.obj as usize].waiters.retain(|&w| w != t);
+                cancel(&sh);
+                return WaitResult::Cond;
+            }
+            if !intr {
+                sh.st.borrow_mut().tasks[t].signal_pending = false;
+            }
+            match sh.op(Op::Sleep { obj: self.obj }) {
+                OpResult::Usize(0) => continue,
+                OpResult::Usize(2) => {
+                    cancel(&sh);
+                    return WaitResult::Interrupted;
+                }
+                _ => {
+                    return if cond() { WaitResult::Cond } else { WaitResult::TimedOut };
+                }
+            }
+        }
+    }
+
+    fn wait_live(&self, mut cond: impl FnMut() -> bool, timeout_ms: Option<u64>) -> WaitResult {
+        let deadline = timeout_ms.map(|ms| std::time::Instant::now() + Duration::from_millis(ms));
+        loop {
+            let mut g = self.live.lock();
+            let gen = *g;
+            if cond() {
+                return WaitResult::Cond;
+            }
+            while *g == gen {
+                match deadline {
+                    Some(d) => {
+                        if self.cv.wait_until(&mut g, d).timed_out() {
+                            drop(g);
+                            return if cond() { WaitResult::Cond } else { WaitResult::TimedOut };
+                        }
+                    }
+                    None => self.cv.wait(&mut g),
+                }
+            }
+        }
+    }
+
+    /// `wake_up`: wakes every task sleeping on the queue.
+    pub fn wake_up(&self) {
+        if let Some(sh) = sched(self.obj) {
+            sh.op(Op::Wake { obj: self.obj });
+            return;
+        }
+        if self.obj != NO_OBJ {
+            // Called from a timer callback or an end-of-execution hook of the checker.
+            if let Some(sh) = rt::current() {
+                let mut st = sh.st.borrow_mut();
+                let step = st.step;
+                st.wake_waiters(self.obj, step);
+                return;
+            }
+        }
+        let mut g = self.live.lock();
+        *g += 1;
+        self.cv.notify_all();
+    }
+
+    /// Declares that the caller can make this queue's condition true until the guard
+    /// drops: locks it takes meanwhile become lock-order edges from the queue's class
+    /// (as lockdep does for work items and completions).
+    pub fn hold(&self) -> HoldGuard {
+        HoldGuard::new(self.obj, self.class)
+    }
+}
+
+/// A lockdep "map" held by the caller; see [`WaitQueue::hold`].
+pub struct HoldGuard {
+    obj: u32,
+    active: bool,
+}
+
+impl HoldGuard {
+    fn new(obj: u32, class: LockClass) -> Self {
+        let Some(sh) = sched(obj) else {
+            return HoldGuard { obj, active: false };
+        };
+        let mut st = sh.st.borrow_mut();
+        let t = st.running.expect("task");
+        let cid = intern(class);
+        st.lockdep_acquire(t, cid);
+        let site = st.tasks[t].frames.last().copied().unwrap_or("?");
+        st.tasks[t].held.push(crate::rt::task_held(obj, cid, site));
+        HoldGuard { obj, active: true }
+    }
+}
+
+impl Drop for HoldGuard {
+    fn drop(&mut self) {
+        if !self.active {
+            return;
+        }
+        if let Some(sh) = rt::current() {
+            let mut st = sh.st.borrow_mut();
+            if st.teardown {
+                return;
+            }
+            if let Some(t) = st.running {
+                let held = &mut st.tasks[t].held;
+                if let Some(p) = held.iter().rposition(|h| h.obj == self.obj) {
+                    held.remove(p);
+                }
+            }
+        }
+    }
+}
+
+/// `struct completion`.
+pub struct Completion {
+    done: AtomicU32,
+    wq: WaitQueue,
+}
+
+impl Completion {
+    pub fn new(class: LockClass) -> Self {
+        Completion {
+            done: AtomicU32::new(class.name, 0),
+            wq: WaitQueue::new(class),
+        }
+    }
+
+    pub fn complete(&self) {
+        self.done.fetch_add(1);
+        self.wq.wake_up();
+    }
+
+    pub fn complete_all(&self) {
+        self.done.store(u32::MAX / 2);
+        self.wq.wake_up();
+    }
+
+    pub fn wait_for_completion(&self) {
+        self.wait_for_completion_timeout(None);
+    }
+
+    /// Returns false on timeout.
+    pub fn wait_for_completion_timeout(&self, timeout_ms: Option<u64>) -> bool {
+        loop {
+            if self.wq.wait_event_timeout(|| self.done.load() > 0, timeout_ms) != WaitResult::Cond {
+                return false;
+            }
+            let d = self.done.load();
+            if d > 0 && self.done.compare_exchange(d, d - 1).is_ok() {
+                return true;
+            }
+        }
+    }
+
+    pub fn hold(&self) -> HoldGuard {
+        self.wq.hold()
+    }
+}

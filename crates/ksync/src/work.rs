@@ -1,0 +1,116 @@
+//! An ordered work queue: one worker, items run one at a time in queueing order
+//! (`alloc_ordered_workqueue`), plus delayed work on the virtual clock.
+
+use crate::class::LockClass;
+use crate::rt;
+use crate::wait::WaitQueue;
+use crate::AtomicUsize;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+type Work = Box<dyn FnOnce() + Send>;
+
+struct Inner {
+    name: &'static str,
+    items: parking_lot::Mutex<VecDeque<(&'static str, Work)>>,
+    queued: AtomicUsize,
+    busy: AtomicUsize,
+    wq: WaitQueue,
+    idle_wq: WaitQueue,
+}
+
+/// Handle of an ordered work queue; clones share the queue.
+#[derive(Clone)]
+pub struct WorkQueue {
+    inner: Arc<Inner>,
+}
+
+impl WorkQueue {
+    /// Creates the queue and starts its worker task (`name` is the worker's name in
+    /// traces, e.g. `qmi_wq`).
+    pub fn new_ordered(name: &'static str) -> Self {
+        let inner = Arc::new(Inner {
+            name,
+            items: parking_lot::Mutex::new(VecDeque::new()),
+            queued: AtomicUsize::new(name, 0),
+            busy: AtomicUsize::new("worker busy", 0),
+            wq: WaitQueue::new(LockClass::new(name)),
+            idle_wq: WaitQueue::new(LockClass::new("flush_workqueue")),
+        });
+        let w = inner.clone();
+        crate::thread::spawn_daemon(name, move || loop {
+            w.wq.wait_idle(|| w.queued.load() > 0);
+            let item = w.items.lock().pop_front();
+            let Some((what, f)) = item else { continue };
+            w.busy.store(1);
+            w.queued.fetch_sub(1);
+            {
+                let _f = crate::frame(what);
+                f();
+            }
+            w.busy.store(0);
+            w.idle_wq.wake_up();
+        });
+        WorkQueue { inner }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.inner.name
+    }
+
+    /// `queue_work`: `what` names the work function in traces.
+    pub fn queue_work(&self, what: &'static str, f: impl FnOnce() + Send + 'static) {
+        self.inner.items.lock().push_back((what, Box::new(f)));
+        self.inner.queued.fetch_add(1);
+        self.inner.wq.wake_up();
+    }
+
+    /// `queue_delayed_work`: runs `f` after `delay_ms` of virtual time. Returns a
+    /// handle for [`WorkQueue::cancel_delayed`].
+    pub fn queue_delayed_work(
+        &self,
+        what: &'static str,
+        delay_ms: u64,
+        f: impl FnOnce() + Send + 'static,
+    ) -> Option<u64> {
+        if delay_ms == 0 {
+            self.queue_work(what, f);
+            return None;
+        }
+        let me = self.clone();
+        match rt::current() {
+            Some(sh) => Some(sh.add_timer_callback(
+                delay_ms,
+                what,
+                Box::new(move || me.queue_work(what, f)),
+            )),
+            None => {
+                std::thread::spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+                    me.queue_work(what, f);
+                });
+                None
+            }
+        }
+    }
+
+    /// Cancels a delayed work item that has not fired; true if it was pending.
+    pub fn cancel_delayed(&self, handle: Option<u64>) -> bool {
+        match (handle, rt::current()) {
+            (Some(id), Some(sh)) => sh.cancel_timer(id),
+            _ => false,
+        }
+    }
+
+    /// `flush_workqueue`: waits until every queued item has run.
+    pub fn flush(&self) {
+        let i = &self.inner;
+        i.idle_wq
+            .wait_event(|| i.queued.load() == 0 && i.busy.load() == 0);
+    }
+
+    /// Items queued and not yet started.
+    pub fn pending(&self) -> usize {
+        self.inner.queued.peek()
+    }
+}
