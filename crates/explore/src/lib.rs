@@ -1,1 +1,631 @@
-//! explore
+//! The usb-offload checker: runs a ksync program through its interleavings.
+//!
+//! A [`Program`] is a main function that builds its state and spawns tasks; the checker
+//! runs it many times under a [`Strategy`] (exhaustive DPOR, plain DFS, random, PCT)
+//! and collects [`Found`] findings, each with the shortest counterexample seen and a
+//! replay token.
+
+pub mod clock;
+pub mod dpor;
+pub mod pct;
+pub mod report;
+pub mod token;
+
+use ksync::rt::{EndKind, ExecConfig, ExecOutcome, Execution, Scheduler};
+use ksync::Finding;
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A program to check: `main` runs as task 0 of every execution.
+#[derive(Clone)]
+pub struct Program {
+    /// Name used in reports and replay tokens (the model uses `design/scenario`).
+    pub name: String,
+    pub main: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl Program {
+    pub fn new(name: impl Into<String>, main: impl Fn() + Send + Sync + 'static) -> Self {
+        Program {
+            name: name.into(),
+            main: Arc::new(main),
+        }
+    }
+}
+
+/// How the search picks schedules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// Exhaustive DFS with dynamic partial-order reduction (source sets + sleep sets).
+    Dpor,
+    /// Exhaustive DFS without reduction: every enabled task at every point.
+    Dfs,
+    /// Uniformly random scheduling, `max_executions` runs.
+    Random,
+    /// Probabilistic concurrency testing with bug depth `pct_depth`.
+    Pct,
+}
+
+impl FromStr for Strategy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "dpor" => Ok(Strategy::Dpor),
+            "dfs" => Ok(Strategy::Dfs),
+            "random" => Ok(Strategy::Random),
+            "pct" => Ok(Strategy::Pct),
+            _ => Err(format!("unknown strategy `{s}` (expected dpor, dfs, random or pct)")),
+        }
+    }
+}
+
+impl Strategy {
+    pub fn exhaustive(self) -> bool {
+        matches!(self, Strategy::Dpor | Strategy::Dfs)
+    }
+}
+
+/// Search bounds and options.
+#[derive(Clone)]
+pub struct Config {
+    pub strategy: Strategy,
+    /// Steps per execution; hitting it makes the verdict "incomplete".
+    pub max_steps: u32,
+    pub max_executions: Option<u64>,
+    pub max_time: Option<Duration>,
+    pub seed: u64,
+    pub pct_depth: usize,
+    /// Worker threads for one search (prefix splitting).
+    pub jobs: usize,
+    /// Explore only shard `k` of `n` (0-based) of the split search tree.
+    pub shard: Option<(usize, usize)>,
+    /// Stop at the first finding.
+    pub stop_at_first: bool,
+    /// Called now and then with the number of executions so far.
+    pub progress: Option<Arc<dyn Fn(u64) + Send + Sync>>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            strategy: Strategy::Dpor,
+            max_steps: 20_000,
+            max_executions: None,
+            max_time: None,
+            seed: 1,
+            pct_depth: 3,
+            jobs: 1,
+            shard: None,
+            stop_at_first: false,
+            progress: None,
+        }
+    }
+}
+
+/// A distinct finding with its shortest counterexample.
+#[derive(Clone, Debug)]
+pub struct Found {
+    pub finding: Finding,
+    pub decisions: Vec<u32>,
+    pub token: String,
+    /// Executions that hit it.
+    pub occurrences: u64,
+}
+
+/// Overall verdict of a search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Incomplete,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Incomplete => "incomplete",
+        }
+    }
+}
+
+/// A lock-order edge observed during a search, for `usb-offload locks`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    pub task: String,
+    pub stack: Vec<&'static str>,
+}
+
+/// What a search found.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub program: String,
+    pub strategy: Strategy,
+    pub executions: u64,
+    pub total_steps: u64,
+    /// Executions abandoned by sleep sets (redundant).
+    pub pruned: u64,
+    /// Executions that hit the step bound.
+    pub step_bound_hits: u64,
+    /// The search covered its whole space (exhaustive strategies only).
+    pub exhausted: bool,
+    pub findings: Vec<Found>,
+    pub elapsed: Duration,
+    pub edges: Vec<Edge>,
+}
+
+impl Report {
+    pub fn verdict(&self) -> Verdict {
+        if !self.findings.is_empty() {
+            Verdict::Fail
+        } else if self.exhausted && self.step_bound_hits == 0 {
+            Verdict::Pass
+        } else {
+            Verdict::Incomplete
+        }
+    }
+}
+
+/// Findings merged by their dedup key, keeping the shortest counterexample.
+#[derive(Default)]
+struct Collector {
+    found: HashMap<String, Found>,
+    order: Vec<String>,
+}
+
+impl Collector {
+    fn add(&mut self, program: &str, f: Finding, decisions: &[u32]) {
+        let key = f.dedup_key();
+        match self.found.get_mut(&key) {
+            Some(prev) => {
+                prev.occurrences += 1;
+                if f.step < prev.finding.step {
+                    prev.finding = f;
+                    prev.decisions = decisions.to_vec();
+                    prev.token = token::encode(program, decisions);
+                }
+            }
+            None => {
+                self.order.push(key.clone());
+                self.found.insert(
+                    key,
+                    Found {
+                        finding: f,
+                        decisions: decisions.to_vec(),
+                        token: token::encode(program, decisions),
+                        occurrences: 1,
+                    },
+                );
+            }
+        }
+    }
+
+    fn merge(&mut self, program: &str, other: Collector) {
+        for k in other.order {
+            let f = &other.found[&k];
+            for _ in 0..f.occurrences.max(1) - 1 {
+                if let Some(p) = self.found.get_mut(&k) {
+                    p.occurrences += 1;
+                }
+            }
+            self.add(program, f.finding.clone(), &f.decisions);
+        }
+    }
+
+    fn into_vec(mut self) -> Vec<Found> {
+        self.order
+            .iter()
+            .filter_map(|k| self.found.remove(k))
+            .collect()
+    }
+}
+
+/// A scheduler that records the decisions it makes (random/PCT/replay).
+pub(crate) struct Recording<S> {
+    pub inner: S,
+    pub decisions: Vec<u32>,
+}
+
+impl<S: Scheduler> Scheduler for Recording<S> {
+    fn next_task(&mut self, view: &ksync::rt::SchedView) -> Option<ksync::rt::TaskId> {
+        let t = self.inner.next_task(view)?;
+        self.decisions.push(t as u32);
+        Some(t)
+    }
+    fn choose(&mut self, task: ksync::rt::TaskId, n: usize, step: u32) -> usize {
+        let v = self.inner.choose(task, n, step);
+        self.decisions.push(v as u32);
+        v
+    }
+    fn step_done(&mut self, step: &ksync::rt::Step) {
+        self.inner.step_done(step)
+    }
+}
+
+/// Follows a decision list; fails if the program no longer matches it.
+pub struct ReplaySched {
+    decisions: Vec<u32>,
+    pos: usize,
+    pub diverged: Option<String>,
+}
+
+impl ReplaySched {
+    pub fn new(decisions: Vec<u32>) -> Self {
+        ReplaySched {
+            decisions,
+            pos: 0,
+            diverged: None,
+        }
+    }
+    fn next(&mut self) -> Option<u32> {
+        let d = self.decisions.get(self.pos).copied();
+        self.pos += 1;
+        d
+    }
+}
+
+impl Scheduler for ReplaySched {
+    fn next_task(&mut self, view: &ksync::rt::SchedView) -> Option<ksync::rt::TaskId> {
+        match self.next() {
+            Some(t) if view.tasks.iter().any(|v| v.id == t as usize && v.enabled) => Some(t as usize),
+            Some(t) => {
+                self.diverged = Some(format!(
+                    "decision {}: task {t} is not runnable at step {}",
+                    self.pos - 1,
+                    view.step
+                ));
+                None
+            }
+            None => {
+                // Past the recorded decisions (the finding happened earlier): run on
+                // deterministically so the execution can end.
+                view.enabled().next()
+            }
+        }
+    }
+    fn choose(&mut self, _task: ksync::rt::TaskId, n: usize, _step: u32) -> usize {
+        match self.next() {
+            Some(v) if (v as usize) < n => v as usize,
+            Some(v) => {
+                self.diverged = Some(format!("decision {}: value {v} out of range 0..{n}", self.pos - 1));
+                0
+            }
+            None => 0,
+        }
+    }
+}
+
+fn exec_config(_program: &Program, cfg: &Config, record: bool) -> ExecConfig {
+    ExecConfig {
+        max_steps: cfg.max_steps,
+        record,
+        main_name: "main".into(),
+        ..ExecConfig::default()
+    }
+}
+
+fn run_one(exec: &mut Execution, program: &Program, sched: &mut dyn Scheduler) -> ExecOutcome {
+    let main = program.main.clone();
+    exec.run(Box::new(move || main()), sched)
+}
+
+/// Shared stop flag and counters of a (possibly parallel) search.
+struct Shared {
+    stop: AtomicBool,
+    executions: AtomicU64,
+    next_prefix: AtomicUsize,
+}
+
+struct WorkerResult {
+    collector: Collector,
+    executions: u64,
+    steps: u64,
+    pruned: u64,
+    bound_hits: u64,
+    exhausted: bool,
+    lockdep: ksync::rt::LockDep,
+}
+
+fn limits_hit(cfg: &Config, sh: &Shared, start: Instant) -> bool {
+    if sh.stop.load(Ordering::Relaxed) {
+        return true;
+    }
+    if let Some(m) = cfg.max_executions {
+        if sh.executions.load(Ordering::Relaxed) >= m {
+            return true;
+        }
+    }
+    if let Some(t) = cfg.max_time {
+        if start.elapsed() >= t {
+            return true;
+        }
+    }
+    false
+}
+
+/// Runs one DFS/DPOR search over the subtree of each prefix in `prefixes` that this
+/// worker claims.
+fn dfs_worker(program: &Program, cfg: &Config, prefixes: &[Vec<u32>], sh: &Shared, start: Instant) -> WorkerResult {
+    let mut exec = Execution::new(exec_config(program, cfg, false));
+    let mut res = WorkerResult {
+        collector: Collector::default(),
+        executions: 0,
+        steps: 0,
+        pruned: 0,
+        bound_hits: 0,
+        exhausted: true,
+        lockdep: Default::default(),
+    };
+    let reduce = cfg.strategy == Strategy::Dpor;
+    loop {
+        let i = sh.next_prefix.fetch_add(1, Ordering::Relaxed);
+        let Some(prefix) = prefixes.get(i) else { break };
+        let mut dfs = dpor::Dfs::with_prefix(reduce, prefix);
+        while dfs.start() {
+            if limits_hit(cfg, sh, start) {
+                res.exhausted = false;
+                break;
+            }
+            let out = run_one(&mut exec, program, &mut dfs);
+            let n = sh.executions.fetch_add(1, Ordering::Relaxed) + 1;
+            if n % 1024 == 0 {
+                if let Some(p) = &cfg.progress {
+                    p(n);
+                }
+            }
+            res.executions += 1;
+            res.steps += out.steps as u64;
+            match out.end {
+                EndKind::Pruned => res.pruned += 1,
+                EndKind::StepBound => res.bound_hits += 1,
+                _ => {}
+            }
+            if !out.findings.is_empty() {
+                let d = dfs.decisions();
+                for f in out.findings {
+                    res.collector.add(&program.name, f, &d);
+                }
+                if cfg.stop_at_first {
+                    sh.stop.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+        if sh.stop.load(Ordering::Relaxed) {
+            res.exhausted = false;
+            break;
+        }
+    }
+    res.lockdep = std::mem::take(&mut exec.lockdep);
+    res
+}
+
+/// Enumerates decision prefixes of length `depth` (shorter where an execution ends
+/// earlier) with plain DFS: the split points of a parallel or sharded search.
+fn split_prefixes(program: &Program, cfg: &Config, depth: usize) -> Vec<Vec<u32>> {
+    struct Cut {
+        inner: dpor::Dfs,
+        depth: usize,
+        made: usize,
+    }
+    impl Scheduler for Cut {
+        fn next_task(&mut self, view: &ksync::rt::SchedView) -> Option<ksync::rt::TaskId> {
+            if self.made >= self.depth {
+                return None;
+            }
+            self.made += 1;
+            self.inner.next_task(view)
+        }
+        fn choose(&mut self, task: ksync::rt::TaskId, n: usize, step: u32) -> usize {
+            self.made += 1;
+            self.inner.choose(task, n, step)
+        }
+        fn step_done(&mut self, step: &ksync::rt::Step) {
+            self.inner.step_done(step)
+        }
+    }
+    let mut exec = Execution::new(exec_config(program, cfg, false));
+    let mut cut = Cut {
+        inner: dpor::Dfs::new(false),
+        depth,
+        made: 0,
+    };
+    let mut out = Vec::new();
+    while cut.inner.start() {
+        cut.made = 0;
+        run_one(&mut exec, program, &mut cut);
+        let mut d = cut.inner.decisions();
+        d.truncate(depth);
+        out.push(d);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Explores `program` under `cfg`.
+pub fn explore(program: &Program, cfg: &Config) -> Report {
+    let start = Instant::now();
+    let sh = Shared {
+        stop: AtomicBool::new(false),
+        executions: AtomicU64::new(0),
+        next_prefix: AtomicUsize::new(0),
+    };
+    let mut results: Vec<WorkerResult> = Vec::new();
+    if cfg.strategy.exhaustive() {
+        let split = cfg.jobs > 1 || cfg.shard.is_some();
+        let mut prefixes = if split {
+            let want = (cfg.jobs.max(1) * 8).max(cfg.shard.map(|s| s.1 * 4).unwrap_or(0));
+            let mut depth = 1;
+            let mut p = split_prefixes(program, cfg, depth);
+            while p.len() < want && depth < 12 {
+                depth += 1;
+                let q = split_prefixes(program, cfg, depth);
+                if q.len() == p.len() {
+                    break;
+                }
+                p = q;
+            }
+            p
+        } else {
+            vec![Vec::new()]
+        };
+        if let Some((k, n)) = cfg.shard {
+            prefixes = prefixes
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| i % n == k)
+                .map(|(_, p)| p)
+                .collect();
+        }
+        let jobs = cfg.jobs.max(1).min(prefixes.len().max(1));
+        if jobs == 1 {
+            results.push(dfs_worker(program, cfg, &prefixes, &sh, start));
+        } else {
+            std::thread::scope(|s| {
+                let hs: Vec<_> = (0..jobs)
+                    .map(|_| s.spawn(|| dfs_worker(program, cfg, &prefixes, &sh, start)))
+                    .collect();
+                for h in hs {
+                    results.push(h.join().expect("search worker"));
+                }
+            });
+        }
+    } else {
+        results.push(pct::random_worker(program, cfg, &sh_limits(&sh), start));
+    }
+    let mut collector = Collector::default();
+    let mut report = Report {
+        program: program.name.clone(),
+        strategy: cfg.strategy,
+        executions: 0,
+        total_steps: 0,
+        pruned: 0,
+        step_bound_hits: 0,
+        exhausted: cfg.strategy.exhaustive(),
+        findings: Vec::new(),
+        elapsed: Duration::ZERO,
+        edges: Vec::new(),
+    };
+    let mut graph = ksync::rt::LockDep::default();
+    let single = results.len() == 1;
+    for r in results {
+        report.executions += r.executions;
+        report.total_steps += r.steps;
+        report.pruned += r.pruned;
+        report.step_bound_hits += r.bound_hits;
+        report.exhausted &= r.exhausted;
+        collector.merge(&program.name, r.collector);
+        for cycle in graph.merge(&r.lockdep) {
+            if single {
+                continue; // already reported by the worker that closed it
+            }
+            // A cycle whose edges were seen by different workers.
+            let mut f = Finding::new(
+                ksync::FindingKind::LockOrder,
+                "LK-3",
+                format!("possible circular locking dependency: {}", cycle.classes().join(" --> ")),
+            );
+            f.locks = cycle.classes();
+            f.detail = ksync::lockdep_report::format_cycle(&cycle, &cycle.edges[0].task, &[], &cycle.edges[0].stack);
+            if !collector.found.contains_key(&f.dedup_key()) {
+                collector.add(&program.name, f, &[]);
+            }
+        }
+    }
+    report.edges = graph
+        .edges()
+        .map(|e| Edge {
+            from: e.from_name(),
+            to: e.to_name(),
+            task: e.task.clone(),
+            stack: e.stack.clone(),
+        })
+        .collect();
+    report.findings = collector.into_vec();
+    report.elapsed = start.elapsed();
+    report
+}
+
+pub(crate) struct Limits<'a> {
+    sh: &'a Shared,
+}
+
+fn sh_limits(sh: &Shared) -> Limits<'_> {
+    Limits { sh }
+}
+
+impl Limits<'_> {
+    pub(crate) fn hit(&self, cfg: &Config, start: Instant) -> bool {
+        limits_hit(cfg, self.sh, start)
+    }
+    pub(crate) fn count(&self) -> u64 {
+        self.sh.executions.fetch_add(1, Ordering::Relaxed) + 1
+    }
+    pub(crate) fn stop(&self) {
+        self.sh.stop.store(true, Ordering::Relaxed)
+    }
+}
+
+pub(crate) fn worker_result_random(
+    collector: Collector,
+    executions: u64,
+    steps: u64,
+    bound_hits: u64,
+    lockdep: ksync::rt::LockDep,
+) -> WorkerResult {
+    WorkerResult {
+        collector,
+        executions,
+        steps,
+        pruned: 0,
+        bound_hits,
+        exhausted: false,
+        lockdep,
+    }
+}
+
+pub(crate) fn collector_add(c: &mut Collector, program: &str, f: Finding, d: &[u32]) {
+    c.add(program, f, d)
+}
+
+pub(crate) fn new_collector() -> Collector {
+    Collector::default()
+}
+
+pub(crate) fn run_program(exec: &mut Execution, program: &Program, sched: &mut dyn Scheduler) -> ExecOutcome {
+    run_one(exec, program, sched)
+}
+
+pub(crate) fn exec_cfg(program: &Program, cfg: &Config) -> ExecConfig {
+    exec_config(program, cfg, false)
+}
+
+/// Result of replaying a decision list.
+pub struct Replay {
+    pub outcome: ExecOutcome,
+    /// Why the replay left the recorded schedule, if it did.
+    pub diverged: Option<String>,
+}
+
+/// Re-runs one execution from its decision list with a full trace.
+pub fn replay(program: &Program, decisions: &[u32], max_steps: u32) -> Replay {
+    let mut exec = Execution::new(ExecConfig {
+        max_steps,
+        record: true,
+        ..ExecConfig::default()
+    });
+    let mut sched = ReplaySched::new(decisions.to_vec());
+    let outcome = run_one(&mut exec, program, &mut sched);
+    Replay {
+        outcome,
+        diverged: sched.diverged,
+    }
+}

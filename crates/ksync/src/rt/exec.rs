@@ -91,6 +91,8 @@ pub enum EndKind {
     StepBound,
     /// A task panicked or the model aborted.
     Panic,
+    /// The strategy abandoned the execution (already covered elsewhere).
+    Pruned,
 }
 
 /// Bounds and recording options of one execution.
@@ -144,7 +146,8 @@ pub struct Step<'a> {
 
 /// A strategy: decides which task runs next and which value a `choose` takes.
 pub trait Scheduler {
-    fn next_task(&mut self, view: &SchedView) -> TaskId;
+    /// The task to run, or `None` to abandon the execution (a redundant branch).
+    fn next_task(&mut self, view: &SchedView) -> Option<TaskId>;
     fn choose(&mut self, task: TaskId, n: usize, step: u32) -> usize;
     fn step_done(&mut self, _step: &Step) {}
 }
@@ -901,7 +904,9 @@ impl Execution {
                 tasks: &self.views,
             };
             drop(st);
-            let t = sched.next_task(&view);
+            let Some(t) = sched.next_task(&view) else {
+                return EndKind::Pruned;
+            };
             let mut st = sh.st.borrow_mut();
             st.accesses.clear();
             if st.record {

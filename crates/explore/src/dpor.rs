@@ -1,0 +1,497 @@
+//! Exhaustive depth-first search over schedules and `choose` values, with dynamic
+//! partial-order reduction: source sets (Abdulla et al., POPL 2014) and sleep sets.
+//! With `reduce = false` it is plain DFS (every enabled task at every point).
+//!
+//! The search is stateless: each execution replays the decision prefix of the node
+//! being backtracked to, then continues with fresh decisions. Happens-before is
+//! recomputed each execution with vector clocks from the steps' access footprints.
+
+use crate::clock::VClock;
+use ksync::rt::{Access, SchedView, Scheduler, Step, TaskId, CLOCK_TASK};
+
+type Bits = u64;
+
+#[inline]
+fn bit(t: TaskId) -> Bits {
+    debug_assert!(t < 64, "at most 64 tasks");
+    1u64 << t
+}
+
+#[derive(Clone, Debug)]
+struct SleepEntry {
+    task: TaskId,
+    /// Footprint of the task's next step: its pending access and, if it was explored
+    /// from this node, the accesses that step made.
+    footprint: Vec<Access>,
+}
+
+#[derive(Clone, Debug)]
+enum Node {
+    Sched {
+        enabled: Bits,
+        chosen: TaskId,
+        backtrack: Bits,
+        done: Vec<SleepEntry>,
+        sleep: Vec<SleepEntry>,
+        pending: Vec<(TaskId, Option<Access>)>,
+        /// Step index this node's decision started.
+        step: u32,
+        /// Accesses of the chosen task's step when it last ran from here.
+        chosen_fp: Vec<Access>,
+        /// Below the frozen depth (parallel split): never backtrack here.
+        frozen: bool,
+    },
+    Choice {
+        n: usize,
+        value: usize,
+        frozen: bool,
+    },
+}
+
+struct StepRec {
+    task: TaskId,
+    /// Local index of the step in its task (1-based), for clock comparisons.
+    local: u32,
+    clock: VClock,
+    /// Decision node that chose this step (CLOCK steps: none).
+    node: Option<usize>,
+}
+
+/// The DFS/DPOR scheduler; one instance drives a whole search.
+pub struct Dfs {
+    reduce: bool,
+    nodes: Vec<Node>,
+    /// Decisions to replay before deciding freshly (the current node path).
+    replay_len: usize,
+    pos: usize,
+    // Per-execution happens-before state.
+    steps: Vec<StepRec>,
+    task_clock: Vec<VClock>,
+    obj_hist: Vec<Vec<(u32, Access)>>,
+    /// Index of the first step decided freshly in this execution.
+    fresh_from_step: u32,
+    frozen_depth: usize,
+    /// Sleep set to install at the next sched node.
+    pending_sleep: Option<Vec<SleepEntry>>,
+    next_step_node: Option<usize>,
+    pub executions: u64,
+    /// Executions ended because every enabled task was asleep.
+    pub sleep_blocked: u64,
+}
+
+impl Dfs {
+    pub fn new(reduce: bool) -> Self {
+        Dfs {
+            reduce,
+            nodes: Vec::new(),
+            replay_len: 0,
+            pos: 0,
+            steps: Vec::new(),
+            task_clock: Vec::new(),
+            obj_hist: Vec::new(),
+            fresh_from_step: 0,
+            frozen_depth: 0,
+            pending_sleep: None,
+            next_step_node: None,
+            executions: 0,
+            sleep_blocked: 0,
+        }
+    }
+
+    /// A search restricted to the subtree under `prefix` (decisions that are replayed
+    /// and never backtracked), for parallel and sharded searches.
+    pub fn with_prefix(reduce: bool, prefix: &[u32]) -> Self {
+        let mut d = Dfs::new(reduce);
+        d.frozen_depth = prefix.len();
+        d.nodes = prefix
+            .iter()
+            .map(|&v| Node::Choice {
+                n: usize::MAX,
+                value: v as usize,
+                frozen: true,
+            })
+            .collect();
+        d.replay_len = prefix.len();
+        d
+    }
+
+    /// The decision list of the current execution (for replay tokens).
+    pub fn decisions(&self) -> Vec<u32> {
+        self.nodes
+            .iter()
+            .map(|n| match n {
+                Node::Sched { chosen, .. } => *chosen as u32,
+                Node::Choice { value, .. } => *value as u32,
+            })
+            .collect()
+    }
+
+    fn begin_execution(&mut self) {
+        self.pos = 0;
+        self.steps.clear();
+        self.task_clock.clear();
+        for h in &mut self.obj_hist {
+            h.clear();
+        }
+        self.fresh_from_step = u32::MAX;
+        self.pending_sleep = None;
+    }
+
+    /// Call before each execution; false when the search is exhausted.
+    pub fn start(&mut self) -> bool {
+        if self.executions > 0 && !self.backtrack() {
+            return false;
+        }
+        self.executions += 1;
+        self.begin_execution();
+        true
+    }
+
+    /// Moves to the deepest node with an unexplored alternative.
+    fn backtrack(&mut self) -> bool {
+        while self.nodes.len() > self.frozen_depth {
+            let node = self.nodes.last_mut().expect("node");
+            match node {
+                Node::Choice { n, value, .. } => {
+                    if *value + 1 < *n {
+                        *value += 1;
+                        self.replay_len = self.nodes.len();
+                        return true;
+                    }
+                }
+                Node::Sched {
+                    chosen,
+                    backtrack,
+                    done,
+                    sleep,
+                    enabled,
+                    pending,
+                    chosen_fp,
+                    ..
+                } => {
+                    let done_bits: Bits =
+                        done.iter().map(|e| bit(e.task)).fold(bit(*chosen), |a, b| a | b);
+                    let sleep_bits: Bits = sleep.iter().map(|e| bit(e.task)).fold(0, |a, b| a | b);
+                    let todo = *backtrack & !done_bits & !sleep_bits & *enabled;
+                    if todo != 0 {
+                        let next = todo.trailing_zeros() as TaskId;
+                        let mut fp = std::mem::take(chosen_fp);
+                        if let Some(a) = pending.iter().find(|(t, _)| *t == *chosen).and_then(|(_, a)| *a) {
+                            fp.push(a);
+                        }
+                        done.push(SleepEntry {
+                            task: *chosen,
+                            footprint: fp,
+                        });
+                        *chosen = next;
+                        self.replay_len = self.nodes.len();
+                        return true;
+                    }
+                }
+            }
+            self.nodes.pop();
+        }
+        false
+    }
+
+    fn node_for_step(&self, step: u32) -> Option<usize> {
+        self.steps.get(step as usize).and_then(|s| s.node)
+    }
+
+    /// Adds the accesses of the last explored step of the chosen task to the node's
+    /// `done` footprint (called when its step completes).
+    fn record_done_footprint(&mut self, node: usize, accesses: &[Access]) {
+        if let Node::Sched { chosen_fp, .. } = &mut self.nodes[node] {
+            chosen_fp.clear();
+            chosen_fp.extend(accesses.iter().filter(|a| a.obj().is_some()));
+        }
+    }
+
+    /// Race detection and source-set update for a freshly executed step.
+    fn analyse(&mut self, idx: u32, task: TaskId, accesses: &[Access]) {
+        let before = self.task_clock.get(task).cloned().unwrap_or_default();
+        let local = before.get(task) + 1;
+        let mut clock = before.clone();
+        clock.set(task, local);
+        let analyse = self.reduce && idx >= self.fresh_from_step;
+        let mut cands: Vec<u32> = Vec::new();
+        for &a in accesses {
+            match a {
+                Access::SyncWith(s) => {
+                    if let Some(r) = self.steps.get(s as usize) {
+                        let c = r.clock.clone();
+                        clock.join(&c);
+                    }
+                }
+                _ => {
+                    let o = a.obj().expect("object access") as usize;
+                    if self.obj_hist.len() <= o {
+                        self.obj_hist.resize_with(o + 1, Vec::new);
+                    }
+                    for &(s, pa) in &self.obj_hist[o] {
+                        let r = &self.steps[s as usize];
+                        if r.task == task || r.task == CLOCK_TASK || !pa.conflicts(a) {
+                            continue;
+                        }
+                        if analyse && r.local > before.get(r.task) {
+                            cands.push(s);
+                        }
+                        let c = r.clock.clone();
+                        clock.join(&c);
+                    }
+                }
+            }
+        }
+        if self.task_clock.len() <= task {
+            self.task_clock.resize_with(task + 1, VClock::default);
+        }
+        self.task_clock[task] = clock.clone();
+        for &a in accesses {
+            if let Some(o) = a.obj() {
+                self.obj_hist[o as usize].push((idx, a));
+            }
+        }
+        self.steps.push(StepRec {
+            task,
+            local,
+            clock,
+            node: None,
+        });
+        cands.sort_unstable();
+        cands.dedup();
+        // A race is a conflicting step that no other conflicting candidate follows.
+        let races: Vec<u32> = cands
+            .iter()
+            .copied()
+            .filter(|&e| {
+                let re = &self.steps[e as usize];
+                !cands.iter().any(|&o| {
+                    o != e && {
+                        let ro = &self.steps[o as usize];
+                        ro.clock.get(re.task) >= re.local
+                    }
+                })
+            })
+            .collect();
+        for s in races {
+            self.reverse_race(s, idx);
+        }
+    }
+
+    /// Source-DPOR: make sure some initial of `v` (the steps after `e` that do not
+    /// happen after it, then `e2`) is in backtrack(pre(e)).
+    fn reverse_race(&mut self, e: u32, e2: u32) {
+        let Some(node) = self.node_for_step(e) else { return };
+        let (et, elocal) = {
+            let r = &self.steps[e as usize];
+            (r.task, r.local)
+        };
+        // Steps in v, in order.
+        let mut v: Vec<u32> = Vec::new();
+        for k in e + 1..e2 {
+            let r = &self.steps[k as usize];
+            if r.task == CLOCK_TASK {
+                return; // a barrier: nothing crosses it
+            }
+            if r.clock.get(et) < elocal {
+                v.push(k);
+            }
+        }
+        v.push(e2);
+        let mut initials: Bits = 0;
+        for (i, &k) in v.iter().enumerate() {
+            let rk = &self.steps[k as usize];
+            let has_pred = v[..i].iter().any(|&m| {
+                let rm = &self.steps[m as usize];
+                rm.task == rk.task || rk.clock.get(rm.task) >= rm.local
+            });
+            if !has_pred {
+                initials |= bit(rk.task);
+            }
+        }
+        let q = self.steps[e2 as usize].task;
+        if let Node::Sched {
+            backtrack,
+            enabled,
+            frozen,
+            sleep,
+            ..
+        } = &mut self.nodes[node]
+        {
+            if *frozen {
+                return;
+            }
+            let sleep_bits: Bits = sleep.iter().map(|s| bit(s.task)).fold(0, |a, b| a | b);
+            if *backtrack & initials != 0 || initials & sleep_bits != 0 {
+                return;
+            }
+            let cand = initials & *enabled;
+            let pick = if cand & bit(q) != 0 {
+                q
+            } else if cand != 0 {
+                cand.trailing_zeros() as TaskId
+            } else {
+                // No initial is enabled there (should not happen); fall back to all.
+                *backtrack |= *enabled;
+                return;
+            };
+            *backtrack |= bit(pick);
+        }
+    }
+}
+
+impl Scheduler for Dfs {
+    fn next_task(&mut self, view: &SchedView) -> Option<TaskId> {
+        let i = self.pos;
+        self.pos += 1;
+        let mut enabled: Bits = 0;
+        for t in view.tasks.iter().filter(|t| t.enabled) {
+            enabled |= bit(t.id);
+        }
+        if i < self.replay_len {
+            // Replaying: follow the recorded decision.
+            let chosen = match &mut self.nodes[i] {
+                Node::Sched { chosen, step, .. } => {
+                    *step = view.step;
+                    *chosen
+                }
+                Node::Choice { value, frozen: true, .. } => {
+                    // A frozen prefix decision: turn it into a sched node.
+                    let t = *value;
+                    self.nodes[i] = Node::Sched {
+                        enabled,
+                        chosen: t,
+                        backtrack: bit(t),
+                        done: Vec::new(),
+                        sleep: Vec::new(),
+                        pending: view.tasks.iter().map(|t| (t.id, t.access)).collect(),
+                        step: view.step,
+                        chosen_fp: Vec::new(),
+                        frozen: true,
+                    };
+                    t
+                }
+                Node::Choice { .. } => panic!("replay diverged: expected a choose, got a scheduling point"),
+            };
+            if enabled & bit(chosen) == 0 {
+                // Prefix no longer feasible (only for a frozen prefix given from outside).
+                return None;
+            }
+            if i + 1 == self.replay_len {
+                // The node we backtracked to: its child's sleep set is computed after
+                // the step, from the step's footprint.
+                self.fresh_from_step = view.step;
+            }
+            self.set_node_of_next_step(i);
+            return Some(chosen);
+        }
+        if self.fresh_from_step == u32::MAX {
+            self.fresh_from_step = view.step;
+        }
+        let sleep = self.pending_sleep.take().unwrap_or_default();
+        let sleep_bits: Bits = sleep.iter().map(|s| bit(s.task)).fold(0, |a, b| a | b);
+        let avail = enabled & !sleep_bits;
+        if avail == 0 {
+            self.sleep_blocked += 1;
+            return None;
+        }
+        let chosen = avail.trailing_zeros() as TaskId;
+        let backtrack = if self.reduce { bit(chosen) } else { avail };
+        self.nodes.push(Node::Sched {
+            enabled,
+            chosen,
+            backtrack,
+            done: Vec::new(),
+            sleep,
+            pending: view.tasks.iter().map(|t| (t.id, t.access)).collect(),
+            step: view.step,
+            chosen_fp: Vec::new(),
+            frozen: false,
+        });
+        self.replay_len = self.nodes.len();
+        self.set_node_of_next_step(i);
+        Some(chosen)
+    }
+
+    fn choose(&mut self, _task: TaskId, n: usize, step: u32) -> usize {
+        let i = self.pos;
+        self.pos += 1;
+        if i + 1 == self.replay_len {
+            self.fresh_from_step = step;
+        }
+        if i < self.replay_len {
+            return match &mut self.nodes[i] {
+                Node::Choice { value, n: nn, .. } => {
+                    if *nn == usize::MAX {
+                        *nn = n;
+                    }
+                    *value
+                }
+                Node::Sched { .. } => panic!("replay diverged: expected a scheduling point, got a choose"),
+            };
+        }
+        self.nodes.push(Node::Choice {
+            n,
+            value: 0,
+            frozen: false,
+        });
+        self.replay_len = self.nodes.len();
+        0
+    }
+
+    fn step_done(&mut self, step: &Step) {
+        if step.task == CLOCK_TASK {
+            // Global barrier: everything before happens before everything after.
+            let mut all = VClock::default();
+            for c in &self.task_clock {
+                all.join(c);
+            }
+            for c in &mut self.task_clock {
+                *c = all.clone();
+            }
+            self.steps.push(StepRec {
+                task: CLOCK_TASK,
+                local: 0,
+                clock: all,
+                node: None,
+            });
+            // Sleeping tasks wake at a barrier.
+            self.pending_sleep = Some(Vec::new());
+            return;
+        }
+        let node = self.next_step_node.take();
+        self.analyse(step.idx, step.task, step.accesses);
+        if let Some(n) = node {
+            self.steps[step.idx as usize].node = Some(n);
+            self.record_done_footprint(n, step.accesses);
+            if self.reduce {
+                self.pending_sleep = Some(self.child_sleep(n, step.task, step.accesses));
+            }
+        }
+    }
+}
+
+impl Dfs {
+    fn set_node_of_next_step(&mut self, node: usize) {
+        self.next_step_node = Some(node);
+    }
+
+    /// Sleep set of the child of `node` after `task` ran a step with `accesses`:
+    /// the node's sleepers and explored siblings whose next step is independent.
+    fn child_sleep(&self, node: usize, task: TaskId, accesses: &[Access]) -> Vec<SleepEntry> {
+        let Node::Sched { sleep, done, .. } = &self.nodes[node] else {
+            return Vec::new();
+        };
+        let indep = |e: &SleepEntry| {
+            !e.footprint
+                .iter()
+                .any(|a| accesses.iter().any(|b| a.conflicts(*b)))
+        };
+        sleep
+            .iter()
+            .chain(done.iter())
+            .filter(|e| e.task != task && indep(e))
+            .cloned()
+            .collect()
+    }
+}

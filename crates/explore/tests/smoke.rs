@@ -1,0 +1,60 @@
+use explore::{explore, Config, Program, Strategy};
+use ksync::{spawn, LockClass, Mutex};
+use std::sync::Arc;
+
+fn nested(t: usize, k: usize) -> Program {
+    Program::new(format!("nested-{t}x{k}"), move || {
+        let a = Arc::new(Mutex::new(LockClass::new("A"), ()));
+        let b = Arc::new(Mutex::new(LockClass::new("B"), 0u32));
+        let hs: Vec<_> = (0..t)
+            .map(|i| {
+                let (a, b) = (a.clone(), b.clone());
+                spawn(&format!("t{i}"), move || {
+                    for _ in 0..k {
+                        let _ga = a.lock();
+                        let mut gb = b.lock();
+                        *gb += 1;
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join();
+        }
+    })
+}
+
+#[test]
+fn nested_3x2_dpor_is_optimal() {
+    let r = explore(&nested(3, 2), &Config::default());
+    println!("dpor execs {} pruned {} steps {} {:?}", r.executions, r.pruned, r.total_steps, r.elapsed);
+    assert!(r.findings.is_empty());
+    assert_eq!(r.executions - r.pruned, 90);
+}
+
+#[test]
+fn abba_deadlock_and_lock_order() {
+    let p = Program::new("abba", || {
+        let a = Arc::new(Mutex::new(LockClass::new("A"), ()));
+        let b = Arc::new(Mutex::new(LockClass::new("B"), ()));
+        let (a2, b2) = (a.clone(), b.clone());
+        let h1 = spawn("t1", move || {
+            let _x = a.lock();
+            let _y = b.lock();
+        });
+        let h2 = spawn("t2", move || {
+            let _y = b2.lock();
+            let _x = a2.lock();
+        });
+        h1.join();
+        h2.join();
+    });
+    let r = explore(&p, &Config { strategy: Strategy::Dfs, ..Config::default() });
+    let kinds: Vec<_> = r.findings.iter().map(|f| f.finding.kind.as_str()).collect();
+    println!("{kinds:?} execs {}", r.executions);
+    assert!(kinds.contains(&"deadlock"));
+    assert!(kinds.contains(&"lock-order"));
+    for f in &r.findings {
+        println!("{}", explore::report::format_found(&p, f, 1000));
+    }
+}
