@@ -123,7 +123,13 @@ pub fn encode_message(
     Ok(out)
 }
 
-fn encode_typed(msg_type: u8, txn: u16, msg_id: u16, table: &[ElemInfo], v: &[Option<Value>]) -> Vec<u8> {
+fn encode_typed(
+    msg_type: u8,
+    txn: u16,
+    msg_id: u16,
+    table: &[ElemInfo],
+    v: &[Option<Value>],
+) -> Vec<u8> {
     match encode_message(msg_type, txn, msg_id, table, v) {
         Ok(b) => b,
         // Unreachable: typed fields are sized exactly like their table entries
@@ -134,17 +140,35 @@ fn encode_typed(msg_type: u8, txn: u16, msg_id: u16, table: &[ElemInfo], v: &[Op
 
 /// Encode a `qmi_uaudio_stream_req_msg_v01` datagram (header + TLVs).
 pub fn encode_req(txn: u16, msg: &StreamReq) -> Vec<u8> {
-    encode_typed(QMI_REQUEST, txn, QMI_UAUDIO_STREAM_REQ_V01, &QMI_UAUDIO_STREAM_REQ_MSG_V01_EI, &msg.to_values())
+    encode_typed(
+        QMI_REQUEST,
+        txn,
+        QMI_UAUDIO_STREAM_REQ_V01,
+        &QMI_UAUDIO_STREAM_REQ_MSG_V01_EI,
+        &msg.to_values(),
+    )
 }
 
 /// Encode a `qmi_uaudio_stream_resp_msg_v01` datagram.
 pub fn encode_resp(txn: u16, msg: &StreamResp) -> Vec<u8> {
-    encode_typed(QMI_RESPONSE, txn, QMI_UAUDIO_STREAM_RESP_V01, &QMI_UAUDIO_STREAM_RESP_MSG_V01_EI, &msg.to_values())
+    encode_typed(
+        QMI_RESPONSE,
+        txn,
+        QMI_UAUDIO_STREAM_RESP_V01,
+        &QMI_UAUDIO_STREAM_RESP_MSG_V01_EI,
+        &msg.to_values(),
+    )
 }
 
 /// Encode a `qmi_uaudio_stream_ind_msg_v01` datagram.
 pub fn encode_ind(txn: u16, msg: &StreamInd) -> Vec<u8> {
-    encode_typed(QMI_INDICATION, txn, QMI_UAUDIO_STREAM_IND_V01, &QMI_UAUDIO_STREAM_IND_MSG_V01_EI, &msg.to_values())
+    encode_typed(
+        QMI_INDICATION,
+        txn,
+        QMI_UAUDIO_STREAM_IND_V01,
+        &QMI_UAUDIO_STREAM_IND_MSG_V01_EI,
+        &msg.to_values(),
+    )
 }
 
 /// Decode one QMI datagram (header + TLVs) into a uaudio [`Message`].
