@@ -6,10 +6,20 @@
 //! being backtracked to, then continues with fresh decisions. Happens-before is
 //! recomputed each execution with vector clocks from the steps' access footprints.
 
-use crate::clock::VClock;
 use ksync::rt::{Access, SchedView, Scheduler, Step, TaskId, CLOCK_TASK};
 
 type Bits = u64;
+
+/// Width of a vector clock: the most tasks a reduced search supports.
+pub const MAX_TASKS: usize = 32;
+type Clock = [u32; MAX_TASKS];
+
+#[inline]
+fn join(a: &mut Clock, b: &[u32]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x = (*x).max(*y);
+    }
+}
 
 #[inline]
 fn bit(t: TaskId) -> Bits {
@@ -52,7 +62,6 @@ struct StepRec {
     task: TaskId,
     /// Local index of the step in its task (1-based), for clock comparisons.
     local: u32,
-    clock: VClock,
     /// Decision node that chose this step (CLOCK steps: none).
     node: Option<usize>,
 }
@@ -66,7 +75,9 @@ pub struct Dfs {
     pos: usize,
     // Per-execution happens-before state.
     steps: Vec<StepRec>,
-    task_clock: Vec<VClock>,
+    task_clock: Vec<Clock>,
+    /// Clock of step i at `clocks[i * MAX_TASKS..]`.
+    clocks: Vec<u32>,
     obj_hist: Vec<Vec<(u32, Access)>>,
     /// Index of the first step decided freshly in this execution.
     fresh_from_step: u32,
@@ -88,6 +99,7 @@ impl Dfs {
             pos: 0,
             steps: Vec::new(),
             task_clock: Vec::new(),
+            clocks: Vec::new(),
             obj_hist: Vec::new(),
             fresh_from_step: 0,
             frozen_depth: 0,
@@ -130,6 +142,7 @@ impl Dfs {
         self.pos = 0;
         self.steps.clear();
         self.task_clock.clear();
+        self.clocks.clear();
         for h in &mut self.obj_hist {
             h.clear();
         }
@@ -207,20 +220,30 @@ impl Dfs {
         }
     }
 
+    #[inline]
+    fn clk(&self, step: u32) -> &[u32] {
+        let i = step as usize * MAX_TASKS;
+        &self.clocks[i..i + MAX_TASKS]
+    }
+
     /// Race detection and source-set update for a freshly executed step.
     fn analyse(&mut self, idx: u32, task: TaskId, accesses: &[Access]) {
-        let before = self.task_clock.get(task).cloned().unwrap_or_default();
-        let local = before.get(task) + 1;
-        let mut clock = before.clone();
-        clock.set(task, local);
-        let analyse = self.reduce && idx >= self.fresh_from_step;
+        assert!(task < MAX_TASKS, "a reduced search supports at most {MAX_TASKS} tasks");
+        if self.task_clock.len() <= task {
+            self.task_clock.resize(task + 1, [0; MAX_TASKS]);
+        }
+        let before = self.task_clock[task];
+        let local = before[task] + 1;
+        let mut clock = before;
+        clock[task] = local;
+        let analyse = idx >= self.fresh_from_step;
         let mut cands: Vec<u32> = Vec::new();
         for &a in accesses {
             match a {
                 Access::SyncWith(s) => {
-                    if let Some(r) = self.steps.get(s as usize) {
-                        let c = r.clock.clone();
-                        clock.join(&c);
+                    if (s as usize) < self.steps.len() {
+                        let i = s as usize * MAX_TASKS;
+                        join(&mut clock, &self.clocks[i..i + MAX_TASKS]);
                     }
                 }
                 _ => {
@@ -233,30 +256,35 @@ impl Dfs {
                         if r.task == task || r.task == CLOCK_TASK || !pa.conflicts(a) {
                             continue;
                         }
-                        if analyse && r.local > before.get(r.task) {
+                        if analyse && r.local > before[r.task] {
                             cands.push(s);
                         }
-                        let c = r.clock.clone();
-                        clock.join(&c);
+                        let i = s as usize * MAX_TASKS;
+                        join(&mut clock, &self.clocks[i..i + MAX_TASKS]);
                     }
                 }
             }
         }
-        if self.task_clock.len() <= task {
-            self.task_clock.resize_with(task + 1, VClock::default);
-        }
-        self.task_clock[task] = clock.clone();
-        for &a in accesses {
-            if let Some(o) = a.obj() {
-                self.obj_hist[o as usize].push((idx, a));
-            }
-        }
+        self.task_clock[task] = clock;
         self.steps.push(StepRec {
             task,
             local,
-            clock,
             node: None,
         });
+        self.clocks.extend_from_slice(&clock);
+        for &a in accesses {
+            if let Some(o) = a.obj() {
+                // Earlier accesses of this task that `a` subsumes can never race or
+                // add happens-before that `a` does not.
+                let steps = &self.steps;
+                let h = &mut self.obj_hist[o as usize];
+                h.retain(|&(s, pa)| steps[s as usize].task != task || !pa.dominated_by(a));
+                h.push((idx, a));
+            }
+        }
+        if cands.is_empty() {
+            return;
+        }
         cands.sort_unstable();
         cands.dedup();
         // A race is a conflicting step that no other conflicting candidate follows.
@@ -265,12 +293,9 @@ impl Dfs {
             .copied()
             .filter(|&e| {
                 let re = &self.steps[e as usize];
-                !cands.iter().any(|&o| {
-                    o != e && {
-                        let ro = &self.steps[o as usize];
-                        ro.clock.get(re.task) >= re.local
-                    }
-                })
+                !cands
+                    .iter()
+                    .any(|&o| o != e && self.clk(o)[re.task] >= re.local)
             })
             .collect();
         for s in races {
@@ -293,7 +318,7 @@ impl Dfs {
             if r.task == CLOCK_TASK {
                 return; // a barrier: nothing crosses it
             }
-            if r.clock.get(et) < elocal {
+            if self.clk(k)[et] < elocal {
                 v.push(k);
             }
         }
@@ -301,9 +326,10 @@ impl Dfs {
         let mut initials: Bits = 0;
         for (i, &k) in v.iter().enumerate() {
             let rk = &self.steps[k as usize];
+            let ck = self.clk(k);
             let has_pred = v[..i].iter().any(|&m| {
                 let rm = &self.steps[m as usize];
-                rm.task == rk.task || rk.clock.get(rm.task) >= rm.local
+                rm.task == rk.task || ck[rm.task] >= rm.local
             });
             if !has_pred {
                 initials |= bit(rk.task);
@@ -397,13 +423,18 @@ impl Scheduler for Dfs {
         }
         let chosen = avail.trailing_zeros() as TaskId;
         let backtrack = if self.reduce { bit(chosen) } else { avail };
+        let pending = if self.reduce {
+            view.tasks.iter().map(|t| (t.id, t.access)).collect()
+        } else {
+            Vec::new()
+        };
         self.nodes.push(Node::Sched {
             enabled,
             chosen,
             backtrack,
             done: Vec::new(),
             sleep,
-            pending: view.tasks.iter().map(|t| (t.id, t.access)).collect(),
+            pending,
             step: view.step,
             chosen_fp: Vec::new(),
             frozen: false,
@@ -442,31 +473,35 @@ impl Scheduler for Dfs {
     fn step_done(&mut self, step: &Step) {
         if step.task == CLOCK_TASK {
             // Global barrier: everything before happens before everything after.
-            let mut all = VClock::default();
+            if !self.reduce {
+                return;
+            }
+            let mut all = [0; MAX_TASKS];
             for c in &self.task_clock {
-                all.join(c);
+                join(&mut all, c);
             }
             for c in &mut self.task_clock {
-                *c = all.clone();
+                *c = all;
             }
             self.steps.push(StepRec {
                 task: CLOCK_TASK,
                 local: 0,
-                clock: all,
                 node: None,
             });
+            self.clocks.extend_from_slice(&all);
             // Sleeping tasks wake at a barrier.
             self.pending_sleep = Some(Vec::new());
             return;
         }
         let node = self.next_step_node.take();
+        if !self.reduce {
+            return; // plain DFS needs no happens-before
+        }
         self.analyse(step.idx, step.task, step.accesses);
         if let Some(n) = node {
             self.steps[step.idx as usize].node = Some(n);
             self.record_done_footprint(n, step.accesses);
-            if self.reduce {
-                self.pending_sleep = Some(self.child_sleep(n, step.task, step.accesses));
-            }
+            self.pending_sleep = Some(self.child_sleep(n, step.task, step.accesses));
         }
     }
 }

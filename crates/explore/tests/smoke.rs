@@ -58,3 +58,31 @@ fn abba_deadlock_and_lock_order() {
         println!("{}", explore::report::format_found(&p, f, 1000));
     }
 }
+
+#[test]
+#[ignore]
+fn perf_nested_4x2() {
+    for s in [Strategy::Dpor, Strategy::Dfs] {
+        let cfg = Config { strategy: s, max_executions: Some(200_000), ..Config::default() };
+        let r = explore(&nested(4, 2), &cfg);
+        let secs = r.elapsed.as_secs_f64();
+        println!(
+            "{s:?}: execs {} pruned {} steps {} in {:.3}s = {:.2} M steps/s, {:.0} exec/s",
+            r.executions, r.pruned, r.total_steps, secs,
+            r.total_steps as f64 / secs / 1e6, r.executions as f64 / secs
+        );
+    }
+}
+
+#[test]
+#[ignore]
+fn perf_dpor_big() {
+    let cfg = Config { strategy: Strategy::Dpor, ..Config::default() };
+    let cfg = Config { max_executions: Some(100_000), ..cfg };
+    let r = explore(&nested(4, 3), &cfg);
+    let secs = r.elapsed.as_secs_f64();
+    println!(
+        "dpor 3x3: execs {} pruned {} steps {} in {:.3}s = {:.2} M steps/s",
+        r.executions, r.pruned, r.total_steps, secs, r.total_steps as f64 / secs / 1e6
+    );
+}

@@ -40,8 +40,12 @@ impl LockOrderCycle {
 }
 
 /// Persistent dependency graph.
+const DENSE: usize = 1024;
+
 #[derive(Default)]
 pub struct LockDep {
+    /// Bit matrix of known edges between the first `DENSE` classes (the hot check).
+    dense: Vec<u64>,
     edges: HashMap<(ClassId, ClassId), OrderEdge>,
     adj: HashMap<ClassId, Vec<ClassId>>,
     reported: HashSet<Vec<ClassId>>,
@@ -49,7 +53,13 @@ pub struct LockDep {
 }
 
 impl LockDep {
+    #[inline]
     pub fn has_edge(&self, from: ClassId, to: ClassId) -> bool {
+        let (f, t) = (from as usize, to as usize);
+        if f < DENSE && t < DENSE {
+            let i = f * DENSE + t;
+            return self.dense.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0);
+        }
         self.edges.contains_key(&(from, to))
     }
 
@@ -61,6 +71,14 @@ impl LockDep {
         }
         let (from, to) = key;
         self.edges.insert(key, e.clone());
+        let (f, t) = (from as usize, to as usize);
+        if f < DENSE && t < DENSE {
+            if self.dense.is_empty() {
+                self.dense = vec![0; DENSE * DENSE / 64];
+            }
+            let i = f * DENSE + t;
+            self.dense[i / 64] |= 1 << (i % 64);
+        }
         self.adj.entry(from).or_default().push(to);
         self.order.push(key);
         let path = self.path(to, from)?;

@@ -43,6 +43,26 @@ impl Access {
         }
     }
 
+    /// Whether every access that conflicts with `self` also conflicts with `other`
+    /// (same object): then a later `other` of the same task subsumes `self` for race
+    /// detection and happens-before.
+    pub fn dominated_by(self, other: Access) -> bool {
+        if self.obj() != other.obj() {
+            return false;
+        }
+        let o = self.obj().unwrap_or(0);
+        [
+            Access::Read(o),
+            Access::Write(o),
+            Access::Lock(o),
+            Access::TryLock(o),
+            Access::TryFail(o),
+            Access::Unlock(o),
+        ]
+        .iter()
+        .all(|&k| !self.conflicts(k) || other.conflicts(k))
+    }
+
     /// Whether two accesses of different tasks do not commute.
     pub fn conflicts(self, other: Access) -> bool {
         use Access::*;
