@@ -1,7 +1,13 @@
 //! `usb-offload`: the Linux USB audio offload stack as executable Rust, checked.
 
 mod cmd_bench;
+mod cmd_check;
+mod cmd_locks;
+mod cmd_qmi;
+mod cmd_replay;
+mod cmd_scenarios;
 mod cmd_selftest;
+mod suite;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -31,8 +37,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Check designs × scenarios: verdict table and counterexamples (the main job).
+    Check(cmd_check::Args),
+    /// List the scenarios `check` runs.
+    Scenarios(cmd_scenarios::Args),
+    /// Re-run one counterexample from its replay token, step by step.
+    Replay(cmd_replay::Args),
+    /// The lock-order graph observed over all scenarios of a design (text or DOT).
+    Locks(cmd_locks::Args),
     /// Check the checker: classic small programs, DPOR against brute force.
     Selftest(cmd_selftest::Args),
+    /// Decode and encode QMI uaudio messages (the DSP ↔ offload service wire format).
+    Qmi(cmd_qmi::Args),
     /// Benchmarks: `bench explore` (scheduler and DPOR, side by side with shuttle).
     Bench(cmd_bench::Args),
 }
@@ -40,8 +56,13 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.cmd {
+        Cmd::Check(a) => cmd_check::run(a),
+        Cmd::Scenarios(a) => cmd_scenarios::run(a),
+        Cmd::Replay(a) => cmd_replay::run(a),
+        Cmd::Locks(a) => cmd_locks::run(a),
         Cmd::Selftest(a) => cmd_selftest::run(a),
         Cmd::Bench(a) => cmd_bench::run(a),
+        Cmd::Qmi(a) => cmd_qmi::run(a),
     };
     ExitCode::from(code)
 }

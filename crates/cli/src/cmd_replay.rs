@@ -1,0 +1,65 @@
+//! `usb-offload replay TOKEN`: re-runs one counterexample step by step.
+
+use crate::suite;
+use serde_json::json;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A replay token printed by `check` (starts with `uo1.`).
+    pub token: String,
+    /// Steps before the execution counts as incomplete.
+    #[arg(long, default_value_t = 20_000)]
+    pub max_steps: u32,
+    /// The trace and findings as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: Args) -> u8 {
+    let tok = match explore::token::decode(&a.token) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return crate::EXIT_USAGE;
+        }
+    };
+    let (_, _, program) = match suite::program_by_name(&tok.program) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return crate::EXIT_USAGE;
+        }
+    };
+    let r = explore::replay(&program, &tok.decisions, a.max_steps);
+    if a.json {
+        let v = json!({
+            "program": program.name,
+            "end": r.outcome.end,
+            "steps": r.outcome.steps,
+            "diverged": r.diverged,
+            "findings": r.outcome.findings,
+            "trace": r.outcome.trace,
+        });
+        println!("{v}");
+    } else {
+        println!("replaying {} ({} decisions)", program.name, tok.decisions.len());
+        print!("{}", explore::report::format_trace(&r.outcome.trace));
+        println!("end: {:?} after {} steps", r.outcome.end, r.outcome.steps);
+        if let Some(d) = &r.diverged {
+            println!("warning: the replay left the recorded schedule ({d}); the model changed since the token was made");
+        }
+        for f in &r.outcome.findings {
+            println!("\n{} {}: {}", f.kind.as_str(), f.property, f.summary);
+            for l in f.detail.lines() {
+                println!("  {l}");
+            }
+        }
+    }
+    if r.diverged.is_some() {
+        crate::EXIT_USAGE
+    } else if r.outcome.findings.is_empty() {
+        crate::EXIT_OK
+    } else {
+        crate::EXIT_FINDING
+    }
+}

@@ -1,0 +1,154 @@
+//! Running design × scenario pairs of the model through the checker, in parallel.
+
+use explore::{explore, Config, Program, Report, Strategy};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use model::{Design, Scenario};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The checker program of one design × scenario pair.
+pub fn program(design: Design, sc: &Scenario) -> Program {
+    let run = sc.run;
+    Program::new(format!("{}/{}", design.name(), sc.name), move || run(design))
+}
+
+/// Finds the program a replay token names (`design/scenario`).
+pub fn program_by_name(name: &str) -> Result<(Design, Scenario, Program), String> {
+    let (d, s) = name
+        .split_once('/')
+        .ok_or_else(|| format!("token names program `{name}`, expected `design/scenario`"))?;
+    let design: Design = d.parse().map_err(|e| format!("{e}"))?;
+    let sc = model::find_scenario(s)
+        .ok_or_else(|| format!("token names scenario `{s}`, which this build does not have; see `usb-offload scenarios`"))?;
+    let p = program(design, &sc);
+    Ok((design, sc, p))
+}
+
+/// Result of one pair.
+pub struct PairResult {
+    pub design: Design,
+    pub scenario: Scenario,
+    pub program: Program,
+    pub report: Report,
+}
+
+/// Options shared by `check`, `locks` and `bench check`.
+#[derive(Clone)]
+pub struct SuiteOpts {
+    pub strategy: Strategy,
+    pub max_executions: Option<u64>,
+    pub max_steps: u32,
+    pub max_time: Option<Duration>,
+    pub jobs: usize,
+    pub seed: u64,
+    pub shard: Option<(usize, usize)>,
+    pub progress: bool,
+}
+
+/// Runs every pair, `jobs` at a time, with a progress bar; results in input order.
+pub fn run_pairs(pairs: Vec<(Design, Scenario)>, o: &SuiteOpts) -> Vec<PairResult> {
+    let n = pairs.len();
+    let jobs = o.jobs.max(1);
+    let mp = MultiProgress::new();
+    if !o.progress {
+        mp.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let total = mp.add(ProgressBar::new(n as u64));
+    total.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} pairs  {msg}")
+            .expect("template"),
+    );
+    total.enable_steady_tick(Duration::from_millis(200));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<PairResult>>> = Mutex::new((0..n).map(|_| None).collect());
+    // One search per pair; a lone pair gets every core through prefix splitting.
+    let inner_jobs = if n == 1 { jobs } else { 1 };
+    std::thread::scope(|s| {
+        for _ in 0..jobs.min(n.max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((design, sc)) = pairs.get(i).cloned() else { break };
+                let p = program(design, &sc);
+                let bar = mp.add(ProgressBar::new_spinner());
+                bar.set_message(format!("{}  0 executions", p.name));
+                let b2 = bar.clone();
+                let name = p.name.clone();
+                let cfg = Config {
+                    strategy: o.strategy,
+                    max_steps: o.max_steps,
+                    max_executions: o.max_executions,
+                    max_time: o.max_time,
+                    seed: o.seed,
+                    jobs: inner_jobs,
+                    shard: o.shard,
+                    progress: Some(Arc::new(move |e| b2.set_message(format!("{name}  {e} executions")))),
+                    ..Config::default()
+                };
+                let report = explore(&p, &cfg);
+                bar.finish_and_clear();
+                mp.remove(&bar);
+                total.inc(1);
+                results.lock().expect("results")[i] = Some(PairResult {
+                    design,
+                    scenario: sc,
+                    program: p,
+                    report,
+                });
+            });
+        }
+    });
+    total.finish_and_clear();
+    results
+        .into_inner()
+        .expect("results")
+        .into_iter()
+        .map(|r| r.expect("every pair ran"))
+        .collect()
+}
+
+/// Parses `k/n` (0-based shard k of n).
+pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (k, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("--shard `{s}`: expected K/N, e.g. 0/4"))?;
+    let k: usize = k.parse().map_err(|_| format!("--shard `{s}`: K is not a number"))?;
+    let n: usize = n.parse().map_err(|_| format!("--shard `{s}`: N is not a number"))?;
+    if n == 0 || k >= n {
+        return Err(format!("--shard `{s}`: need 0 <= K < N"));
+    }
+    Ok((k, n))
+}
+
+/// Selects designs and scenarios by name (empty = all).
+pub fn select(designs: &[String], scenarios: &[String]) -> Result<Vec<(Design, Scenario)>, String> {
+    let ds: Vec<Design> = if designs.is_empty() {
+        Design::ALL.to_vec()
+    } else {
+        designs
+            .iter()
+            .map(|d| d.parse::<Design>().map_err(|e| e.to_string()))
+            .collect::<Result<_, _>>()?
+    };
+    let all = model::all_scenarios();
+    let ss: Vec<Scenario> = if scenarios.is_empty() {
+        all
+    } else {
+        scenarios
+            .iter()
+            .map(|s| {
+                all.iter().find(|x| x.name == s).cloned().ok_or_else(|| {
+                    format!("unknown scenario `{s}`; `usb-offload scenarios` lists them")
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    Ok(ds
+        .iter()
+        .flat_map(|&d| ss.iter().map(move |s| (d, s.clone())))
+        .collect())
+}
+
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
