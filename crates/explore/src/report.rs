@@ -5,31 +5,55 @@ use crate::{Found, Program};
 use ksync::rt::TraceEntry;
 use std::fmt::Write;
 
-/// Formats a replayed trace: one line per step, indented in the column of its task.
+/// Formats a replayed trace: one line per event, indented in the column of its task;
+/// a task's call stack is printed when it changes.
 pub fn format_trace(trace: &[TraceEntry]) -> String {
+    format_trace_until(trace, u32::MAX)
+}
+
+/// As [`format_trace`], stopping after step `last`.
+pub fn format_trace_until(trace: &[TraceEntry], last: u32) -> String {
     let mut tasks: Vec<&str> = Vec::new();
     for e in trace {
         if !tasks.contains(&e.task.as_str()) {
             tasks.push(&e.task);
         }
     }
+    let mut stacks: Vec<Vec<&'static str>> = vec![Vec::new(); tasks.len()];
     let mut o = String::new();
     let _ = writeln!(o, "  tasks: {}", tasks.join(", "));
+    let mut shown = 0;
+    let mut boot = 0usize;
     for e in trace {
+        if e.step > last {
+            break;
+        }
+        shown += 1;
+        // The system's set-up (frames under `boot`) is summarised in one line.
+        if e.frames.first() == Some(&"boot") {
+            boot += 1;
+            continue;
+        }
+        if boot > 0 {
+            let _ = writeln!(o, "        (set-up: {boot} events under boot)");
+            boot = 0;
+        }
         let col = tasks.iter().position(|t| *t == e.task).unwrap_or(0);
-        let indent = "    ".repeat(col.min(6));
-        let stack = if e.frames.is_empty() {
-            String::new()
-        } else {
-            format!("{} :: ", e.frames.join(" > "))
-        };
+        let indent = "  ".repeat(col.min(8));
+        if !e.frames.is_empty() && stacks[col] != e.frames {
+            stacks[col] = e.frames.clone();
+            let _ = writeln!(o, "        {indent}{} in {}", e.task, e.frames.join(" > "));
+        }
         let held = if e.held.is_empty() {
             String::new()
         } else {
             format!("   [holds {}]", e.held.join(", "))
         };
-        let t = if e.time_ms > 0 { format!(" t={}ms", e.time_ms) } else { String::new() };
-        let _ = writeln!(o, "  {:>5}{t} {indent}{}: {stack}{}{held}", e.step, e.task, e.what);
+        let t = if e.time_ms > 0 { format!(" @{}ms", e.time_ms) } else { String::new() };
+        let _ = writeln!(o, "  {:>5} {indent}{}: {}{held}{t}", e.step, e.task, e.what);
+    }
+    if shown < trace.len() {
+        let _ = writeln!(o, "        … {} more event(s) until the execution ends", trace.len() - shown);
     }
     o
 }
@@ -50,7 +74,8 @@ pub fn format_found(program: &Program, f: &Found, max_steps: u32) -> String {
     if !f.decisions.is_empty() || fi.kind != ksync::FindingKind::LockOrder {
         let r = crate::replay(program, &f.decisions, max_steps);
         let _ = writeln!(o, "  counterexample ({} steps):", r.outcome.steps);
-        o.push_str(&format_trace(&r.outcome.trace));
+        let last = if fi.kind == ksync::FindingKind::Deadlock { u32::MAX } else { fi.step };
+        o.push_str(&format_trace_until(&r.outcome.trace, last));
     }
     let _ = writeln!(o, "  replay: usb-offload replay {}", f.token);
     o

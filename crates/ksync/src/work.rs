@@ -45,7 +45,8 @@ impl WorkQueue {
             w.busy.store(1);
             w.queued.fetch_sub(1);
             {
-                let _f = crate::frame(what);
+                let _f = crate::frame("process_one_work");
+                crate::note(|| format!("work item {what}"));
                 f();
             }
             w.busy.store(0);
