@@ -1,0 +1,52 @@
+//! Parallel and sharded searches cover what the serial search covers.
+
+use explore::{explore, Config, Program};
+use ksync::{spawn, AtomicU32, LockClass, Mutex};
+use std::sync::Arc;
+
+/// Two threads race on a counter behind one lock and on a racy flag; the program
+/// panics in one interleaving class only.
+fn program() -> Program {
+    Program::new("split", || {
+        let m = Arc::new(Mutex::new(LockClass::new("m"), 0u32));
+        let flag = Arc::new(AtomicU32::new("flag", 0));
+        let hs: Vec<_> = (0..3)
+            .map(|i| {
+                let (m, flag) = (m.clone(), flag.clone());
+                spawn(&format!("t{i}"), move || {
+                    let v = {
+                        let mut g = m.lock();
+                        *g += 1;
+                        *g
+                    };
+                    if v == 3 && flag.load() == 0 {
+                        flag.store(i + 1);
+                    }
+                    assert!(!(i == 0 && v == 3 && flag.load() == 1), "t0 last");
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join();
+        }
+    })
+}
+
+#[test]
+fn jobs_and_shards_find_what_the_serial_search_finds() {
+    let p = program();
+    let serial = explore(&p, &Config::default());
+    assert_eq!(serial.findings.len(), 1, "the panic is reachable");
+    let par = explore(&p, &Config { jobs: 2, ..Config::default() });
+    assert_eq!(par.findings.len(), 1);
+    assert!(par.exhausted);
+    let mut found = 0;
+    let mut execs = 0;
+    for k in 0..3 {
+        let r = explore(&p, &Config { shard: Some((k, 3)), ..Config::default() });
+        found += r.findings.len();
+        execs += r.executions - r.pruned;
+    }
+    assert!(found >= 1, "some shard holds the failing schedule class");
+    assert!(execs >= serial.executions - serial.pruned);
+}
