@@ -298,14 +298,16 @@ impl Dfs {
                     .any(|&o| o != e && self.clk(o)[re.task] >= re.local)
             })
             .collect();
+        let qclock = clock;
         for s in races {
-            self.reverse_race(s, idx);
+            self.reverse_race(s, idx, task, &qclock);
         }
     }
 
-    /// Source-DPOR: make sure some initial of `v` (the steps after `e` that do not
-    /// happen after it, then `e2`) is in backtrack(pre(e)).
-    fn reverse_race(&mut self, e: u32, e2: u32) {
+    /// Source-DPOR: make sure some initial of `v` (the steps after `e` and before
+    /// `end` that do not happen after `e`, then the racing event of task `q` with
+    /// clock `qclock`) is in backtrack(pre(e)).
+    fn reverse_race(&mut self, e: u32, end: u32, q: TaskId, qclock: &[u32]) {
         let Some(node) = self.node_for_step(e) else { return };
         let (et, elocal) = {
             let r = &self.steps[e as usize];
@@ -313,7 +315,7 @@ impl Dfs {
         };
         // Steps in v, in order.
         let mut v: Vec<u32> = Vec::new();
-        for k in e + 1..e2 {
+        for k in e + 1..end {
             let r = &self.steps[k as usize];
             if r.task == CLOCK_TASK {
                 return; // a barrier: nothing crosses it
@@ -322,7 +324,6 @@ impl Dfs {
                 v.push(k);
             }
         }
-        v.push(e2);
         let mut initials: Bits = 0;
         for (i, &k) in v.iter().enumerate() {
             let rk = &self.steps[k as usize];
@@ -335,7 +336,13 @@ impl Dfs {
                 initials |= bit(rk.task);
             }
         }
-        let q = self.steps[e2 as usize].task;
+        let q_has_pred = v.iter().any(|&m| {
+            let rm = &self.steps[m as usize];
+            rm.task == q || qclock[rm.task] >= rm.local
+        });
+        if !q_has_pred {
+            initials |= bit(q);
+        }
         if let Node::Sched {
             backtrack,
             enabled,
@@ -362,6 +369,45 @@ impl Dfs {
                 return;
             };
             *backtrack |= bit(pick);
+        }
+    }
+
+    /// At the end of an execution, the pending operations of blocked tasks race with
+    /// the steps that blocked them (a lock acquisition that will never be followed
+    /// by this task's acquisition in this execution): Flanagan–Godefroid's
+    /// "next(s, p) for every p", disabled ones included.
+    fn pending_races(&mut self, task: TaskId, a: Access) {
+        if task >= MAX_TASKS || a.obj().is_none() {
+            return;
+        }
+        let before = self.task_clock.get(task).copied().unwrap_or([0; MAX_TASKS]);
+        let mut clock = before;
+        clock[task] = before[task] + 1;
+        let o = a.obj().expect("object") as usize;
+        let Some(hist) = self.obj_hist.get(o) else { return };
+        let mut cands: Vec<u32> = Vec::new();
+        for &(s, pa) in hist {
+            let r = &self.steps[s as usize];
+            if r.task == task || r.task == CLOCK_TASK || !pa.conflicts(a) {
+                continue;
+            }
+            if r.local > before[r.task] {
+                cands.push(s);
+            }
+            let i = s as usize * MAX_TASKS;
+            join(&mut clock, &self.clocks[i..i + MAX_TASKS]);
+        }
+        let races: Vec<u32> = cands
+            .iter()
+            .copied()
+            .filter(|&e| {
+                let re = &self.steps[e as usize];
+                !cands.iter().any(|&o| o != e && self.clk(o)[re.task] >= re.local)
+            })
+            .collect();
+        let end = self.steps.len() as u32;
+        for e in races {
+            self.reverse_race(e, end, task, &clock);
         }
     }
 }
@@ -468,6 +514,17 @@ impl Scheduler for Dfs {
         });
         self.replay_len = self.nodes.len();
         0
+    }
+
+    fn execution_end(&mut self, unfinished: &[ksync::rt::TaskView]) {
+        if !self.reduce {
+            return;
+        }
+        for t in unfinished {
+            if let Some(a) = t.access {
+                self.pending_races(t.id, a);
+            }
+        }
     }
 
     fn step_done(&mut self, step: &Step) {

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod dpor;
 pub mod pct;
 pub mod report;
+pub mod selftest;
 pub mod token;
 
 use ksync::rt::{EndKind, ExecConfig, ExecOutcome, Execution, Scheduler};
@@ -248,6 +249,9 @@ impl<S: Scheduler> Scheduler for Recording<S> {
     fn step_done(&mut self, step: &ksync::rt::Step) {
         self.inner.step_done(step)
     }
+    fn execution_end(&mut self, unfinished: &[ksync::rt::TaskView]) {
+        self.inner.execution_end(unfinished)
+    }
 }
 
 /// Follows a decision list; fails if the program no longer matches it.
@@ -429,6 +433,9 @@ fn split_prefixes(program: &Program, cfg: &Config, depth: usize) -> Vec<Vec<u32>
         }
         fn step_done(&mut self, step: &ksync::rt::Step) {
             self.inner.step_done(step)
+        }
+        fn execution_end(&mut self, unfinished: &[ksync::rt::TaskView]) {
+            self.inner.execution_end(unfinished)
         }
     }
     let mut exec = Execution::new(exec_config(program, cfg, false));

@@ -150,6 +150,9 @@ pub trait Scheduler {
     fn next_task(&mut self, view: &SchedView) -> Option<TaskId>;
     fn choose(&mut self, task: TaskId, n: usize, step: u32) -> usize;
     fn step_done(&mut self, _step: &Step) {}
+    /// The execution ended (not pruned): the tasks that did not finish, with the
+    /// operation each was blocked at.
+    fn execution_end(&mut self, _unfinished: &[TaskView]) {}
 }
 
 /// Result of one execution.
@@ -778,6 +781,22 @@ impl Execution {
         set_current(Some(shared.clone()));
         shared.spawn(self.config.main_name.clone(), false, main);
         let end = self.drive(&shared, sched);
+        if matches!(end, EndKind::Done | EndKind::Deadlock | EndKind::Panic) {
+            let st = shared.st.borrow();
+            let views: Vec<TaskView> = st
+                .tasks
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| !t.finished)
+                .map(|(i, t)| TaskView {
+                    id: i,
+                    enabled: st.is_enabled(t),
+                    access: st.pending_access(t),
+                })
+                .collect();
+            drop(st);
+            sched.execution_end(&views);
+        }
         let mut findings;
         if end == EndKind::Done {
             let hooks = std::mem::take(&mut shared.st.borrow_mut().quiesce_hooks);
