@@ -36,8 +36,51 @@ fn registry() -> &'static Mutex<Registry> {
     R.get_or_init(Default::default)
 }
 
+/// Multiplicative hasher for the per-thread intern cache (keys are small integers).
+#[derive(Default)]
+struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(v as u64);
+    }
+}
+
+type Fast = std::hash::BuildHasherDefault<FastHasher>;
+
+thread_local! {
+    /// Keyed by the name's address: objects are created every execution, so the
+    /// global registry is consulted once per class and thread.
+    static CACHE: std::cell::RefCell<HashMap<(usize, usize, u8), ClassId, Fast>> =
+        std::cell::RefCell::new(HashMap::default());
+}
+
 /// Interns a class and returns its id (stable for the life of the process).
 pub fn intern(c: LockClass) -> ClassId {
+    let key = (c.name.as_ptr() as usize, c.name.len(), c.subclass);
+    if let Some(id) = CACHE.with(|m| m.borrow().get(&key).copied()) {
+        return id;
+    }
+    let id = intern_slow(c);
+    CACHE.with(|m| m.borrow_mut().insert(key, id));
+    id
+}
+
+fn intern_slow(c: LockClass) -> ClassId {
     let mut r = registry().lock();
     if let Some(&id) = r.ids.get(&c) {
         return id;

@@ -71,19 +71,21 @@ impl WaitQueue {
     }
 
     /// Marks the calling daemon as idle while it waits (a worker waiting for work).
-    pub(crate) fn wait_idle(&self, cond: impl FnMut() -> bool) {
+    /// Returns false when the execution is over and the daemon should exit.
+    pub(crate) fn wait_idle(&self, cond: impl FnMut() -> bool) -> bool {
         let sh = sched(self.obj);
         if let Some(sh) = &sh {
             let mut st = sh.st.borrow_mut();
             let t = st.running.expect("task");
             st.tasks[t].idle = true;
         }
-        self.wait(cond, None, false);
+        let r = self.wait(cond, None, false);
         if let Some(sh) = &sh {
             let mut st = sh.st.borrow_mut();
             let t = st.running.expect("task");
             st.tasks[t].idle = false;
         }
+        r != WaitResult::Interrupted
     }
 
     fn wait(&self, mut cond: impl FnMut() -> bool, timeout_ms: Option<u64>, intr: bool) -> WaitResult {
@@ -112,7 +114,7 @@ impl WaitQueue {
             }
             match sh.op(Op::Sleep { obj: self.obj }) {
                 OpResult::Usize(0) => continue,
-                OpResult::Usize(2) => {
+                OpResult::Usize(2) | OpResult::Usize(3) => {
                     cancel(&sh);
                     return WaitResult::Interrupted;
                 }

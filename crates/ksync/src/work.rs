@@ -39,7 +39,9 @@ impl WorkQueue {
         });
         let w = inner.clone();
         crate::thread::spawn_daemon(name, move || loop {
-            w.wq.wait_idle(|| w.queued.load() > 0);
+            if !w.wq.wait_idle(|| w.queued.load() > 0) {
+                return; // the execution is over
+            }
             let item = w.items.lock().pop_front();
             let Some((what, f)) = item else { continue };
             w.busy.store(1);

@@ -803,6 +803,7 @@ impl Execution {
             for h in hooks {
                 h();
             }
+            Self::stop_idle_daemons(&shared);
         }
         // Tear down tasks that did not finish; their guards must not schedule.
         let cos: Vec<_> = {
@@ -835,6 +836,31 @@ impl Execution {
         drop(st);
         set_current(None);
         out
+    }
+
+    /// Lets idle daemons (workers waiting for work) return normally, which is much
+    /// cheaper than unwinding their stacks.
+    fn stop_idle_daemons(sh: &Rc<Shared>) {
+        let n = sh.st.borrow().tasks.len();
+        for t in 0..n {
+            let mut st = sh.st.borrow_mut();
+            let task = &mut st.tasks[t];
+            if task.finished || !task.daemon || !task.idle || !matches!(task.pending, Op::Sleep { .. }) {
+                continue;
+            }
+            task.result = OpResult::Usize(3);
+            task.pending = Op::Yield;
+            let Some(mut co) = task.co.take() else { continue };
+            st.running = Some(t);
+            drop(st);
+            let r = co.resume(());
+            let mut st = sh.st.borrow_mut();
+            st.running = None;
+            match r {
+                CoroutineResult::Return(()) => STACKS.with(|s| s.borrow_mut().push(co.into_stack())),
+                CoroutineResult::Yield(()) => st.tasks[t].co = Some(co),
+            }
+        }
     }
 
     fn drive(&mut self, sh: &Rc<Shared>, sched: &mut dyn Scheduler) -> EndKind {
