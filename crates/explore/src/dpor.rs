@@ -32,7 +32,7 @@ struct SleepEntry {
     task: TaskId,
     /// Footprint of the task's next step: its pending access and, if it was explored
     /// from this node, the accesses that step made.
-    footprint: Vec<Access>,
+    footprint: std::rc::Rc<[Access]>,
 }
 
 #[derive(Clone, Debug)]
@@ -194,7 +194,7 @@ impl Dfs {
                         }
                         done.push(SleepEntry {
                             task: *chosen,
-                            footprint: fp,
+                            footprint: fp.into(),
                         });
                         *chosen = next;
                         self.replay_len = self.nodes.len();
