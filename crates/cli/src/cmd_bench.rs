@@ -1,14 +1,247 @@
-//! `usb-offload bench` (being written).
+//! `usb-offload bench explore`: scheduler throughput, and the classic programs under
+//! our DPOR, our plain DFS and shuttle's DFS side by side.
+
+#[path = "bench_shuttle.rs"]
+mod bench_shuttle;
+
+use explore::selftest::classics;
+use explore::{explore, Config, Strategy};
+use serde::Serialize;
+use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// What to benchmark.
+    /// What to benchmark: `explore`.
     pub what: String,
     /// One JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Short runs (1 s caps instead of 10 s).
+    #[arg(long)]
+    pub quick: bool,
 }
 
-pub fn run(_a: Args) -> u8 {
+/// The programs compared with shuttle (those written for it in `bench_shuttle`).
+const PROGRAMS: &[&str] = &[
+    "abba",
+    "philosophers-3",
+    "philosophers-4",
+    "philosophers-5",
+    "private-locks-3",
+    "indexer-3x2-6",
+    "lastzero-3",
+    "nested-2x2",
+    "nested-2x3",
+    "nested-3x2",
+    "nested-4x2",
+];
+
+#[derive(Serialize)]
+struct ProgramRow {
+    program: String,
+    dpor_executions: u64,
+    dpor_pruned: u64,
+    /// Wall time of the complete DPOR search.
+    ours_seconds: f64,
+    dfs_executions: u64,
+    dfs_finished: bool,
+    dfs_seconds: f64,
+    shuttle_executions: u64,
+    shuttle_seconds: f64,
+    shuttle_finished: bool,
+    /// Shuttle stopped at a failing execution (deadlock), its number.
+    shuttle_failed_at: Option<u64>,
+    /// Shuttle executions per second over our plain-DFS executions per second
+    /// (the same unreduced search: raw scheduler speed).
+    dfs_speed_ratio: f64,
+}
+
+#[derive(Serialize)]
+struct Throughput {
+    program: String,
+    strategy: String,
+    executions: u64,
+    steps: u64,
+    seconds: f64,
+    steps_per_sec: f64,
+    executions_per_sec: f64,
+}
+
+#[derive(Serialize)]
+struct BenchReport {
+    /// Scheduling steps per second, one core (plain DFS on nested-4x2).
+    steps_per_sec: f64,
+    /// Executions per second, one core (plain DFS on nested-4x2).
+    executions_per_sec: f64,
+    throughput: Vec<Throughput>,
+    cap_seconds: f64,
+    /// Geometric mean of `dfs_speed_ratio` over the programs where both unreduced
+    /// searches ran long enough and shuttle did not stop at a bug (< 1: ours is faster).
+    shuttle_speed_ratio: f64,
+    programs: Vec<ProgramRow>,
+}
+
+fn throughput(name: &str, strategy: Strategy, cap: Duration) -> Throughput {
+    let c = classics()
+        .into_iter()
+        .find(|c| c.name() == name)
+        .expect("program");
+    let r = explore(
+        &c.program,
+        &Config {
+            strategy,
+            max_time: Some(cap),
+            ..Config::default()
+        },
+    );
+    let secs = r.elapsed.as_secs_f64().max(1e-9);
+    Throughput {
+        program: name.to_string(),
+        strategy: format!("{strategy:?}").to_lowercase(),
+        executions: r.executions,
+        steps: r.total_steps,
+        seconds: secs,
+        steps_per_sec: r.total_steps as f64 / secs,
+        executions_per_sec: r.executions as f64 / secs,
+    }
+}
+
+pub fn run(a: Args) -> u8 {
+    if a.what != "explore" {
+        eprintln!(
+            "bench: unknown benchmark `{}` (expected `explore`)\nusage: usb-offload bench explore [--json] [--quick]",
+            a.what
+        );
+        return crate::EXIT_USAGE;
+    }
+    let cap = Duration::from_secs(if a.quick { 1 } else { 10 });
+    let tp_cap = Duration::from_secs(if a.quick { 1 } else { 5 });
+    let mut tps = Vec::new();
+    for (name, s) in [
+        ("nested-4x2", Strategy::Dfs),
+        ("philosophers-5", Strategy::Dfs),
+        ("nested-4x2", Strategy::Dpor),
+        ("philosophers-5", Strategy::Dpor),
+        ("indexer-3x2-6", Strategy::Dpor),
+    ] {
+        tps.push(throughput(name, s, tp_cap));
+    }
+    let all = classics();
+    let mut rows = Vec::new();
+    for &name in PROGRAMS {
+        let c = all
+            .iter()
+            .find(|c| c.name() == name)
+            .expect("classic program");
+        let dpor = explore(&c.program, &Config::default());
+        let dfs = explore(
+            &c.program,
+            &Config {
+                strategy: Strategy::Dfs,
+                max_time: Some(cap),
+                ..Config::default()
+            },
+        );
+        let body = bench_shuttle::program(name).expect("shuttle program");
+        let sh = bench_shuttle::run_dfs(body, cap);
+        let dfs_rate = dfs.executions as f64 / dfs.elapsed.as_secs_f64().max(1e-9);
+        let sh_rate = sh.executions as f64 / sh.seconds.max(1e-9);
+        rows.push(ProgramRow {
+            program: name.to_string(),
+            dpor_executions: dpor.executions,
+            dpor_pruned: dpor.pruned,
+            ours_seconds: dpor.elapsed.as_secs_f64(),
+            dfs_executions: dfs.executions,
+            dfs_finished: dfs.exhausted,
+            dfs_seconds: dfs.elapsed.as_secs_f64(),
+            shuttle_executions: sh.executions,
+            shuttle_seconds: sh.seconds,
+            shuttle_finished: sh.finished,
+            shuttle_failed_at: sh.failed_at,
+            dfs_speed_ratio: sh_rate / dfs_rate.max(1e-9),
+        });
+    }
+    let ratios: Vec<f64> = rows
+        .iter()
+        .filter(|p| {
+            p.shuttle_failed_at.is_none() && p.dfs_seconds > 0.05 && p.shuttle_seconds > 0.05
+        })
+        .map(|p| p.dfs_speed_ratio.max(1e-12).ln())
+        .collect();
+    let shuttle_speed_ratio = (ratios.iter().sum::<f64>() / ratios.len().max(1) as f64).exp();
+    let report = BenchReport {
+        shuttle_speed_ratio,
+        steps_per_sec: tps[0].steps_per_sec,
+        executions_per_sec: tps[0].executions_per_sec,
+        throughput: tps,
+        cap_seconds: cap.as_secs_f64(),
+        programs: rows,
+    };
+    if a.json {
+        println!("{}", serde_json::to_string(&report).expect("json"));
+    } else {
+        print_human(&report);
+    }
     crate::EXIT_OK
+}
+
+fn print_human(r: &BenchReport) {
+    println!("scheduler throughput (one core):");
+    for t in &r.throughput {
+        println!(
+            "  {:<15} {:<5} {:>9} executions {:>11} steps in {:>6.2}s = {:>6.2} M steps/s, {:>9.0} executions/s",
+            t.program,
+            t.strategy,
+            t.executions,
+            t.steps,
+            t.seconds,
+            t.steps_per_sec / 1e6,
+            t.executions_per_sec
+        );
+    }
+    println!(
+        "\nclassic programs (cap {:.0} s per search; '>' = did not finish; shuttle: DfsScheduler, no reduction):",
+        r.cap_seconds
+    );
+    println!(
+        "{:<16} {:>9} {:>9} {:>11} {:>8} {:>12} {:>8} {:>10} {:>12}",
+        "program", "dpor", "ours s", "dfs", "dfs s", "shuttle", "sh s", "sh/dpor", "sh s/ours s"
+    );
+    for p in &r.programs {
+        let dfs = if p.dfs_finished {
+            p.dfs_executions.to_string()
+        } else {
+            format!(">{}", p.dfs_executions)
+        };
+        let sh = match (p.shuttle_finished, p.shuttle_failed_at) {
+            (_, Some(n)) => format!("bug@{n}"),
+            (true, None) => p.shuttle_executions.to_string(),
+            (false, None) => format!(">{}", p.shuttle_executions),
+        };
+        let more = if p.shuttle_finished || p.shuttle_failed_at.is_some() {
+            ""
+        } else {
+            "≥"
+        };
+        println!(
+            "{:<16} {:>9} {:>9.4} {:>11} {:>8.2} {:>12} {:>8.2} {:>10} {:>12}",
+            p.program,
+            p.dpor_executions,
+            p.ours_seconds,
+            dfs,
+            p.dfs_seconds,
+            sh,
+            p.shuttle_seconds,
+            format!(
+                "{more}{:.0}×",
+                p.shuttle_executions as f64 / p.dpor_executions.max(1) as f64
+            ),
+            format!("{more}{:.0}×", p.shuttle_seconds / p.ours_seconds.max(1e-6)),
+        );
+    }
+    let geo = r.shuttle_speed_ratio;
+    println!(
+        "\nraw speed, same unreduced DFS: shuttle executions/s over ours, geometric mean {geo:.2} \
+(< 1: ours is faster)\nsh/dpor = shuttle executions per DPOR execution; sh s/ours s = shuttle wall time over our DPOR's"
+    );
 }

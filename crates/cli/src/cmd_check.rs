@@ -7,7 +7,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  usb-offload check\n  usb-offload check --design v1-caller-locks --scenario stream-vs-reset\n  usb-offload check --strategy pct --max-executions 20000 --json")]
+#[command(
+    after_help = "Examples:\n  usb-offload check\n  usb-offload check --design v1-caller-locks --scenario stream-vs-reset\n  usb-offload check --strategy pct --max-executions 20000 --json"
+)]
 pub struct Args {
     /// Design(s) to check: v0-core-locks, v1-caller-locks, v2-offload-spinlock (default: all).
     #[arg(long = "design", short = 'd')]
@@ -113,8 +115,16 @@ pub fn run(a: Args) -> u8 {
 }
 
 fn print_table(results: &[PairResult], total: Duration) {
-    let w = results.iter().map(|r| r.scenario.name.len()).max().unwrap_or(8).max(8);
-    println!("{:<20} {:<w$} {:<10} {:>10} {:>8}  findings", "design", "scenario", "verdict", "executions", "seconds");
+    let w = results
+        .iter()
+        .map(|r| r.scenario.name.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    println!(
+        "{:<20} {:<w$} {:<10} {:>10} {:>8}  findings",
+        "design", "scenario", "verdict", "executions", "seconds"
+    );
     println!("{}", "-".repeat(20 + w + 36));
     for r in results {
         let v = r.report.verdict();
@@ -145,7 +155,10 @@ fn print_table(results: &[PairResult], total: Duration) {
         results.len(),
         execs,
         total.as_secs_f64(),
-        results.iter().filter(|r| !r.report.findings.is_empty()).count()
+        results
+            .iter()
+            .filter(|r| !r.report.findings.is_empty())
+            .count()
     );
 }
 
@@ -163,7 +176,10 @@ fn print_counterexamples(results: &[PairResult], max_steps: u32) {
                 first = false;
             }
             println!();
-            print!("{}", explore::report::format_found(&r.program, f, max_steps));
+            print!(
+                "{}",
+                explore::report::format_found(&r.program, f, max_steps)
+            );
         }
     }
 }

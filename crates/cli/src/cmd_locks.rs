@@ -56,14 +56,20 @@ pub fn run(a: Args) -> u8 {
         }
         for f in &r.report.findings {
             if f.finding.kind == ksync::FindingKind::LockOrder {
-                cycles.entry(r.design.name()).or_default().push(f.finding.summary.clone());
+                cycles
+                    .entry(r.design.name())
+                    .or_default()
+                    .push(f.finding.summary.clone());
             }
         }
     }
     let mut out = String::new();
     for (design, g) in &graphs {
         if a.dot {
-            let _ = writeln!(out, "digraph \"{design}\" {{\n  rankdir=LR;\n  node [shape=box, fontname=monospace];");
+            let _ = writeln!(
+                out,
+                "digraph \"{design}\" {{\n  rankdir=LR;\n  node [shape=box, fontname=monospace];"
+            );
             for ((from, to), (task, _, scen)) in g {
                 let _ = writeln!(
                     out,
@@ -73,7 +79,11 @@ pub fn run(a: Args) -> u8 {
             }
             let _ = writeln!(out, "}}");
         } else {
-            let _ = writeln!(out, "== {design}: {} lock-order edges (held → acquired) ==", g.len());
+            let _ = writeln!(
+                out,
+                "== {design}: {} lock-order edges (held → acquired) ==",
+                g.len()
+            );
             for ((from, to), (task, stack, scen)) in g {
                 let _ = writeln!(out, "  {from} -> {to}");
                 let _ = writeln!(out, "      first by {task} in {}", stack.join(" > "));

@@ -12,7 +12,9 @@ pub struct Args {
 #[derive(clap::Subcommand)]
 pub enum QmiCmd {
     /// Decode a QMI message given as hex (spaces, `|` and `0x` are ignored).
-    #[command(after_help = "Example:\n  usb-offload qmi decode 00 01 00 01 00 0B 00 01 01 00 01 02 04 00 00 00 01 00")]
+    #[command(
+        after_help = "Example:\n  usb-offload qmi decode 00 01 00 01 00 0B 00 01 01 00 01 02 04 00 00 00 01 00"
+    )]
     Decode {
         /// The bytes, as one or more hex strings.
         #[arg(required = true)]
@@ -25,7 +27,9 @@ pub enum QmiCmd {
         json: bool,
     },
     /// Encode a message from JSON (as printed by `qmi decode --json`) and print hex.
-    #[command(after_help = "Example:\n  echo '{\"type\":\"request\",\"txn\":1,\"enable\":1,\"token\":{\"card\":1,\"pcm\":0,\"direction\":\"playback\"}}' | usb-offload qmi encode -")]
+    #[command(
+        after_help = "Example:\n  echo '{\"type\":\"request\",\"txn\":1,\"enable\":1,\"token\":{\"card\":1,\"pcm\":0,\"direction\":\"playback\"}}' | usb-offload qmi encode -"
+    )]
     Encode {
         /// The JSON text, or `-` to read it from standard input.
         json: String,
@@ -35,7 +39,11 @@ pub enum QmiCmd {
 pub fn run(a: Args) -> u8 {
     let out = match a.cmd {
         QmiCmd::Decode { hex, kernel, json } => {
-            let mode = if kernel { DecodeMode::Kernel } else { DecodeMode::Strict };
+            let mode = if kernel {
+                DecodeMode::Kernel
+            } else {
+                DecodeMode::Strict
+            };
             qmi::cli::decode_cmd(&hex, mode, json)
         }
         QmiCmd::Encode { json } => {

@@ -42,7 +42,11 @@ pub fn run(a: Args) -> u8 {
         });
         println!("{v}");
     } else {
-        println!("replaying {} ({} decisions)", program.name, tok.decisions.len());
+        println!(
+            "replaying {} ({} decisions)",
+            program.name,
+            tok.decisions.len()
+        );
         print!("{}", explore::report::format_trace(&r.outcome.trace));
         println!("end: {:?} after {} steps", r.outcome.end, r.outcome.steps);
         if let Some(d) = &r.diverged {

@@ -22,7 +22,10 @@ pub fn run(a: Args) -> u8 {
     }
     let w = all.iter().map(|s| s.name.len()).max().unwrap_or(8);
     for s in &all {
-        let bound = s.bound.map(|b| format!(" [bounded: {b}]")).unwrap_or_default();
+        let bound = s
+            .bound
+            .map(|b| format!(" [bounded: {b}]"))
+            .unwrap_or_default();
         println!("{:<w$}  {}{bound}", s.name, s.description);
     }
     crate::EXIT_OK

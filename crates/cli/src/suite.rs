@@ -10,7 +10,9 @@ use std::time::Duration;
 /// The checker program of one design × scenario pair.
 pub fn program(design: Design, sc: &Scenario) -> Program {
     let run = sc.run;
-    Program::new(format!("{}/{}", design.name(), sc.name), move || run(design))
+    Program::new(format!("{}/{}", design.name(), sc.name), move || {
+        run(design)
+    })
 }
 
 /// Finds the program a replay token names (`design/scenario`).
@@ -56,8 +58,10 @@ pub fn run_pairs(pairs: Vec<(Design, Scenario)>, o: &SuiteOpts) -> Vec<PairResul
     }
     let total = mp.add(ProgressBar::new(n as u64));
     total.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} pairs  {msg}")
-            .expect("template"),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} pairs  {msg}",
+        )
+        .expect("template"),
     );
     total.enable_steady_tick(Duration::from_millis(200));
     let next = AtomicUsize::new(0);
@@ -68,7 +72,9 @@ pub fn run_pairs(pairs: Vec<(Design, Scenario)>, o: &SuiteOpts) -> Vec<PairResul
         for _ in 0..jobs.min(n.max(1)) {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((design, sc)) = pairs.get(i).cloned() else { break };
+                let Some((design, sc)) = pairs.get(i).cloned() else {
+                    break;
+                };
                 let p = program(design, &sc);
                 let bar = mp.add(ProgressBar::new_spinner());
                 bar.set_message(format!("{}  0 executions", p.name));
@@ -82,7 +88,9 @@ pub fn run_pairs(pairs: Vec<(Design, Scenario)>, o: &SuiteOpts) -> Vec<PairResul
                     seed: o.seed,
                     jobs: inner_jobs,
                     shard: o.shard,
-                    progress: Some(Arc::new(move |e| b2.set_message(format!("{name}  {e} executions")))),
+                    progress: Some(Arc::new(move |e| {
+                        b2.set_message(format!("{name}  {e} executions"))
+                    })),
                     ..Config::default()
                 };
                 let report = explore(&p, &cfg);
@@ -112,8 +120,12 @@ pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     let (k, n) = s
         .split_once('/')
         .ok_or_else(|| format!("--shard `{s}`: expected K/N, e.g. 0/4"))?;
-    let k: usize = k.parse().map_err(|_| format!("--shard `{s}`: K is not a number"))?;
-    let n: usize = n.parse().map_err(|_| format!("--shard `{s}`: N is not a number"))?;
+    let k: usize = k
+        .parse()
+        .map_err(|_| format!("--shard `{s}`: K is not a number"))?;
+    let n: usize = n
+        .parse()
+        .map_err(|_| format!("--shard `{s}`: N is not a number"))?;
     if n == 0 || k >= n {
         return Err(format!("--shard `{s}`: need 0 <= K < N"));
     }
@@ -145,10 +157,12 @@ pub fn select(designs: &[String], scenarios: &[String]) -> Result<Vec<(Design, S
     };
     Ok(ds
         .iter()
-        .flat_map(|&d| ss.iter().map(move |s| (d, s.clone())))
+        .flat_map(|&d| ss.iter().map(move |s| (d, *s)))
         .collect())
 }
 
 pub fn default_jobs() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }

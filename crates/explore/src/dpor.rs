@@ -182,14 +182,20 @@ impl Dfs {
                     chosen_fp,
                     ..
                 } => {
-                    let done_bits: Bits =
-                        done.iter().map(|e| bit(e.task)).fold(bit(*chosen), |a, b| a | b);
+                    let done_bits: Bits = done
+                        .iter()
+                        .map(|e| bit(e.task))
+                        .fold(bit(*chosen), |a, b| a | b);
                     let sleep_bits: Bits = sleep.iter().map(|e| bit(e.task)).fold(0, |a, b| a | b);
                     let todo = *backtrack & !done_bits & !sleep_bits & *enabled;
                     if todo != 0 {
                         let next = todo.trailing_zeros() as TaskId;
                         let mut fp = std::mem::take(chosen_fp);
-                        if let Some(a) = pending.iter().find(|(t, _)| *t == *chosen).and_then(|(_, a)| *a) {
+                        if let Some(a) = pending
+                            .iter()
+                            .find(|(t, _)| *t == *chosen)
+                            .and_then(|(_, a)| *a)
+                        {
                             fp.push(a);
                         }
                         done.push(SleepEntry {
@@ -228,7 +234,10 @@ impl Dfs {
 
     /// Race detection and source-set update for a freshly executed step.
     fn analyse(&mut self, idx: u32, task: TaskId, accesses: &[Access]) {
-        assert!(task < MAX_TASKS, "a reduced search supports at most {MAX_TASKS} tasks");
+        assert!(
+            task < MAX_TASKS,
+            "a reduced search supports at most {MAX_TASKS} tasks"
+        );
         if self.task_clock.len() <= task {
             self.task_clock.resize(task + 1, [0; MAX_TASKS]);
         }
@@ -308,7 +317,9 @@ impl Dfs {
     /// `end` that do not happen after `e`, then the racing event of task `q` with
     /// clock `qclock`) is in backtrack(pre(e)).
     fn reverse_race(&mut self, e: u32, end: u32, q: TaskId, qclock: &[u32]) {
-        let Some(node) = self.node_for_step(e) else { return };
+        let Some(node) = self.node_for_step(e) else {
+            return;
+        };
         let (et, elocal) = {
             let r = &self.steps[e as usize];
             (r.task, r.local)
@@ -384,7 +395,9 @@ impl Dfs {
         let mut clock = before;
         clock[task] = before[task] + 1;
         let o = a.obj().expect("object") as usize;
-        let Some(hist) = self.obj_hist.get(o) else { return };
+        let Some(hist) = self.obj_hist.get(o) else {
+            return;
+        };
         let mut cands: Vec<u32> = Vec::new();
         for &(s, pa) in hist {
             let r = &self.steps[s as usize];
@@ -402,7 +415,9 @@ impl Dfs {
             .copied()
             .filter(|&e| {
                 let re = &self.steps[e as usize];
-                !cands.iter().any(|&o| o != e && self.clk(o)[re.task] >= re.local)
+                !cands
+                    .iter()
+                    .any(|&o| o != e && self.clk(o)[re.task] >= re.local)
             })
             .collect();
         let end = self.steps.len() as u32;
@@ -427,7 +442,11 @@ impl Scheduler for Dfs {
                     *step = view.step;
                     *chosen
                 }
-                Node::Choice { value, frozen: true, .. } => {
+                Node::Choice {
+                    value,
+                    frozen: true,
+                    ..
+                } => {
                     // A frozen prefix decision: turn it into a sched node.
                     let t = *value;
                     self.nodes[i] = Node::Sched {
@@ -443,7 +462,9 @@ impl Scheduler for Dfs {
                     };
                     t
                 }
-                Node::Choice { .. } => panic!("replay diverged: expected a choose, got a scheduling point"),
+                Node::Choice { .. } => {
+                    panic!("replay diverged: expected a choose, got a scheduling point")
+                }
             };
             if enabled & bit(chosen) == 0 {
                 // Prefix no longer feasible (only for a frozen prefix given from outside).
@@ -504,7 +525,9 @@ impl Scheduler for Dfs {
                     }
                     *value
                 }
-                Node::Sched { .. } => panic!("replay diverged: expected a scheduling point, got a choose"),
+                Node::Sched { .. } => {
+                    panic!("replay diverged: expected a scheduling point, got a choose")
+                }
             };
         }
         self.nodes.push(Node::Choice {

@@ -59,7 +59,9 @@ impl FromStr for Strategy {
             "dfs" => Ok(Strategy::Dfs),
             "random" => Ok(Strategy::Random),
             "pct" => Ok(Strategy::Pct),
-            _ => Err(format!("unknown strategy `{s}` (expected dpor, dfs, random or pct)")),
+            _ => Err(format!(
+                "unknown strategy `{s}` (expected dpor, dfs, random or pct)"
+            )),
         }
     }
 }
@@ -279,7 +281,9 @@ impl ReplaySched {
 impl Scheduler for ReplaySched {
     fn next_task(&mut self, view: &ksync::rt::SchedView) -> Option<ksync::rt::TaskId> {
         match self.next() {
-            Some(t) if view.tasks.iter().any(|v| v.id == t as usize && v.enabled) => Some(t as usize),
+            Some(t) if view.tasks.iter().any(|v| v.id == t as usize && v.enabled) => {
+                Some(t as usize)
+            }
             Some(t) => {
                 self.diverged = Some(format!(
                     "decision {}: task {t} is not runnable at step {}",
@@ -299,7 +303,10 @@ impl Scheduler for ReplaySched {
         match self.next() {
             Some(v) if (v as usize) < n => v as usize,
             Some(v) => {
-                self.diverged = Some(format!("decision {}: value {v} out of range 0..{n}", self.pos - 1));
+                self.diverged = Some(format!(
+                    "decision {}: value {v} out of range 0..{n}",
+                    self.pos - 1
+                ));
                 0
             }
             None => 0,
@@ -357,7 +364,13 @@ fn limits_hit(cfg: &Config, sh: &Shared, start: Instant) -> bool {
 
 /// Runs one DFS/DPOR search over the subtree of each prefix in `prefixes` that this
 /// worker claims.
-fn dfs_worker(program: &Program, cfg: &Config, prefixes: &[Vec<u32>], sh: &Shared, start: Instant) -> WorkerResult {
+fn dfs_worker(
+    program: &Program,
+    cfg: &Config,
+    prefixes: &[Vec<u32>],
+    sh: &Shared,
+    start: Instant,
+) -> WorkerResult {
     let mut exec = Execution::new(exec_config(program, cfg, false));
     let mut res = WorkerResult {
         collector: Collector::default(),
@@ -380,7 +393,7 @@ fn dfs_worker(program: &Program, cfg: &Config, prefixes: &[Vec<u32>], sh: &Share
             }
             let out = run_one(&mut exec, program, &mut dfs);
             let n = sh.executions.fetch_add(1, Ordering::Relaxed) + 1;
-            if n % 1024 == 0 {
+            if n.is_multiple_of(1024) {
                 if let Some(p) = &cfg.progress {
                     p(n);
                 }
@@ -538,10 +551,18 @@ pub fn explore(program: &Program, cfg: &Config) -> Report {
             let mut f = Finding::new(
                 ksync::FindingKind::LockOrder,
                 "LK-3",
-                format!("possible circular locking dependency: {}", cycle.classes().join(" --> ")),
+                format!(
+                    "possible circular locking dependency: {}",
+                    cycle.classes().join(" --> ")
+                ),
             );
             f.locks = cycle.classes();
-            f.detail = ksync::lockdep_report::format_cycle(&cycle, &cycle.edges[0].task, &[], &cycle.edges[0].stack);
+            f.detail = ksync::lockdep_report::format_cycle(
+                &cycle,
+                &cycle.edges[0].task,
+                &[],
+                &cycle.edges[0].stack,
+            );
             if !collector.found.contains_key(&f.dedup_key()) {
                 collector.add(&program.name, f, &[]);
             }
@@ -607,7 +628,11 @@ pub(crate) fn new_collector() -> Collector {
     Collector::default()
 }
 
-pub(crate) fn run_program(exec: &mut Execution, program: &Program, sched: &mut dyn Scheduler) -> ExecOutcome {
+pub(crate) fn run_program(
+    exec: &mut Execution,
+    program: &Program,
+    sched: &mut dyn Scheduler,
+) -> ExecOutcome {
     run_one(exec, program, sched)
 }
 

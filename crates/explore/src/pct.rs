@@ -53,7 +53,9 @@ impl PctSched {
     /// `k`: expected number of steps (estimated from earlier runs); `d`: depth.
     pub fn new(seed: u64, k: u32, d: usize) -> Self {
         let mut rng = Rng::new(seed);
-        let change_points = (1..d).map(|_| rng.below(k.max(1) as usize) as u32).collect();
+        let change_points = (1..d)
+            .map(|_| rng.below(k.max(1) as usize) as u32)
+            .collect();
         PctSched {
             rng,
             prio: Vec::new(),
@@ -87,7 +89,12 @@ impl Scheduler for PctSched {
     }
 }
 
-pub(crate) fn random_worker(program: &Program, cfg: &Config, lim: &Limits, start: Instant) -> crate::WorkerResult {
+pub(crate) fn random_worker(
+    program: &Program,
+    cfg: &Config,
+    lim: &Limits,
+    start: Instant,
+) -> crate::WorkerResult {
     let mut exec = Execution::new(crate::exec_cfg(program, cfg));
     let mut col = crate::new_collector();
     let (mut execs, mut steps, mut bound) = (0u64, 0u64, 0u64);
@@ -107,7 +114,9 @@ pub(crate) fn random_worker(program: &Program, cfg: &Config, lim: &Limits, start
             decisions = s.decisions;
         } else {
             let mut s = Recording {
-                inner: RandomSched { rng: Rng::new(seed) },
+                inner: RandomSched {
+                    rng: Rng::new(seed),
+                },
                 decisions: Vec::new(),
             };
             out = crate::run_program(&mut exec, program, &mut s);
@@ -115,7 +124,7 @@ pub(crate) fn random_worker(program: &Program, cfg: &Config, lim: &Limits, start
         }
         execs += 1;
         let n = lim.count();
-        if n % 1024 == 0 {
+        if n.is_multiple_of(1024) {
             if let Some(p) = &cfg.progress {
                 p(n);
             }

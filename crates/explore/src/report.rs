@@ -49,11 +49,19 @@ pub fn format_trace_until(trace: &[TraceEntry], last: u32) -> String {
         } else {
             format!("   [holds {}]", e.held.join(", "))
         };
-        let t = if e.time_ms > 0 { format!(" @{}ms", e.time_ms) } else { String::new() };
+        let t = if e.time_ms > 0 {
+            format!(" @{}ms", e.time_ms)
+        } else {
+            String::new()
+        };
         let _ = writeln!(o, "  {:>5} {indent}{}: {}{held}{t}", e.step, e.task, e.what);
     }
     if shown < trace.len() {
-        let _ = writeln!(o, "        … {} more event(s) until the execution ends", trace.len() - shown);
+        let _ = writeln!(
+            o,
+            "        … {} more event(s) until the execution ends",
+            trace.len() - shown
+        );
     }
     o
 }
@@ -62,9 +70,20 @@ pub fn format_trace_until(trace: &[TraceEntry], last: u32) -> String {
 pub fn format_found(program: &Program, f: &Found, max_steps: u32) -> String {
     let mut o = String::new();
     let fi = &f.finding;
-    let _ = writeln!(o, "[{}] {} {}: {}", program.name, fi.kind.as_str(), fi.property, fi.summary);
+    let _ = writeln!(
+        o,
+        "[{}] {} {}: {}",
+        program.name,
+        fi.kind.as_str(),
+        fi.property,
+        fi.summary
+    );
     if let Some(t) = &fi.task {
-        let _ = writeln!(o, "  found in task {t} at step {} ({} execution(s) hit it)", fi.step, f.occurrences);
+        let _ = writeln!(
+            o,
+            "  found in task {t} at step {} ({} execution(s) hit it)",
+            fi.step, f.occurrences
+        );
     }
     if !fi.detail.is_empty() {
         for l in fi.detail.lines() {
@@ -74,7 +93,11 @@ pub fn format_found(program: &Program, f: &Found, max_steps: u32) -> String {
     if !f.decisions.is_empty() || fi.kind != ksync::FindingKind::LockOrder {
         let r = crate::replay(program, &f.decisions, max_steps);
         let _ = writeln!(o, "  counterexample ({} steps):", r.outcome.steps);
-        let last = if fi.kind == ksync::FindingKind::Deadlock { u32::MAX } else { fi.step };
+        let last = if fi.kind == ksync::FindingKind::Deadlock {
+            u32::MAX
+        } else {
+            fi.step
+        };
         o.push_str(&format_trace_until(&r.outcome.trace, last));
     }
     let _ = writeln!(o, "  replay: usb-offload replay {}", f.token);

@@ -37,13 +37,25 @@ fn jobs_and_shards_find_what_the_serial_search_finds() {
     let p = program();
     let serial = explore(&p, &Config::default());
     assert_eq!(serial.findings.len(), 1, "the panic is reachable");
-    let par = explore(&p, &Config { jobs: 2, ..Config::default() });
+    let par = explore(
+        &p,
+        &Config {
+            jobs: 2,
+            ..Config::default()
+        },
+    );
     assert_eq!(par.findings.len(), 1);
     assert!(par.exhausted);
     let mut found = 0;
     let mut execs = 0;
     for k in 0..3 {
-        let r = explore(&p, &Config { shard: Some((k, 3)), ..Config::default() });
+        let r = explore(
+            &p,
+            &Config {
+                shard: Some((k, 3)),
+                ..Config::default()
+            },
+        );
         found += r.findings.len();
         execs += r.executions - r.pruned;
     }

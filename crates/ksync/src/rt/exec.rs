@@ -543,7 +543,7 @@ impl State {
     pub fn waits_for_description(&self) -> String {
         let mut out = String::new();
         for (i, task) in self.tasks.iter().enumerate() {
-            if task.finished || (task.daemon && task.idle) {
+            if !task.is_blocking() {
                 continue;
             }
             let what = match task.pending {
@@ -888,7 +888,7 @@ impl Execution {
             }
             if !any {
                 if st.timers.is_empty() {
-                    let blocked = st.tasks.iter().any(|t| !t.finished && !(t.daemon && t.idle));
+                    let blocked = st.tasks.iter().any(|t| t.is_blocking());
                     if !blocked {
                         return EndKind::Done;
                     }
@@ -907,7 +907,7 @@ impl Execution {
                             }
                         }
                         if let Op::Sleep { obj } = t.pending {
-                            if !t.finished && !(t.daemon && t.idle) {
+                            if t.is_blocking() {
                                 f.locks.push(class_name(st.objs[obj as usize].class));
                             }
                         }

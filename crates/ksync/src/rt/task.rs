@@ -142,6 +142,12 @@ impl Task {
         }
     }
 
+    /// Unfinished and not an idle daemon: if it stays blocked, that is a deadlock.
+    pub fn is_blocking(&self) -> bool {
+        let idle_daemon = self.daemon && self.idle;
+        !self.finished && !idle_daemon
+    }
+
     pub fn spin_held(&self) -> bool {
         self.held.iter().any(|h| h.spin)
     }
