@@ -11,7 +11,8 @@ use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// What to benchmark: `explore`.
+    /// What to benchmark: `explore` (the engine on classic programs, with shuttle) or
+    /// `check` (the model suite, per design × scenario).
     pub what: String,
     /// One JSON object.
     #[arg(long)]
@@ -107,9 +108,12 @@ fn throughput(name: &str, strategy: Strategy, cap: Duration) -> Throughput {
 }
 
 pub fn run(a: Args) -> u8 {
+    if a.what == "check" {
+        return crate::cmd_bench_check::run(a.json, a.quick);
+    }
     if a.what != "explore" {
         eprintln!(
-            "bench: unknown benchmark `{}` (expected `explore`)\nusage: usb-offload bench explore [--json] [--quick]",
+            "bench: unknown benchmark `{}` (expected `explore` or `check`)\nusage: usb-offload bench explore|check [--json] [--quick]",
             a.what
         );
         return crate::EXIT_USAGE;

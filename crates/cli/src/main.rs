@@ -1,6 +1,7 @@
 //! `usb-offload`: the Linux USB audio offload stack as executable Rust, checked.
 
 mod cmd_bench;
+mod cmd_bench_check;
 mod cmd_check;
 mod cmd_locks;
 mod cmd_qmi;
@@ -49,7 +50,7 @@ enum Cmd {
     Selftest(cmd_selftest::Args),
     /// Decode and encode QMI uaudio messages (the DSP ↔ offload service wire format).
     Qmi(cmd_qmi::Args),
-    /// Benchmarks: `bench explore` (scheduler and DPOR, side by side with shuttle).
+    /// Benchmarks: `bench explore` (scheduler and DPOR, side by side with shuttle), `bench check` (the model suite).
     Bench(cmd_bench::Args),
 }
 
