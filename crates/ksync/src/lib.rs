@@ -10,6 +10,7 @@ pub mod class;
 pub mod kref;
 pub mod lock;
 pub mod lockdep_report;
+pub mod racy;
 pub mod report;
 pub mod rt;
 pub mod thread;
@@ -20,6 +21,7 @@ pub use atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, AtomicU
 pub use class::LockClass;
 pub use kref::Kref;
 pub use lock::{Mutex, MutexGuard, SpinGuard, SpinLock};
+pub use racy::Racy;
 pub use report::{Finding, FindingKind};
 pub use thread::{spawn, spawn_daemon, JoinHandle};
 pub use wait::{Completion, HoldGuard, WaitQueue, WaitResult};

@@ -54,6 +54,28 @@ pub(crate) struct Obj {
     pub owner: Option<TaskId>,
     pub last_unlock: u32,
     pub waiters: Vec<TaskId>,
+    /// Race detection: clock of the last release (locks).
+    pub rel_vc: Vec<u32>,
+    /// Race detection on plain fields: last write (task, epoch, function) and the
+    /// reads since.
+    pub last_write: Option<(TaskId, u32, &'static str)>,
+    pub reads: Vec<(TaskId, u32, &'static str)>,
+}
+
+fn vc_join(a: &mut Vec<u32>, b: &[u32]) {
+    if a.len() < b.len() {
+        a.resize(b.len(), 0);
+    }
+    for (x, y) in a.iter_mut().zip(b) {
+        *x = (*x).max(*y);
+    }
+}
+
+fn vc_tick(v: &mut Vec<u32>, t: TaskId) {
+    if v.len() <= t {
+        v.resize(t + 1, 0);
+    }
+    v[t] += 1;
 }
 
 enum TimerAction {
@@ -181,6 +203,8 @@ pub(crate) struct State {
     quiesce_hooks: Vec<Box<dyn FnOnce()>>,
     pub lockdep: LockDep,
     stack_size: usize,
+    /// Data-race detection is on once a plain racy field exists.
+    pub race_on: bool,
 }
 
 /// Execution state shared between the driver and the tasks (one OS thread).
@@ -238,6 +262,9 @@ impl Shared {
             owner: None,
             last_unlock: NO_STEP,
             waiters: Vec::new(),
+            rel_vc: Vec::new(),
+            last_write: None,
+            reads: Vec::new(),
         });
         id
     }
@@ -293,6 +320,14 @@ impl Shared {
             task.last_step = step;
         });
         let mut task = Task::new(name, daemon, if self.in_task() { step } else { NO_STEP });
+        {
+            let mut st = self.st.borrow_mut();
+            if let Some(p) = st.running {
+                task.vc = st.tasks[p].vc.clone();
+                vc_tick(&mut st.tasks[p].vc, p);
+            }
+            vc_tick(&mut task.vc, id);
+        }
         task.co = Some(co);
         self.st.borrow_mut().tasks.push(task);
         id
@@ -648,6 +683,7 @@ impl State {
                     self.accesses.push(Access::SyncWith(lu));
                 }
                 self.push_held(t, obj);
+                self.race_acquire(t, obj);
             }
             Op::TryLock { obj } => {
                 let o = &mut self.objs[obj as usize];
@@ -659,6 +695,7 @@ impl State {
                         self.accesses.push(Access::SyncWith(lu));
                     }
                     self.push_held(t, obj);
+                    self.race_acquire(t, obj);
                     self.tasks[t].result = OpResult::Bool(true);
                 } else {
                     self.accesses.push(Access::TryFail(obj));
@@ -688,6 +725,10 @@ impl State {
                 if task.woken {
                     let ws = task.wake_step;
                     self.accesses.push(Access::SyncWith(ws));
+                    if self.race_on {
+                        let w = std::mem::take(&mut task.wake_vc);
+                        vc_join(&mut task.vc, &w);
+                    }
                 }
                 task.woken = false;
                 task.timed_out = false;
@@ -701,16 +742,83 @@ impl State {
             Op::Join { task } => {
                 let ls = self.tasks[task].last_step;
                 self.accesses.push(Access::SyncWith(ls));
+                if self.race_on {
+                    let c = self.tasks[task].vc.clone();
+                    vc_join(&mut self.tasks[t].vc, &c);
+                }
             }
+        }
+    }
+
+    fn race_acquire(&mut self, t: TaskId, obj: ObjId) {
+        if self.race_on {
+            let rel = std::mem::take(&mut self.objs[obj as usize].rel_vc);
+            vc_join(&mut self.tasks[t].vc, &rel);
+            self.objs[obj as usize].rel_vc = rel;
+        }
+    }
+
+    /// Checks an access to a plain racy field against the last conflicting ones: two
+    /// accesses race if one writes and neither happens before the other through
+    /// locks, wake-ups, spawn or join (LK-8).
+    pub fn race_access(&mut self, obj: ObjId, write: bool) {
+        let Some(t) = self.running else { return };
+        let site = self.tasks[t].frames.last().copied().unwrap_or("?");
+        let vc = &self.tasks[t].vc;
+        let epoch = vc.get(t).copied().unwrap_or(0);
+        let hb = |u: TaskId, e: u32| vc.get(u).copied().unwrap_or(0) >= e;
+        let o = &self.objs[obj as usize];
+        let mut racing: Option<(TaskId, &'static str, bool)> = None;
+        if let Some((u, e, s)) = o.last_write {
+            if u != t && !hb(u, e) {
+                racing = Some((u, s, true));
+            }
+        }
+        if write && racing.is_none() {
+            if let Some(&(u, _, s)) = o.reads.iter().find(|&&(u, e, _)| u != t && !hb(u, e)) {
+                racing = Some((u, s, false));
+            }
+        }
+        let o = &mut self.objs[obj as usize];
+        if write {
+            o.last_write = Some((t, epoch, site));
+            o.reads.clear();
+        } else {
+            o.reads.retain(|r| r.0 != t);
+            o.reads.push((t, epoch, site));
+        }
+        if let Some((u, other_site, other_wrote)) = racing {
+            let name = self.obj_name(obj);
+            let summary = format!(
+                "data race on {name}: {} {} it in {site} while {} {} it in {other_site}, with no common lock or other ordering",
+                self.tasks[t].name,
+                if write { "writes" } else { "reads" },
+                self.tasks[u].name,
+                if other_wrote { "wrote" } else { "read" },
+            );
+            let mut f = self.finding_here(t, FindingKind::Invariant, "LK-8", summary);
+            f.locks = vec![class_name(self.objs[obj as usize].class)];
+            self.push_finding(f);
         }
     }
 
     pub fn wake_waiters(&mut self, obj: ObjId, step: u32) {
         let waiters = std::mem::take(&mut self.objs[obj as usize].waiters);
+        let waker_vc = match (self.race_on, self.running) {
+            (true, Some(r)) => {
+                let c = self.tasks[r].vc.clone();
+                vc_tick(&mut self.tasks[r].vc, r);
+                Some(c)
+            }
+            _ => None,
+        };
         for &w in &waiters {
             let task = &mut self.tasks[w];
             task.woken = true;
             task.wake_step = step;
+            if let Some(c) = &waker_vc {
+                vc_join(&mut task.wake_vc, c);
+            }
         }
         self.objs[obj as usize].waiters = waiters;
     }
@@ -730,6 +838,10 @@ impl State {
         let o = &mut self.objs[obj as usize];
         o.owner = None;
         o.last_unlock = self.step;
+        if self.race_on {
+            o.rel_vc.clone_from(&self.tasks[t].vc);
+            vc_tick(&mut self.tasks[t].vc, t);
+        }
         self.accesses.push(Access::Unlock(obj));
         let held = &mut self.tasks[t].held;
         if let Some(pos) = held.iter().rposition(|h| h.obj == obj) {
@@ -776,6 +888,7 @@ impl Execution {
                 quiesce_hooks: Vec::new(),
                 lockdep: std::mem::take(&mut self.lockdep),
                 stack_size: self.config.stack_size,
+                race_on: false,
             }),
         });
         set_current(Some(shared.clone()));

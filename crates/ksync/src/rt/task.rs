@@ -118,6 +118,11 @@ pub(crate) struct Task {
     pub spawn_step: u32,
     pub last_step: u32,
     pub signal_pending: bool,
+    /// Synchronisation clock for data-race detection (LK-8): what this task has
+    /// synchronised with through locks, wake-ups, spawn and join.
+    pub vc: Vec<u32>,
+    /// Clock of the wake-up that will resume this task.
+    pub wake_vc: Vec<u32>,
 }
 
 impl Task {
@@ -139,6 +144,8 @@ impl Task {
             spawn_step,
             last_step: 0,
             signal_pending: false,
+            vc: Vec::new(),
+            wake_vc: Vec::new(),
         }
     }
 

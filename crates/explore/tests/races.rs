@@ -1,0 +1,63 @@
+//! Data-race detection on plain fields (LK-8).
+
+use explore::{explore, Config, Program};
+use ksync::{spawn, LockClass, Mutex, Racy, SpinLock};
+use std::sync::Arc;
+
+fn two_writers(lock_a: bool, lock_b: bool, same_lock: bool) -> Program {
+    Program::new("racy", move || {
+        let word = Arc::new(Racy::new("udev->bitfield", 0u32));
+        let l1 = Arc::new(SpinLock::new(LockClass::new("offload_lock"), ()));
+        let l2 = Arc::new(Mutex::new(LockClass::new("udevL"), ()));
+        let (w1, w2) = (word.clone(), word.clone());
+        let (a1, b2, a2) = (l1.clone(), l2.clone(), l1.clone());
+        let h1 = spawn("t1", move || {
+            let _g = lock_a.then(|| a1.lock());
+            w1.update(|w| w | 1);
+        });
+        let h2 = spawn("t2", move || {
+            let _g = (lock_b && !same_lock).then(|| b2.lock());
+            let _h = (lock_b && same_lock).then(|| a2.lock());
+            w2.update(|w| w | 2);
+        });
+        h1.join();
+        h2.join();
+    })
+}
+
+fn races(p: &Program) -> usize {
+    explore(p, &Config::default())
+        .findings
+        .iter()
+        .filter(|f| f.finding.property == "LK-8")
+        .count()
+}
+
+#[test]
+fn unsynchronised_writes_race() {
+    assert_eq!(races(&two_writers(false, false, false)), 1);
+}
+
+#[test]
+fn writes_under_different_locks_race() {
+    // offload_pm_locked under offload_lock, its word neighbours under udevL.
+    assert_eq!(races(&two_writers(true, true, false)), 1);
+}
+
+#[test]
+fn writes_under_one_lock_do_not_race() {
+    assert_eq!(races(&two_writers(true, true, true)), 0);
+}
+
+#[test]
+fn spawn_and_join_order_accesses() {
+    let p = Program::new("ordered", || {
+        let w = Arc::new(Racy::new("field", 0u32));
+        w.write(1);
+        let w2 = w.clone();
+        let h = spawn("child", move || w2.write(2));
+        h.join();
+        w.write(3);
+    });
+    assert_eq!(races(&p), 0);
+}

@@ -1,0 +1,60 @@
+//! Plain (unmarked) shared fields whose accesses the checker schedules and checks
+//! for data races (LK-8): two accesses, one a write, that no lock, wake-up, spawn or
+//! join orders. Use it for kernel fields written without the lock that protects
+//! their neighbours, e.g. bit-fields sharing one word.
+
+use crate::class::LockClass;
+use crate::lock::{register, sched};
+use crate::rt::{ObjKind, Op};
+
+/// A plain field (or a whole memory word of bit-fields).
+pub struct Racy<T> {
+    obj: u32,
+    v: parking_lot::Mutex<T>,
+}
+
+impl<T: Copy> Racy<T> {
+    pub fn new(name: &'static str, v: T) -> Self {
+        let obj = register(ObjKind::Atomic, LockClass::new(name), None);
+        if let Some(sh) = crate::rt::current() {
+            sh.st.borrow_mut().race_on = true;
+        }
+        Racy {
+            obj,
+            v: parking_lot::Mutex::new(v),
+        }
+    }
+
+    fn access(&self, write: bool) {
+        if let Some(sh) = sched(self.obj) {
+            sh.op(Op::Atomic { obj: self.obj, write });
+            sh.st.borrow_mut().race_access(self.obj, write);
+        }
+    }
+
+    /// A plain load.
+    pub fn read(&self) -> T {
+        self.access(false);
+        *self.v.lock()
+    }
+
+    /// A plain store.
+    pub fn write(&self, v: T) {
+        self.access(true);
+        *self.v.lock() = v;
+    }
+
+    /// A read-modify-write of the word (e.g. setting one bit of a bit-field): one
+    /// write access, as the compiler emits it.
+    pub fn update(&self, f: impl FnOnce(T) -> T) -> T {
+        self.access(true);
+        let mut g = self.v.lock();
+        *g = f(*g);
+        *g
+    }
+
+    /// Value without a scheduling point (end checks, reports).
+    pub fn peek(&self) -> T {
+        *self.v.lock()
+    }
+}
