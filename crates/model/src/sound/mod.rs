@@ -1,0 +1,2 @@
+//! `sound/`.
+pub mod usb;

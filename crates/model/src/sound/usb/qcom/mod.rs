@@ -1,0 +1,3 @@
+//! `sound/usb/qcom`.
+pub mod iova;
+pub mod offload;

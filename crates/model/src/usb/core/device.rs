@@ -1,0 +1,224 @@
+//! `struct usb_device`, `struct usb_interface` and the device-state helpers of
+//! `hub.c` (`usb_set_device_state`, `recursively_mark_NOTATTACHED`).
+
+use crate::ptr::{Ghost, Ptr};
+use crate::sound::usb::card::Chip;
+use crate::system::System;
+use crate::usb::core::pm::RuntimePm;
+use ksync::{AtomicBool, AtomicI32, AtomicU32, LockClass, Mutex, SpinLock};
+
+/// `enum usb_device_state`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum UsbState {
+    NotAttached = 0,
+    Attached,
+    Powered,
+    Reconnecting,
+    Unauthenticated,
+    Default,
+    Address,
+    Configured,
+    Suspended,
+}
+
+impl UsbState {
+    pub fn from_u32(v: u32) -> UsbState {
+        use UsbState::*;
+        [
+            NotAttached,
+            Attached,
+            Powered,
+            Reconnecting,
+            Unauthenticated,
+            Default,
+            Address,
+            Configured,
+            Suspended,
+        ][v as usize]
+    }
+}
+
+/// `enum usb_interface_condition`.
+pub mod cond {
+    pub const UNBOUND: u32 = 0;
+    pub const BINDING: u32 = 1;
+    pub const BOUND: u32 = 2;
+    pub const UNBINDING: u32 = 3;
+}
+
+/// Which driver an interface is bound to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntfKind {
+    /// The hub driver's interface (needs_remote_wakeup).
+    Hub,
+    /// Audio control interface: probed by snd-usb-audio (`usb_audio_probe`).
+    AudioControl,
+    /// Audio streaming interface: claimed by snd-usb-audio with the UNUSED sentinel.
+    AudioStreaming,
+}
+
+/// `struct usb_interface`.
+pub struct UsbInterface {
+    pub num: usize,
+    pub kind: IntfKind,
+    /// intfL (`intf->dev.mutex`).
+    pub dev_mutex: Mutex<()>,
+    pub condition: AtomicU32,
+    pub needs_binding: AtomicBool,
+    pub needs_remote_wakeup: bool,
+    /// `usb_get_intfdata`: the snd chip for an audio-control interface.
+    pub intfdata: Ptr<Chip>,
+}
+
+/// `struct usb_device` (with its `xhci_virt_device` presence).
+pub struct UsbDevice {
+    pub idx: usize,
+    pub name: String,
+    pub depth: u8,
+    pub parent: Option<usize>,
+    pub children: Vec<usize>,
+    pub is_hub: bool,
+    /// `udev->state`; written under L_dsl via [`usb_set_device_state`], read without it.
+    pub state: AtomicU32,
+    /// udevL (`udev->dev.mutex`), subclass = depth in the tree.
+    pub dev_mutex: Mutex<()>,
+    /// L_port of the parent-hub port this device hangs on.
+    pub port_lock: Mutex<()>,
+    pub pm: RuntimePm,
+    pub interfaces: Vec<UsbInterface>,
+    /// `offload_usage` (all versions). Plain int in the kernel: every access is a point.
+    pub offload_usage: AtomicI32,
+    /// v0/v1 `offload_at_suspend:1`.
+    pub offload_at_suspend: AtomicBool,
+    /// v2 `offload_pm_locked:1`.
+    pub offload_pm_locked: AtomicBool,
+    /// v2 `offload_lock` (L_off).
+    pub offload_lock: SpinLock<()>,
+    pub reset_in_progress: AtomicBool,
+    pub reset_resume: AtomicBool,
+    /// `port->child` of the parent hub still points at this device.
+    pub port_child: AtomicBool,
+    pub slot_id: u32,
+    /// `xhci->devs[slot_id] != NULL`.
+    pub vdev_present: AtomicBool,
+    pub ghost: DevGhost,
+}
+
+/// Checker bookkeeping per device (not kernel state).
+#[derive(Default)]
+pub struct DevGhost {
+    /// gets that returned 0
+    pub gets_ok: Ghost,
+    /// puts that returned 0 and decremented
+    pub puts_dec: Ghost,
+    /// puts that hit the clamp at 0
+    pub puts_on_zero: Ghost,
+    /// puts that returned an error (count unchanged)
+    pub puts_failed: Ghost,
+    /// device suspend skipped because of offload at the last system suspend (PM-1)
+    pub suspend_skipped: Ghost,
+    /// device resume skipped because of offload at the last system resume (PM-1)
+    pub resume_skipped: Ghost,
+    /// a system-sleep suspend of this device has run and its resume has not
+    pub in_system_sleep: Ghost,
+}
+
+impl UsbDevice {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        idx: usize,
+        name: &str,
+        depth: u8,
+        parent: Option<usize>,
+        is_hub: bool,
+        interfaces: Vec<(IntfKind, bool)>,
+        autosuspend_delay_ms: u64,
+        slot_id: u32,
+    ) -> Self {
+        let n_intf = interfaces.len();
+        UsbDevice {
+            idx,
+            name: name.to_string(),
+            depth,
+            parent,
+            children: Vec::new(),
+            is_hub,
+            state: AtomicU32::new("udev->state", UsbState::Configured as u32),
+            dev_mutex: Mutex::labeled(
+                LockClass::with_subclass("&udev->dev.mutex", depth),
+                name,
+                (),
+            ),
+            port_lock: Mutex::labeled(LockClass::new("&port_dev->status_lock"), name, ()),
+            pm: RuntimePm::new(name, n_intf, autosuspend_delay_ms),
+            interfaces: interfaces
+                .into_iter()
+                .enumerate()
+                .map(|(num, (kind, bound))| UsbInterface {
+                    num,
+                    kind,
+                    dev_mutex: Mutex::labeled(LockClass::new("&intf->dev.mutex"), name, ()),
+                    condition: AtomicU32::new(
+                        "intf->condition",
+                        if bound { cond::BOUND } else { cond::UNBOUND },
+                    ),
+                    needs_binding: AtomicBool::new("intf->needs_binding", false),
+                    needs_remote_wakeup: kind == IntfKind::Hub,
+                    intfdata: Ptr::new("intfdata", None),
+                })
+                .collect(),
+            offload_usage: AtomicI32::new("udev->offload_usage", 0),
+            offload_at_suspend: AtomicBool::new("udev->offload_at_suspend", false),
+            offload_pm_locked: AtomicBool::new("udev->offload_pm_locked", false),
+            offload_lock: SpinLock::labeled(LockClass::new("&udev->offload_lock"), name, ()),
+            reset_in_progress: AtomicBool::new("udev->reset_in_progress", false),
+            reset_resume: AtomicBool::new("udev->reset_resume", false),
+            port_child: AtomicBool::new("port->child", true),
+            slot_id,
+            vdev_present: AtomicBool::new("xhci->devs[slot]", true),
+            ghost: DevGhost::default(),
+        }
+    }
+
+    pub fn state(&self) -> UsbState {
+        UsbState::from_u32(self.state.load())
+    }
+
+    pub fn state_peek(&self) -> UsbState {
+        UsbState::from_u32(self.state.peek())
+    }
+
+    pub fn is_root_hub(&self) -> bool {
+        self.parent.is_none()
+    }
+}
+
+/// `usb_set_device_state`: under L_dsl; NOTATTACHED is absorbing.
+pub fn usb_set_device_state(sys: &System, udev: &UsbDevice, new: UsbState) {
+    let _f = ksync::frame("usb_set_device_state");
+    let _dsl = sys.device_state_lock.lock();
+    if udev.state() == UsbState::NotAttached {
+        return;
+    }
+    if new == UsbState::NotAttached {
+        drop(_dsl);
+        recursively_mark_not_attached(sys, udev);
+        return;
+    }
+    udev.state.store(new as u32);
+}
+
+/// `recursively_mark_NOTATTACHED` (the caller-side L_dsl is taken here).
+pub fn recursively_mark_not_attached(sys: &System, udev: &UsbDevice) {
+    let _f = ksync::frame("recursively_mark_NOTATTACHED");
+    let _dsl = sys.device_state_lock.lock();
+    mark_rec(sys, udev);
+}
+
+fn mark_rec(sys: &System, udev: &UsbDevice) {
+    for &c in &udev.children {
+        mark_rec(sys, &sys.devs[c]);
+    }
+    udev.state.store(UsbState::NotAttached as u32);
+}

@@ -1,0 +1,395 @@
+//! `drivers/usb/core/driver.c`: suspend/resume of a udev and its interfaces
+//! (`usb_suspend_both`, `usb_resume_both`), runtime-PM callbacks, `autosuspend_check`,
+//! interface bind/unbind (`usb_probe_interface`, `usb_unbind_interface`,
+//! `usb_driver_release_interface`, `usb_forced_unbind_intf`) and the system-sleep
+//! callbacks `usb_suspend`/`usb_resume` with the PM core's ordering (spec (g)).
+
+use crate::errno::*;
+use crate::sound::usb::card;
+use crate::system::Sys;
+use crate::usb::core::device::{
+    cond, usb_set_device_state, IntfKind, UsbDevice, UsbInterface, UsbState,
+};
+use crate::usb::core::hub;
+use crate::usb::core::offload::{usb_offload_check, usb_offload_set_pm_locked};
+use crate::usb::core::pm::{self, RPM_ACTIVE, RPM_SUSPENDED};
+use crate::Design;
+
+/// `pm_message_t` events the model uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PmMsg {
+    Suspend,
+    AutoSuspend,
+    Resume,
+    AutoResume,
+}
+
+impl PmMsg {
+    pub fn is_auto(self) -> bool {
+        matches!(self, PmMsg::AutoSuspend | PmMsg::AutoResume)
+    }
+}
+
+/// `autosuspend_check`.
+pub fn autosuspend_check(_sys: &Sys, udev: &UsbDevice) -> i32 {
+    let _f = ksync::frame("autosuspend_check");
+    if udev.state() == UsbState::NotAttached {
+        return -ENODEV;
+    }
+    let d = udev.pm.lock.lock();
+    for (i, u) in d.intf_usage.iter().enumerate() {
+        if d.intf_enabled[i] && *u > 0 {
+            return -EBUSY;
+        }
+    }
+    0
+}
+
+/// `usb_runtime_suspend` (PM worker, no udevL).
+pub fn usb_runtime_suspend(sys: &Sys, udev: &UsbDevice) -> i32 {
+    let _f = ksync::frame("usb_runtime_suspend");
+    if autosuspend_check(sys, udev) != 0 {
+        return -EAGAIN;
+    }
+    let r = usb_suspend_both(sys, udev, PmMsg::AutoSuspend);
+    if r != 0 && !udev.is_root_hub() {
+        return -EBUSY;
+    }
+    r
+}
+
+/// `usb_runtime_resume` (no udevL).
+pub fn usb_runtime_resume(sys: &Sys, udev: &UsbDevice) -> i32 {
+    let _f = ksync::frame("usb_runtime_resume");
+    usb_resume_both(sys, udev, PmMsg::AutoResume)
+}
+
+/// The driver's `suspend` callback of one interface.
+fn usb_suspend_interface(sys: &Sys, udev: &UsbDevice, intf: &UsbInterface, msg: PmMsg) -> i32 {
+    let _f = ksync::frame("usb_suspend_interface");
+    if intf.condition.load() != cond::BOUND {
+        return 0;
+    }
+    match intf.kind {
+        IntfKind::Hub => 0,
+        IntfKind::AudioControl | IntfKind::AudioStreaming => {
+            card::usb_audio_suspend(sys, udev, intf, msg)
+        }
+    }
+}
+
+fn usb_resume_interface(sys: &Sys, udev: &UsbDevice, intf: &UsbInterface, _msg: PmMsg) -> i32 {
+    let _f = ksync::frame("usb_resume_interface");
+    if intf.condition.load() != cond::BOUND || intf.needs_binding.load() {
+        return 0;
+    }
+    match intf.kind {
+        IntfKind::Hub => 0,
+        IntfKind::AudioControl | IntfKind::AudioStreaming => {
+            card::usb_audio_resume(sys, udev, intf)
+        }
+    }
+}
+
+/// `usb_suspend_device` (generic_suspend → port suspend).
+fn usb_suspend_device(sys: &Sys, udev: &UsbDevice) -> i32 {
+    let _f = ksync::frame("usb_port_suspend");
+    usb_set_device_state(sys, udev, UsbState::Suspended);
+    0
+}
+
+/// `usb_resume_device` (port resume; a reset-resume does a port reset).
+fn usb_resume_device(sys: &Sys, udev: &UsbDevice) -> i32 {
+    let _f = ksync::frame("usb_port_resume");
+    if udev.state() == UsbState::Suspended {
+        usb_set_device_state(sys, udev, UsbState::Configured);
+    }
+    if udev.reset_resume.load() {
+        return hub::usb_reset_and_verify_device(sys, udev);
+    }
+    0
+}
+
+/// `usb_suspend_both(udev, msg)` (spec (g)2, (h)2.3).
+pub fn usb_suspend_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
+    let _f = ksync::frame("usb_suspend_both");
+    let st = udev.state();
+    if st == UsbState::NotAttached || st == UsbState::Suspended {
+        return 0;
+    }
+    let v2 = sys.design == Design::V2OffloadSpinlock;
+    if v2 {
+        usb_offload_set_pm_locked(udev, true);
+    }
+    let offload_active = msg == PmMsg::Suspend && usb_offload_check(sys, udev);
+    if offload_active && !v2 {
+        udev.offload_at_suspend.store(true);
+    }
+    let mut status = 0;
+    for intf in udev.interfaces.iter().rev() {
+        if offload_active && intf.needs_remote_wakeup {
+            continue;
+        }
+        let r = usb_suspend_interface(sys, udev, intf, msg);
+        if r != 0 && msg.is_auto() {
+            status = r;
+            break;
+        }
+    }
+    if status == 0 {
+        if offload_active {
+            udev.ghost.suspend_skipped.set(1);
+            ksync::note(|| format!("{}: device suspend skipped (offload active)", udev.name));
+        } else {
+            udev.ghost.suspend_skipped.set(0);
+            let r = usb_suspend_device(sys, udev);
+            if r != 0 && msg.is_auto() {
+                status = r;
+            }
+        }
+    }
+    if status != 0 {
+        // resume the interfaces already suspended
+        for intf in udev.interfaces.iter() {
+            usb_resume_interface(sys, udev, intf, PmMsg::AutoResume);
+        }
+        if v2 {
+            usb_offload_set_pm_locked(udev, false);
+        }
+    }
+    status
+}
+
+/// `usb_resume_both(udev, msg)` (spec (g) resume 2, (h)3).
+pub fn usb_resume_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
+    let _f = ksync::frame("usb_resume_both");
+    let v2 = sys.design == Design::V2OffloadSpinlock;
+    let mut status = 0;
+    if udev.state() == UsbState::NotAttached {
+        status = -ENODEV;
+    } else {
+        let decision = if v2 {
+            msg == PmMsg::Resume && usb_offload_check(sys, udev)
+        } else {
+            udev.offload_at_suspend.load()
+        };
+        if msg == PmMsg::Resume {
+            udev.ghost.resume_skipped.set(decision as i64);
+            let sk = udev.ghost.suspend_skipped.get() != 0;
+            ksync::check(sk == decision, "PM-1", || {
+                format!(
+                    "{}: device suspend skipped for offload = {sk}, resume skipped = {decision}",
+                    udev.name
+                )
+            });
+        }
+        if (udev.state() == UsbState::Suspended || udev.reset_resume.load()) && !decision {
+            status = usb_resume_device(sys, udev);
+        }
+        if status == 0 {
+            for intf in udev.interfaces.iter() {
+                if decision && intf.needs_remote_wakeup {
+                    continue;
+                }
+                usb_resume_interface(sys, udev, intf, msg);
+            }
+        }
+        if !v2 {
+            udev.offload_at_suspend.store(false);
+        }
+    }
+    if v2 {
+        usb_offload_set_pm_locked(udev, false);
+    }
+    if status == 0 {
+        udev.reset_resume.store(false);
+    }
+    status
+}
+
+/// `usb_probe_interface` (caller holds udevL and intfL).
+pub fn usb_probe_interface(sys: &Sys, udev: &UsbDevice, intf: &UsbInterface) -> i32 {
+    let _f = ksync::frame("usb_probe_interface");
+    intf.condition.store(cond::BINDING);
+    pm::intf_runtime_enable(udev, intf.num);
+    let ar = pm::usb_autoresume_device(sys, udev);
+    let r = match intf.kind {
+        IntfKind::AudioControl => card::usb_audio_probe(sys, udev, intf),
+        _ => 0,
+    };
+    if r == 0 {
+        intf.condition.store(cond::BOUND);
+        intf.needs_binding.store(false);
+    } else {
+        intf.condition.store(cond::UNBOUND);
+        pm::intf_runtime_disable_suspended(udev, intf.num);
+    }
+    if ar == 0 {
+        pm::usb_autosuspend_device(sys, udev);
+    }
+    r
+}
+
+/// `usb_unbind_interface` (spec (d)2.4).
+pub fn usb_unbind_interface(sys: &Sys, udev: &UsbDevice, intf: &UsbInterface) {
+    let _f = ksync::frame("usb_unbind_interface");
+    intf.condition.store(cond::UNBINDING);
+    let ar = pm::usb_autoresume_device(sys, udev);
+    // usb_disable_interface: kill URBs (no model state)
+    match intf.kind {
+        IntfKind::AudioControl | IntfKind::AudioStreaming => {
+            card::usb_audio_disconnect(sys, udev, intf)
+        }
+        IntfKind::Hub => {}
+    }
+    intf.intfdata.store(None);
+    intf.condition.store(cond::UNBOUND);
+    pm::intf_runtime_disable_suspended(udev, intf.num);
+    if ar == 0 {
+        pm::usb_autosuspend_device(sys, udev);
+    }
+}
+
+/// `device_release_driver(&intf->dev)`: takes intfL; the caller holds udevL (R2).
+pub fn device_release_driver(sys: &Sys, udev: &UsbDevice, intf: &UsbInterface) {
+    let _f = ksync::frame("device_release_driver");
+    ksync::check(udev.dev_mutex.is_held(), "LK-4", || {
+        format!(
+            "device_release_driver on an interface of {} without udevL held",
+            udev.name
+        )
+    });
+    let _il = intf.dev_mutex.lock();
+    let c = intf.condition.load();
+    if c == cond::BOUND || c == cond::UNBINDING {
+        usb_unbind_interface(sys, udev, intf);
+    }
+}
+
+/// `usb_driver_release_interface`.
+pub fn usb_driver_release_interface(sys: &Sys, udev: &UsbDevice, intf: &UsbInterface) {
+    let _f = ksync::frame("usb_driver_release_interface");
+    if intf.condition.load() != cond::BOUND {
+        return;
+    }
+    intf.condition.store(cond::UNBINDING);
+    device_release_driver(sys, udev, intf);
+}
+
+/// `usb_forced_unbind_intf`.
+pub fn usb_forced_unbind_intf(sys: &Sys, udev: &UsbDevice, intf: &UsbInterface) {
+    let _f = ksync::frame("usb_forced_unbind_intf");
+    usb_driver_release_interface(sys, udev, intf);
+    intf.needs_binding.store(true);
+}
+
+/// `usb_rebind_intf` → `device_attach` (+intfL) → `usb_probe_interface`.
+pub fn usb_rebind_intf(sys: &Sys, udev: &UsbDevice, intf: &UsbInterface) {
+    let _f = ksync::frame("usb_rebind_intf");
+    let _il = intf.dev_mutex.lock();
+    if intf.condition.load() == cond::UNBOUND {
+        intf.needs_binding.store(false);
+        usb_probe_interface(sys, udev, intf);
+    }
+}
+
+/// `usb_suspend` (PM core holds udevL).
+pub fn usb_suspend(sys: &Sys, udev: &UsbDevice) -> i32 {
+    let _f = ksync::frame("usb_suspend");
+    udev.ghost.in_system_sleep.set(1);
+    usb_suspend_both(sys, udev, PmMsg::Suspend);
+    0 // errors of non-root devices are ignored in system sleep
+}
+
+/// `usb_resume` (PM core holds udevL): resume, then disable/set_active/enable.
+pub fn usb_resume(sys: &Sys, udev: &UsbDevice) -> i32 {
+    let _f = ksync::frame("usb_resume");
+    let r = usb_resume_both(sys, udev, PmMsg::Resume);
+    if r == 0 {
+        pm::pm_runtime_disable(udev);
+        pm::pm_runtime_set_active(udev);
+        pm::pm_runtime_enable(udev);
+    }
+    udev.ghost.in_system_sleep.set(0);
+    // PM-2: USB state and runtime status agree.
+    let st = udev.state();
+    let rs = udev.pm.status.load();
+    ksync::check(
+        !(st == UsbState::Suspended && rs == RPM_ACTIVE),
+        "PM-2",
+        || {
+            format!(
+                "after usb_resume({}): state SUSPENDED but runtime status ACTIVE",
+                udev.name
+            )
+        },
+    );
+    let _ = RPM_SUSPENDED;
+    if r == -ENODEV || r == -ESHUTDOWN {
+        0
+    } else {
+        r
+    }
+}
+
+/// One system-sleep cycle driven by the PM core (T_sys, spec (g)): prepare (usage
+/// reference on every device), suspend children before parents (each under its
+/// udevL), xhci-plat suspend (`xhci_sideband_check`), suspend_late (runtime PM
+/// disabled), resume_early, resume parents before children, complete.
+pub fn system_sleep_cycle(sys: &Sys) {
+    let _f = ksync::frame("dpm_suspend_resume");
+    let n = sys.devs.len();
+    for u in &sys.devs {
+        pm::pm_runtime_get_noresume(u);
+    }
+    for idx in (0..n).rev() {
+        let u = &sys.devs[idx];
+        if !u.port_child.load() {
+            continue;
+        }
+        let _f = ksync::frame("device_suspend");
+        let _g = u.dev_mutex.lock();
+        usb_suspend(sys, u);
+    }
+    // xhci-plat suspend
+    let sb_at_suspend = crate::usb::host::xhci_sideband::xhci_sideband_check(sys);
+    // PM-3 / PM-9: ancestor closure and controller decision
+    for u in &sys.devs {
+        if u.ghost.suspend_skipped.get() != 0 {
+            let mut p = u.parent;
+            while let Some(pi) = p {
+                let pd = &sys.devs[pi];
+                ksync::check(pd.ghost.suspend_skipped.get() != 0, "PM-3", || {
+                    format!(
+                        "{} skipped suspend for offload but ancestor {} did not",
+                        u.name, pd.name
+                    )
+                });
+                p = pd.parent;
+            }
+            ksync::check(sb_at_suspend, "PM-9", || {
+                format!(
+                    "{} skipped suspend for offload but the controller suspends",
+                    u.name
+                )
+            });
+        }
+    }
+    for u in &sys.devs {
+        pm::pm_runtime_disable(u);
+    }
+    for u in &sys.devs {
+        pm::pm_runtime_enable(u);
+    }
+    for u in &sys.devs {
+        if !u.port_child.load() {
+            continue;
+        }
+        let _f = ksync::frame("device_resume");
+        let _g = u.dev_mutex.lock();
+        usb_resume(sys, u);
+    }
+    for u in &sys.devs {
+        pm::pm_runtime_put_noidle(u);
+    }
+}

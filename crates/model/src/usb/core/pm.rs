@@ -1,0 +1,440 @@
+//! Runtime PM as far as USB devices need it (spec §1.3): status, usage count,
+//! disable depth, child count, autosuspend timer as delayed work on `pm_wq`, and the
+//! synchronous resume that sleeps on `W_rpm` while a transition is in flight.
+//!
+//! Simplifications (documented deviations): interfaces share their udev's `power.lock`
+//! (both are leaf spinlocks); hubs never runtime-suspend (they are always ACTIVE, so a
+//! child's resume never has to resume its parent); a suspend that fails with
+//! -EAGAIN/-EBUSY is not retried by re-arming the timer.
+
+use crate::errno::*;
+use crate::ptr::Ghost;
+use crate::system::Sys;
+use crate::usb::core::device::UsbDevice;
+use crate::usb::core::driver;
+use ksync::{AtomicU32, LockClass, SpinLock, WaitQueue};
+
+pub const RPM_ACTIVE: u32 = 0;
+pub const RPM_RESUMING: u32 = 1;
+pub const RPM_SUSPENDED: u32 = 2;
+pub const RPM_SUSPENDING: u32 = 3;
+
+pub fn status_name(s: u32) -> &'static str {
+    ["ACTIVE", "RESUMING", "SUSPENDED", "SUSPENDING"][s as usize]
+}
+
+/// Fields guarded by `power.lock` (L_rpm).
+#[derive(Debug, Default)]
+pub struct RpmData {
+    pub usage_count: i32,
+    pub disable_depth: i32,
+    pub child_count: i32,
+    /// an autosuspend request is queued (timer armed or work pending)
+    pub request_pending: bool,
+    /// per interface: usage count, runtime status active, runtime enabled (bound to a
+    /// driver with supports_autosuspend)
+    pub intf_usage: Vec<i32>,
+    pub intf_active: Vec<bool>,
+    pub intf_enabled: Vec<bool>,
+}
+
+/// `dev->power` of a udev (and of its interfaces).
+pub struct RuntimePm {
+    pub lock: SpinLock<RpmData>,
+    /// `runtime_status`: written under L_rpm, read by waiters without it.
+    pub status: AtomicU32,
+    /// `W_rpm(udev)`: "a transition of udev is in flight".
+    pub w_rpm: WaitQueue,
+    pub autosuspend_delay_ms: u64,
+    /// Ghost: runtime-PM usage references taken on behalf of offload (v0/v1 get/put
+    /// hold one only for their duration).
+    pub ghost_offload_refs: Ghost,
+}
+
+impl RuntimePm {
+    pub fn new(name: &str, n_intf: usize, delay: u64) -> Self {
+        RuntimePm {
+            lock: SpinLock::labeled(
+                LockClass::new("&dev->power.lock"),
+                name,
+                RpmData {
+                    intf_usage: vec![0; n_intf],
+                    intf_active: vec![false; n_intf],
+                    intf_enabled: vec![true; n_intf],
+                    ..Default::default()
+                },
+            ),
+            status: AtomicU32::new("power.runtime_status", RPM_ACTIVE),
+            w_rpm: WaitQueue::labeled(LockClass::new("W_rpm"), name),
+            autosuspend_delay_ms: delay,
+            ghost_offload_refs: Ghost::default(),
+        }
+    }
+}
+
+fn transitional(s: u32) -> bool {
+    s == RPM_RESUMING || s == RPM_SUSPENDING
+}
+
+/// Waits until no runtime transition of `udev` is in flight (`~W_rpm`).
+fn wait_for_transition(udev: &UsbDevice) {
+    let _f = ksync::frame("rpm_resume: wait for transition");
+    udev.pm
+        .w_rpm
+        .wait_event(|| !transitional(udev.pm.status.load()));
+}
+
+/// `pm_runtime_get_if_active`: 1 (counter+1), 0 (not ACTIVE) or -EINVAL (disabled).
+pub fn pm_runtime_get_if_active(udev: &UsbDevice) -> i32 {
+    let _f = ksync::frame("pm_runtime_get_if_active");
+    let mut d = udev.pm.lock.lock();
+    if d.disable_depth > 0 {
+        return -EINVAL;
+    }
+    if udev.pm.status.load() == RPM_ACTIVE {
+        d.usage_count += 1;
+        1
+    } else {
+        0
+    }
+}
+
+/// `pm_runtime_put_autosuspend`: counter−1, asynchronous autosuspend request at 0.
+pub fn pm_runtime_put_autosuspend(sys: &Sys, udev: &UsbDevice) {
+    let _f = ksync::frame("pm_runtime_put_autosuspend");
+    let mut d = udev.pm.lock.lock();
+    d.usage_count -= 1;
+    ksync::check(d.usage_count >= 0, "ACC-9", || {
+        format!("{}: runtime usage_count {}", udev.name, d.usage_count)
+    });
+    if d.usage_count == 0 {
+        drop(d);
+        rpm_idle(sys, udev);
+    }
+}
+
+/// `pm_runtime_resume_and_get`: counter+1 and a synchronous resume; on failure the
+/// counter is dropped again.
+pub fn pm_runtime_resume_and_get(sys: &Sys, udev: &UsbDevice) -> i32 {
+    let _f = ksync::frame("pm_runtime_resume_and_get");
+    {
+        let mut d = udev.pm.lock.lock();
+        d.usage_count += 1;
+    }
+    let r = rpm_resume(sys, udev);
+    if r < 0 {
+        let mut d = udev.pm.lock.lock();
+        d.usage_count -= 1;
+        return r;
+    }
+    0
+}
+
+/// `rpm_resume` (synchronous).
+pub fn rpm_resume(sys: &Sys, udev: &UsbDevice) -> i32 {
+    let _f = ksync::frame("rpm_resume");
+    loop {
+        let mut d = udev.pm.lock.lock();
+        let s = udev.pm.status.load();
+        if d.disable_depth > 0 {
+            return if s == RPM_ACTIVE { 1 } else { -EACCES };
+        }
+        if s == RPM_ACTIVE {
+            return 1;
+        }
+        if transitional(s) {
+            drop(d);
+            wait_for_transition(udev);
+            continue;
+        }
+        // SUSPENDED: run the resume callback.
+        udev.pm.status.store(RPM_RESUMING);
+        d.request_pending = false;
+        drop(d);
+        let r = {
+            let _w = udev.pm.w_rpm.hold();
+            driver::usb_runtime_resume(sys, udev)
+        };
+        let _d = udev.pm.lock.lock();
+        udev.pm
+            .status
+            .store(if r == 0 { RPM_ACTIVE } else { RPM_SUSPENDED });
+        drop(_d);
+        udev.pm.w_rpm.wake_up();
+        return if r == 0 { 0 } else { r };
+    }
+}
+
+/// `rpm_idle` for a udev: `usb_runtime_idle` → `autosuspend_check` → request an
+/// autosuspend (asynchronous, honouring the delay).
+pub fn rpm_idle(sys: &Sys, udev: &UsbDevice) {
+    let _f = ksync::frame("usb_runtime_idle");
+    {
+        let d = udev.pm.lock.lock();
+        if d.usage_count > 0
+            || d.child_count > 0
+            || d.disable_depth > 0
+            || udev.pm.status.load() != RPM_ACTIVE
+        {
+            return;
+        }
+    }
+    if driver::autosuspend_check(sys, udev) != 0 {
+        return;
+    }
+    pm_request_autosuspend(sys, udev);
+}
+
+/// `pm_request_autosuspend`: arms the autosuspend timer (delayed work on `pm_wq`).
+pub fn pm_request_autosuspend(sys: &Sys, udev: &UsbDevice) {
+    {
+        let mut d = udev.pm.lock.lock();
+        if d.request_pending {
+            return;
+        }
+        d.request_pending = true;
+    }
+    let s2 = sys.clone();
+    let idx = udev.idx;
+    sys.pm_wq
+        .queue_delayed_work("pm_runtime_work", udev.pm.autosuspend_delay_ms, move || {
+            rpm_suspend(&s2, &s2.devs[idx]);
+        });
+}
+
+/// `rpm_suspend` run by the PM worker (T_rpm): the status is SUSPENDING (= W_rpm
+/// held) for the whole callback.
+pub fn rpm_suspend(sys: &Sys, udev: &UsbDevice) -> i32 {
+    let _f = ksync::frame("rpm_suspend");
+    let mut d = udev.pm.lock.lock();
+    d.request_pending = false;
+    if d.disable_depth > 0 {
+        return -EACCES;
+    }
+    if d.usage_count > 0 || d.child_count > 0 {
+        return -EAGAIN;
+    }
+    if udev.pm.status.load() != RPM_ACTIVE {
+        return -EAGAIN;
+    }
+    udev.pm.status.store(RPM_SUSPENDING);
+    drop(d);
+    let r = {
+        let _w = udev.pm.w_rpm.hold();
+        driver::usb_runtime_suspend(sys, udev)
+    };
+    d = udev.pm.lock.lock();
+    udev.pm
+        .status
+        .store(if r == 0 { RPM_SUSPENDED } else { RPM_ACTIVE });
+    drop(d);
+    udev.pm.w_rpm.wake_up();
+    r
+}
+
+/// `pm_runtime_disable` (with the barrier: waits for an in-flight transition).
+pub fn pm_runtime_disable(udev: &UsbDevice) {
+    let _f = ksync::frame("pm_runtime_disable");
+    loop {
+        let mut d = udev.pm.lock.lock();
+        if transitional(udev.pm.status.load()) {
+            drop(d);
+            wait_for_transition(udev);
+            continue;
+        }
+        d.disable_depth += 1;
+        return;
+    }
+}
+
+/// `pm_runtime_enable`.
+pub fn pm_runtime_enable(udev: &UsbDevice) {
+    let _f = ksync::frame("pm_runtime_enable");
+    let mut d = udev.pm.lock.lock();
+    d.disable_depth -= 1;
+}
+
+/// `pm_runtime_set_active` (runtime PM disabled).
+pub fn pm_runtime_set_active(udev: &UsbDevice) {
+    let _d = udev.pm.lock.lock();
+    udev.pm.status.store(RPM_ACTIVE);
+}
+
+/// `pm_runtime_get_noresume` / `pm_runtime_put_noidle`.
+pub fn pm_runtime_get_noresume(udev: &UsbDevice) {
+    udev.pm.lock.lock().usage_count += 1;
+}
+
+pub fn pm_runtime_put_noidle(udev: &UsbDevice) {
+    let mut d = udev.pm.lock.lock();
+    d.usage_count -= 1;
+    ksync::check(d.usage_count >= 0, "ACC-9", || {
+        format!("{}: runtime usage_count {}", udev.name, d.usage_count)
+    });
+}
+
+/// `usb_autoresume_device`.
+pub fn usb_autoresume_device(sys: &Sys, udev: &UsbDevice) -> i32 {
+    let _f = ksync::frame("usb_autoresume_device");
+    pm_runtime_resume_and_get(sys, udev)
+}
+
+/// `usb_autosuspend_device`: counter−1 and an autosuspend attempt (timer with delay > 0).
+pub fn usb_autosuspend_device(sys: &Sys, udev: &UsbDevice) {
+    let _f = ksync::frame("usb_autosuspend_device");
+    let zero = {
+        let mut d = udev.pm.lock.lock();
+        d.usage_count -= 1;
+        ksync::check(d.usage_count >= 0, "ACC-9", || {
+            format!("{}: runtime usage_count {}", udev.name, d.usage_count)
+        });
+        d.usage_count == 0
+    };
+    if zero {
+        rpm_idle(sys, udev);
+    }
+}
+
+/// `usb_autopm_get_interface`: resumes the parent udev first (may sleep on W_rpm).
+pub fn usb_autopm_get_interface(sys: &Sys, udev: &UsbDevice, ifnum: usize) -> i32 {
+    let _f = ksync::frame("usb_autopm_get_interface");
+    {
+        let mut d = udev.pm.lock.lock();
+        d.intf_usage[ifnum] += 1;
+        if !d.intf_enabled[ifnum] {
+            if d.intf_active[ifnum] {
+                return 0;
+            }
+            d.intf_usage[ifnum] -= 1;
+            return -EACCES;
+        }
+        if d.intf_active[ifnum] {
+            return 0;
+        }
+    }
+    let r = rpm_resume(sys, udev);
+    let mut d = udev.pm.lock.lock();
+    if r < 0 {
+        d.intf_usage[ifnum] -= 1;
+        return r;
+    }
+    if !d.intf_active[ifnum] {
+        d.intf_active[ifnum] = true;
+        d.child_count += 1;
+    }
+    0
+}
+
+/// `usb_autopm_put_interface`: intf usage−1; at 0 the interface suspends (no
+/// callback) and an idle request goes to the parent udev.
+pub fn usb_autopm_put_interface(sys: &Sys, udev: &UsbDevice, ifnum: usize) {
+    let _f = ksync::frame("usb_autopm_put_interface");
+    let idle_parent = {
+        let mut d = udev.pm.lock.lock();
+        d.intf_usage[ifnum] -= 1;
+        ksync::check(d.intf_usage[ifnum] >= 0, "ACC-9", || {
+            format!(
+                "{} intf {ifnum}: usage_count {}",
+                udev.name, d.intf_usage[ifnum]
+            )
+        });
+        if d.intf_usage[ifnum] <= 0 && d.intf_enabled[ifnum] && d.intf_active[ifnum] {
+            d.intf_active[ifnum] = false;
+            d.child_count -= 1;
+            d.child_count == 0
+        } else {
+            false
+        }
+    };
+    if idle_parent {
+        rpm_idle(sys, udev);
+    }
+}
+
+/// `usb_unbind_interface`: undo residual `usb_autopm_get_interface` calls, then the
+/// unbound interface is runtime-disabled and marked suspended.
+pub fn intf_runtime_disable_suspended(udev: &UsbDevice, ifnum: usize) {
+    let mut d = udev.pm.lock.lock();
+    d.intf_usage[ifnum] = 0;
+    d.intf_enabled[ifnum] = false;
+    if d.intf_active[ifnum] {
+        d.intf_active[ifnum] = false;
+        d.child_count -= 1;
+    }
+}
+
+/// Binding a driver with supports_autosuspend: runtime-enabled. (The interface is
+/// idle after probe, so it is runtime-suspended until someone takes a reference.)
+pub fn intf_runtime_enable(udev: &UsbDevice, ifnum: usize) {
+    let mut d = udev.pm.lock.lock();
+    d.intf_enabled[ifnum] = true;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::system::{Config, System};
+    use crate::testutil::{expect_ok, run_once, t_assert};
+    use crate::usb::core::device::UsbState;
+    use crate::Design;
+
+    #[test]
+    fn autosuspend_resume_cycle() {
+        let f = expect_ok(run_once(|| {
+            let mut cfg = Config::new(Design::V2OffloadSpinlock);
+            cfg.autosuspend_delay_ms = 0;
+            let sys = System::new(cfg);
+            crate::system::boot(&sys);
+            let u = &sys.devs[sys.udev_of(0)];
+            t_assert!(u.pm.status.load() == RPM_ACTIVE, "starts active");
+            t_assert!(pm_runtime_get_if_active(u) == 1, "get_if_active on ACTIVE");
+            pm_runtime_put_autosuspend(&sys, u); // usage 0 → idle → autosuspend queued
+            sys.pm_wq.flush();
+            t_assert!(
+                u.pm.status.load() == RPM_SUSPENDED,
+                "suspended after idle: {}",
+                status_name(u.pm.status.load())
+            );
+            t_assert!(u.state() == UsbState::Suspended, "USB state SUSPENDED");
+            t_assert!(
+                u.offload_pm_locked.load(),
+                "v2: pm_locked set by the runtime suspend"
+            );
+            t_assert!(
+                pm_runtime_get_if_active(u) == 0,
+                "get_if_active on SUSPENDED"
+            );
+            t_assert!(
+                usb_autopm_get_interface(&sys, u, 0) == 0,
+                "autopm get resumes"
+            );
+            t_assert!(u.pm.status.load() == RPM_ACTIVE, "active after resume");
+            t_assert!(u.state() == UsbState::Configured, "configured after resume");
+            t_assert!(
+                !u.offload_pm_locked.load(),
+                "v2: pm_locked cleared by resume"
+            );
+            t_assert!(
+                u.pm.lock.lock().child_count == 1,
+                "interface active counts as a child"
+            );
+            t_assert!(
+                rpm_suspend(&sys, u) == -EAGAIN,
+                "no suspend while a child is active"
+            );
+            usb_autopm_put_interface(&sys, u, 0);
+            sys.pm_wq.flush();
+            t_assert!(u.pm.status.load() == RPM_SUSPENDED, "suspended again");
+            pm_runtime_disable(u);
+            t_assert!(pm_runtime_get_if_active(u) == -EINVAL, "disabled → -EINVAL");
+            t_assert!(
+                rpm_resume(&sys, u) == -EACCES,
+                "resume while disabled and suspended"
+            );
+            pm_runtime_enable(u);
+            t_assert!(usb_autoresume_device(&sys, u) == 0, "autoresume");
+            usb_autosuspend_device(&sys, u);
+        }));
+        assert!(f.iter().all(|x| x.property == "LK-3"), "{f:#?}");
+    }
+}

@@ -1,0 +1,2 @@
+//! `drivers/usb/host`.
+pub mod xhci_sideband;

@@ -1,0 +1,3 @@
+//! `drivers/usb`.
+pub mod core;
+pub mod host;

@@ -1,0 +1,184 @@
+//! Golden behaviour of the model: for every scenario whose exhaustive DPOR space is
+//! small, the properties the checker reports per design (a regression net: a change
+//! that makes the model stop exhibiting a documented kernel behaviour fails here).
+//! The check is "expected ⊆ found"; designs/scenarios expected to pass must stay clean.
+
+use std::sync::Arc;
+
+/// (scenario, design, properties reported), from an exhaustive DPOR run.
+const GOLDEN: &[(&str, &str, &[&str])] = &[
+    ("enable-disable", "v0-core-locks", &["LK-3"]),
+    ("enable-disable", "v1-caller-locks", &["LK-3", "LK-4"]),
+    ("enable-disable", "v2-offload-spinlock", &[]),
+    (
+        "enable-vs-unplug",
+        "v0-core-locks",
+        &["ACC-10", "LK-2", "LK-3", "LK-9"],
+    ),
+    (
+        "enable-vs-unplug",
+        "v1-caller-locks",
+        &["LK-2", "LK-3", "LK-9"],
+    ),
+    (
+        "stream-vs-reset",
+        "v0-core-locks",
+        &["LK-1", "LK-2", "LK-3", "LK-4"],
+    ),
+    ("stream-vs-reset", "v1-caller-locks", &["LK-2", "LK-3"]),
+    ("stream-vs-reset", "v2-offload-spinlock", &["ACC-2"]),
+    (
+        "stream-vs-usbfs-disconnect",
+        "v0-core-locks",
+        &["LK-1", "LK-2", "LK-3", "LK-4"],
+    ),
+    (
+        "stream-vs-usbfs-disconnect",
+        "v1-caller-locks",
+        &["LK-2", "LK-3"],
+    ),
+    (
+        "stream-vs-usbfs-disconnect",
+        "v2-offload-spinlock",
+        &["ACC-2"],
+    ),
+    (
+        "stream-vs-system-suspend",
+        "v0-core-locks",
+        &[
+            "ACC-11", "ACC-7", "ACC-8", "ACC-9", "LK-2", "LK-3", "RES-1", "RES-3", "RES-4",
+            "RES-7", "SB-7", "SB-8",
+        ],
+    ),
+    (
+        "stream-vs-system-suspend",
+        "v1-caller-locks",
+        &[
+            "ACC-11", "ACC-7", "ACC-8", "ACC-9", "LK-2", "LK-3", "RES-1", "RES-3", "RES-4",
+            "RES-7", "SB-7", "SB-8",
+        ],
+    ),
+    (
+        "stream-vs-system-suspend",
+        "v2-offload-spinlock",
+        &[
+            "ACC-11", "ACC-5", "ACC-7", "ACC-8", "ACC-9", "RES-1", "RES-3", "RES-4", "RES-7",
+            "SB-7", "SB-8",
+        ],
+    ),
+    (
+        "disable-vs-bye",
+        "v0-core-locks",
+        &["ACC-10", "ACC-11", "LK-3"],
+    ),
+    (
+        "disable-vs-bye",
+        "v1-caller-locks",
+        &["ACC-10", "ACC-11", "LK-3", "LK-4"],
+    ),
+    (
+        "disable-vs-bye",
+        "v2-offload-spinlock",
+        &["ACC-10", "ACC-11"],
+    ),
+    (
+        "driver-remove-vs-stream",
+        "v0-core-locks",
+        &["ACC-11", "ACC-8", "ACC-9", "LK-3", "RES-7"],
+    ),
+    (
+        "driver-remove-vs-stream",
+        "v1-caller-locks",
+        &["ACC-11", "ACC-2", "ACC-8", "ACC-9", "LK-3", "LK-4", "RES-7"],
+    ),
+    (
+        "driver-remove-vs-stream",
+        "v2-offload-spinlock",
+        &["ACC-11", "ACC-2", "ACC-8", "ACC-9", "RES-7"],
+    ),
+    (
+        "ring-free-notify",
+        "v0-core-locks",
+        &[
+            "ACC-11", "ACC-7", "ACC-8", "ACC-9", "LK-2", "LK-3", "RES-1", "RES-3", "RES-4",
+            "RES-7", "SB-6", "SB-7", "SB-8",
+        ],
+    ),
+    (
+        "ring-free-notify",
+        "v1-caller-locks",
+        &[
+            "ACC-11", "ACC-7", "ACC-8", "ACC-9", "LK-2", "LK-3", "RES-1", "RES-3", "RES-4",
+            "RES-7", "SB-6", "SB-7", "SB-8",
+        ],
+    ),
+    (
+        "ring-free-notify",
+        "v2-offload-spinlock",
+        &[
+            "ACC-11", "ACC-7", "ACC-8", "ACC-9", "RES-1", "RES-3", "RES-4", "RES-7", "SB-6",
+            "SB-7", "SB-8",
+        ],
+    ),
+    ("connect", "v0-core-locks", &["LK-3"]),
+    ("connect", "v1-caller-locks", &["LK-3", "LK-4"]),
+    ("connect", "v2-offload-spinlock", &[]),
+    (
+        "enable-error-paths",
+        "v0-core-locks",
+        &[
+            "ACC-10", "ACC-8", "ACC-9", "LK-3", "RES-2", "RES-3", "RES-4", "RES-5", "RES-6",
+            "RES-7",
+        ],
+    ),
+    (
+        "enable-error-paths",
+        "v1-caller-locks",
+        &[
+            "ACC-10", "ACC-8", "ACC-9", "LK-3", "LK-4", "RES-2", "RES-3", "RES-4", "RES-5",
+            "RES-6", "RES-7",
+        ],
+    ),
+    (
+        "enable-error-paths",
+        "v2-offload-spinlock",
+        &[
+            "ACC-10", "ACC-8", "ACC-9", "RES-2", "RES-3", "RES-4", "RES-5", "RES-6", "RES-7",
+        ],
+    ),
+];
+
+#[test]
+fn golden_findings() {
+    let mut failures = Vec::new();
+    for &(sc, d, expected) in GOLDEN {
+        let design: model::Design = d.parse().unwrap();
+        let s = model::find_scenario(sc).expect("scenario");
+        let f = s.run;
+        let prog = explore::Program {
+            name: format!("{d}/{sc}"),
+            main: Arc::new(move || f(design)),
+        };
+        let r = explore::explore(&prog, &explore::Config::default());
+        let mut found: Vec<&str> = r
+            .findings
+            .iter()
+            .map(|x| x.finding.property.as_str())
+            .collect();
+        found.sort();
+        found.dedup();
+        if !r.exhausted {
+            failures.push(format!("{d}/{sc}: not exhausted"));
+        }
+        let missing: Vec<_> = expected.iter().filter(|p| !found.contains(p)).collect();
+        if !missing.is_empty() {
+            failures.push(format!(
+                "{d}/{sc}: expected {missing:?} not found (found {found:?})"
+            ));
+        }
+        if expected.is_empty() && !found.is_empty() {
+            failures.push(format!("{d}/{sc}: expected a pass, found {found:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
