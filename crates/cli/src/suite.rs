@@ -66,8 +66,10 @@ pub fn run_pairs(pairs: Vec<(Design, Scenario)>, o: &SuiteOpts) -> Vec<PairResul
     total.enable_steady_tick(Duration::from_millis(200));
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<PairResult>>> = Mutex::new((0..n).map(|_| None).collect());
-    // One search per pair; a lone pair gets every core through prefix splitting.
-    let inner_jobs = if n == 1 { jobs } else { 1 };
+    // One search per pair and core. Splitting one search's tree (Config::jobs)
+    // re-explores orderings that one DPOR search prunes, so it is used only for
+    // --shard, where many machines share one tree.
+    let inner_jobs = 1;
     std::thread::scope(|s| {
         for _ in 0..jobs.min(n.max(1)) {
             s.spawn(|| loop {

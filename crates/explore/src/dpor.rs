@@ -82,6 +82,9 @@ pub struct Dfs {
     /// Index of the first step decided freshly in this execution.
     fresh_from_step: u32,
     frozen_depth: usize,
+    /// Decision depths below which every enabled task is explored (sleep sets still
+    /// prune): used to enumerate split prefixes without redundant orderings.
+    full_depth: usize,
     /// Sleep set to install at the next sched node.
     pending_sleep: Option<Vec<SleepEntry>>,
     next_step_node: Option<usize>,
@@ -103,11 +106,19 @@ impl Dfs {
             obj_hist: Vec::new(),
             fresh_from_step: 0,
             frozen_depth: 0,
+            full_depth: 0,
             pending_sleep: None,
             next_step_node: None,
             executions: 0,
             sleep_blocked: 0,
         }
+    }
+
+    /// Sleep-set-reduced search whose first `depth` decisions branch fully.
+    pub fn with_full_depth(depth: usize) -> Self {
+        let mut d = Dfs::new(true);
+        d.full_depth = depth;
+        d
     }
 
     /// A search restricted to the subtree under `prefix` (decisions that are replayed
@@ -489,7 +500,11 @@ impl Scheduler for Dfs {
             return None;
         }
         let chosen = avail.trailing_zeros() as TaskId;
-        let backtrack = if self.reduce { bit(chosen) } else { avail };
+        let backtrack = if self.reduce && i >= self.full_depth {
+            bit(chosen)
+        } else {
+            avail
+        };
         let pending = if self.reduce {
             view.tasks.iter().map(|t| (t.id, t.access)).collect()
         } else {

@@ -82,7 +82,10 @@ pub struct Config {
     pub max_time: Option<Duration>,
     pub seed: u64,
     pub pct_depth: usize,
-    /// Worker threads for one search (prefix splitting).
+    /// Worker threads for one search. The tree is split at its top (prefixes with
+    /// full branching and sleep sets); each subtree is searched with DPOR, so
+    /// orderings one DPOR search would prune can be explored in several subtrees:
+    /// worth it only when the reduction at the top is small.
     pub jobs: usize,
     /// Explore only shard `k` of `n` (0-based) of the split search tree.
     pub shard: Option<(usize, usize)>,
@@ -431,10 +434,12 @@ fn split_prefixes(program: &Program, cfg: &Config, depth: usize) -> Vec<Vec<u32>
         inner: dpor::Dfs,
         depth: usize,
         made: usize,
+        hit: bool,
     }
     impl Scheduler for Cut {
         fn next_task(&mut self, view: &ksync::rt::SchedView) -> Option<ksync::rt::TaskId> {
             if self.made >= self.depth {
+                self.hit = true;
                 return None;
             }
             self.made += 1;
@@ -452,15 +457,22 @@ fn split_prefixes(program: &Program, cfg: &Config, depth: usize) -> Vec<Vec<u32>
         }
     }
     let mut exec = Execution::new(exec_config(program, cfg, false));
+    // Full branching with sleep sets: orderings of independent first steps that
+    // sleep sets prove redundant are not split points.
     let mut cut = Cut {
-        inner: dpor::Dfs::new(false),
+        inner: dpor::Dfs::with_full_depth(depth),
         depth,
         made: 0,
+        hit: false,
     };
     let mut out = Vec::new();
     while cut.inner.start() {
         cut.made = 0;
-        run_one(&mut exec, program, &mut cut);
+        cut.hit = false;
+        let o = run_one(&mut exec, program, &mut cut);
+        if o.end == EndKind::Pruned && !cut.hit {
+            continue; // sleep-set blocked: covered by another prefix
+        }
         let mut d = cut.inner.decisions();
         d.truncate(depth);
         out.push(d);
@@ -482,7 +494,7 @@ pub fn explore(program: &Program, cfg: &Config) -> Report {
     if cfg.strategy.exhaustive() {
         let split = cfg.jobs > 1 || cfg.shard.is_some();
         let mut prefixes = if split {
-            let want = (cfg.jobs.max(1) * 8).max(cfg.shard.map(|s| s.1 * 4).unwrap_or(0));
+            let want = (cfg.jobs.max(1) * 2).max(cfg.shard.map(|s| s.1).unwrap_or(0));
             let mut depth = 1;
             let mut p = split_prefixes(program, cfg, depth);
             while p.len() < want && depth < 12 {
