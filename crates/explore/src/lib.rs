@@ -214,15 +214,23 @@ impl Collector {
         }
     }
 
-    fn merge(&mut self, program: &str, other: Collector) {
+    fn merge(&mut self, other: Collector) {
         for k in other.order {
-            let f = &other.found[&k];
-            for _ in 0..f.occurrences.max(1) - 1 {
-                if let Some(p) = self.found.get_mut(&k) {
-                    p.occurrences += 1;
+            let f = other.found[&k].clone();
+            match self.found.get_mut(&k) {
+                Some(prev) => {
+                    prev.occurrences += f.occurrences;
+                    if f.finding.step < prev.finding.step {
+                        prev.finding = f.finding;
+                        prev.decisions = f.decisions;
+                        prev.token = f.token;
+                    }
+                }
+                None => {
+                    self.order.push(k.clone());
+                    self.found.insert(k, f);
                 }
             }
-            self.add(program, f.finding.clone(), &f.decisions);
         }
     }
 
@@ -554,7 +562,7 @@ pub fn explore(program: &Program, cfg: &Config) -> Report {
         report.pruned += r.pruned;
         report.step_bound_hits += r.bound_hits;
         report.exhausted &= r.exhausted;
-        collector.merge(&program.name, r.collector);
+        collector.merge(r.collector);
         for cycle in graph.merge(&r.lockdep) {
             if single {
                 continue; // already reported by the worker that closed it
