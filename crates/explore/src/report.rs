@@ -13,6 +13,23 @@ pub fn format_trace(trace: &[TraceEntry]) -> String {
 
 /// As [`format_trace`], stopping after step `last`.
 pub fn format_trace_until(trace: &[TraceEntry], last: u32) -> String {
+    format_trace_window(trace, last, usize::MAX)
+}
+
+/// As [`format_trace_until`], showing only the last `tail` events before the stop
+/// (the earlier ones are counted, and `replay` shows them).
+pub fn format_trace_window(trace: &[TraceEntry], last: u32, tail: usize) -> String {
+    let upto = trace.iter().take_while(|e| e.step <= last).count();
+    let skip = upto.saturating_sub(tail);
+    let mut o = String::new();
+    if skip > 0 {
+        let _ = writeln!(o, "        … {skip} earlier event(s) not shown (`usb-offload replay` shows them all)");
+    }
+    o.push_str(&format_trace_slice(&trace[skip..], last, trace.len() - skip));
+    o
+}
+
+fn format_trace_slice(trace: &[TraceEntry], last: u32, total: usize) -> String {
     let mut tasks: Vec<&str> = Vec::new();
     for e in trace {
         if !tasks.contains(&e.task.as_str()) {
@@ -98,7 +115,7 @@ pub fn format_found(program: &Program, f: &Found, max_steps: u32) -> String {
         } else {
             fi.step
         };
-        o.push_str(&format_trace_until(&r.outcome.trace, last));
+        o.push_str(&format_trace_window(&r.outcome.trace, last, 60));
     }
     let _ = writeln!(o, "  replay: usb-offload replay {}", f.token);
     o
