@@ -1,0 +1,99 @@
+//! The CLI contract other tools parse: JSON shapes and exit codes.
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_usb-offload"))
+        .args(args)
+        .output()
+        .expect("run usb-offload")
+}
+
+fn json_lines(o: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}
+
+#[test]
+fn scenarios_json_lists_names_and_descriptions() {
+    let o = run(&["scenarios", "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v = json_lines(&o);
+    assert!(v.len() >= 10);
+    for s in &v {
+        assert!(s["name"].is_string() && s["description"].is_string());
+    }
+}
+
+#[test]
+fn a_passing_pair_exits_0() {
+    let o = run(&["check", "--design", "v2-offload-spinlock", "--scenario", "enable-disable", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json_lines(&o);
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0]["verdict"], "pass");
+    assert!(v[0]["executions"].as_u64().unwrap() > 0);
+    assert!(v[0]["seconds"].is_number());
+    assert_eq!(v[0]["findings"].as_array().unwrap().len(), 0);
+}
+
+/// v1's disable path puts without the device lock (spec (b) step 12): the lock
+/// assertion finding comes with a token that replay reproduces.
+#[test]
+fn findings_exit_1_and_their_tokens_replay() {
+    let o = run(&["check", "-d", "v1-caller-locks", "-s", "enable-disable", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json_lines(&o);
+    let findings = v[0]["findings"].as_array().unwrap();
+    let lk4 = findings
+        .iter()
+        .find(|f| f["property"] == "LK-4")
+        .expect("LK-4 finding");
+    for key in ["kind", "property", "summary", "tasks", "locks", "replay"] {
+        assert!(!lk4[key].is_null(), "finding lacks {key}");
+    }
+    let token = lk4["replay"].as_str().unwrap();
+    let r = run(&["replay", token, "--json"]);
+    assert_eq!(r.status.code(), Some(1));
+    let rv = json_lines(&r);
+    let props: Vec<&str> = rv[0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["property"].as_str().unwrap())
+        .collect();
+    assert!(props.contains(&"LK-4"), "replay reproduced {props:?}");
+    assert!(rv[0]["diverged"].is_null());
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(run(&["check", "--design", "v9"]).status.code(), Some(2));
+    assert_eq!(run(&["check", "--scenario", "nope"]).status.code(), Some(2));
+    assert_eq!(run(&["replay", "not-a-token"]).status.code(), Some(2));
+    assert_eq!(run(&["qmi", "decode", "zz"]).status.code(), Some(2));
+    assert_eq!(run(&["frobnicate"]).status.code(), Some(2));
+}
+
+#[test]
+fn qmi_decode_reads_the_spec_vector() {
+    let o = run(&["qmi", "decode", "00 01 00 01 00 0B 00 01 01 00 01 02 04 00 00 00 01 00"]);
+    assert_eq!(o.status.code(), Some(0));
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("card 1, pcm 0"), "{s}");
+}
+
+#[test]
+fn selftest_json_contract() {
+    let o = run(&["selftest", "--json", "--quick", "--program", "abba", "--program", "nested-3x2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    for p in json_lines(&o) {
+        for key in ["program", "verdict", "findings", "dpor_executions", "dfs_executions", "traces", "sound"] {
+            assert!(!p[key].is_null(), "{key} missing in {p}");
+        }
+        assert_eq!(p["sound"], true);
+    }
+}
