@@ -14,7 +14,11 @@ pub fn run(json_out: bool, quick: bool) -> u8 {
             return crate::EXIT_USAGE;
         }
     };
-    let cap = if quick { Some(Duration::from_secs(5)) } else { None };
+    let cap = if quick {
+        Some(Duration::from_secs(5))
+    } else {
+        None
+    };
     let opts = |jobs| SuiteOpts {
         strategy: Strategy::Dpor,
         max_executions: None,
@@ -48,7 +52,10 @@ pub fn run(json_out: bool, quick: bool) -> u8 {
         .collect();
     let execs: u64 = all_cores.iter().map(|r| r.report.executions).sum();
     let steps: u64 = all_cores.iter().map(|r| r.report.total_steps).sum();
-    let cpu: f64 = all_cores.iter().map(|r| r.report.elapsed.as_secs_f64()).sum();
+    let cpu: f64 = all_cores
+        .iter()
+        .map(|r| r.report.elapsed.as_secs_f64())
+        .sum();
     let exhaustive = all_cores.iter().all(|r| r.report.exhausted);
     if json_out {
         let v = json!({
@@ -66,7 +73,10 @@ pub fn run(json_out: bool, quick: bool) -> u8 {
         });
         println!("{v}");
     } else {
-        println!("{:<20} {:<28} {:>10} {:>12} {:>8} {:>12}", "design", "scenario", "verdict", "executions", "seconds", "steps/s");
+        println!(
+            "{:<20} {:<28} {:>10} {:>12} {:>8} {:>12}",
+            "design", "scenario", "verdict", "executions", "seconds", "steps/s"
+        );
         for r in &all_cores {
             let secs = r.report.elapsed.as_secs_f64();
             println!(

@@ -30,8 +30,20 @@ fn scenarios_json_lists_names_and_descriptions() {
 
 #[test]
 fn a_passing_pair_exits_0() {
-    let o = run(&["check", "--design", "v2-offload-spinlock", "--scenario", "enable-disable", "--json"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&[
+        "check",
+        "--design",
+        "v2-offload-spinlock",
+        "--scenario",
+        "enable-disable",
+        "--json",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v = json_lines(&o);
     assert_eq!(v.len(), 1);
     assert_eq!(v[0]["verdict"], "pass");
@@ -44,7 +56,14 @@ fn a_passing_pair_exits_0() {
 /// assertion finding comes with a token that replay reproduces.
 #[test]
 fn findings_exit_1_and_their_tokens_replay() {
-    let o = run(&["check", "-d", "v1-caller-locks", "-s", "enable-disable", "--json"]);
+    let o = run(&[
+        "check",
+        "-d",
+        "v1-caller-locks",
+        "-s",
+        "enable-disable",
+        "--json",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let v = json_lines(&o);
     let findings = v[0]["findings"].as_array().unwrap();
@@ -80,7 +99,11 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn qmi_decode_reads_the_spec_vector() {
-    let o = run(&["qmi", "decode", "00 01 00 01 00 0B 00 01 01 00 01 02 04 00 00 00 01 00"]);
+    let o = run(&[
+        "qmi",
+        "decode",
+        "00 01 00 01 00 0B 00 01 01 00 01 02 04 00 00 00 01 00",
+    ]);
     assert_eq!(o.status.code(), Some(0));
     let s = String::from_utf8_lossy(&o.stdout);
     assert!(s.contains("card 1, pcm 0"), "{s}");
@@ -88,10 +111,31 @@ fn qmi_decode_reads_the_spec_vector() {
 
 #[test]
 fn selftest_json_contract() {
-    let o = run(&["selftest", "--json", "--quick", "--program", "abba", "--program", "nested-3x2"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    let o = run(&[
+        "selftest",
+        "--json",
+        "--quick",
+        "--program",
+        "abba",
+        "--program",
+        "nested-3x2",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     for p in json_lines(&o) {
-        for key in ["program", "verdict", "findings", "dpor_executions", "dfs_executions", "traces", "sound"] {
+        for key in [
+            "program",
+            "verdict",
+            "findings",
+            "dpor_executions",
+            "dfs_executions",
+            "traces",
+            "sound",
+        ] {
             assert!(!p[key].is_null(), "{key} missing in {p}");
         }
         assert_eq!(p["sound"], true);

@@ -23,9 +23,16 @@ pub fn format_trace_window(trace: &[TraceEntry], last: u32, tail: usize) -> Stri
     let skip = upto.saturating_sub(tail);
     let mut o = String::new();
     if skip > 0 {
-        let _ = writeln!(o, "        … {skip} earlier event(s) not shown (`usb-offload replay` shows them all)");
+        let _ = writeln!(
+            o,
+            "        … {skip} earlier event(s) not shown (`usb-offload replay` shows them all)"
+        );
     }
-    o.push_str(&format_trace_slice(&trace[skip..], last, trace.len() - skip));
+    o.push_str(&format_trace_slice(
+        &trace[skip..],
+        last,
+        trace.len() - skip,
+    ));
     o
 }
 
@@ -73,13 +80,14 @@ fn format_trace_slice(trace: &[TraceEntry], last: u32, total: usize) -> String {
         };
         let _ = writeln!(o, "  {:>5} {indent}{}: {}{held}{t}", e.step, e.task, e.what);
     }
-    if shown < trace.len() {
+    if shown < total {
         let _ = writeln!(
             o,
             "        … {} more event(s) until the execution ends",
-            trace.len() - shown
+            total - shown
         );
     }
+
     o
 }
 

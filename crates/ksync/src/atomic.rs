@@ -16,13 +16,19 @@ macro_rules! atomic_int {
         impl $name {
             /// `name` appears in traces (`in_use`, `chip->active`).
             pub fn new(name: &'static str, v: $t) -> Self {
-                Self { obj: register(ObjKind::Atomic, LockClass::new(name), None), v: <$std>::new(v) }
+                Self {
+                    obj: register(ObjKind::Atomic, LockClass::new(name), None),
+                    v: <$std>::new(v),
+                }
             }
 
             #[inline]
             fn point(&self, write: bool) {
                 if let Some(sh) = sched(self.obj) {
-                    sh.op(Op::Atomic { obj: self.obj, write });
+                    sh.op(Op::Atomic {
+                        obj: self.obj,
+                        write,
+                    });
                 }
             }
 

@@ -109,7 +109,10 @@ pub fn now_ms() -> u64 {
         return sh.st.borrow().now;
     }
     static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    START.get_or_init(std::time::Instant::now).elapsed().as_millis() as u64
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
 }
 
 /// `msleep`: under the checker the wake-up fires only when no task is otherwise

@@ -34,7 +34,13 @@ pub fn format_cycle(
     let chain = &cycle.edges[1..];
     for (i, e) in chain.iter().enumerate().rev() {
         let _ = writeln!(o, "-> #{} ({}):", i + 1, e.to_name());
-        let _ = writeln!(o, "       [{} held {} from {}]", e.task, e.from_name(), e.from_site);
+        let _ = writeln!(
+            o,
+            "       [{} held {} from {}]",
+            e.task,
+            e.from_name(),
+            e.from_site
+        );
         stack_lines(&mut o, &e.stack);
         o.push('\n');
     }
@@ -45,7 +51,10 @@ pub fn format_cycle(
     names.rotate_right(1);
     names.push(names[0].clone());
     let _ = writeln!(o, "Chain exists of:\n  {}\n", names[1..].join(" --> "));
-    let parent = chain.last().map(|e| e.from_name()).unwrap_or_else(|| dst.clone());
+    let parent = chain
+        .last()
+        .map(|e| e.from_name())
+        .unwrap_or_else(|| dst.clone());
     let _ = writeln!(o, " Possible unsafe locking scenario:\n");
     let _ = writeln!(o, "       CPU0                    CPU1");
     let _ = writeln!(o, "       ----                    ----");
@@ -54,7 +63,12 @@ pub fn format_cycle(
     let _ = writeln!(o, "                               lock({src});");
     let _ = writeln!(o, "  lock({dst});");
     let _ = writeln!(o, "\n *** DEADLOCK ***\n");
-    let _ = writeln!(o, "{} lock{} held by {task}:", held.len(), if held.len() == 1 { "" } else { "s" });
+    let _ = writeln!(
+        o,
+        "{} lock{} held by {task}:",
+        held.len(),
+        if held.len() == 1 { "" } else { "s" }
+    );
     for (i, h) in held.iter().enumerate() {
         let _ = writeln!(o, " #{i}: ({h})");
     }

@@ -27,7 +27,10 @@ impl<T: Copy> Racy<T> {
 
     fn access(&self, write: bool) {
         if let Some(sh) = sched(self.obj) {
-            sh.op(Op::Atomic { obj: self.obj, write });
+            sh.op(Op::Atomic {
+                obj: self.obj,
+                write,
+            });
             sh.st.borrow_mut().race_access(self.obj, write);
         }
     }

@@ -66,6 +66,11 @@ impl Finding {
         let mut locks = self.locks.clone();
         locks.sort();
         locks.dedup();
-        format!("{}|{}|{}", self.kind.as_str(), self.property, locks.join(","))
+        format!(
+            "{}|{}|{}",
+            self.kind.as_str(),
+            self.property,
+            locks.join(",")
+        )
     }
 }

@@ -56,7 +56,11 @@ impl WaitQueue {
     }
 
     /// `wait_event_timeout` with a timeout in milliseconds (`None`: no timeout).
-    pub fn wait_event_timeout(&self, cond: impl FnMut() -> bool, timeout_ms: Option<u64>) -> WaitResult {
+    pub fn wait_event_timeout(
+        &self,
+        cond: impl FnMut() -> bool,
+        timeout_ms: Option<u64>,
+    ) -> WaitResult {
         self.wait(cond, timeout_ms, false)
     }
 
@@ -88,7 +92,12 @@ impl WaitQueue {
         r != WaitResult::Interrupted
     }
 
-    fn wait(&self, mut cond: impl FnMut() -> bool, timeout_ms: Option<u64>, intr: bool) -> WaitResult {
+    fn wait(
+        &self,
+        mut cond: impl FnMut() -> bool,
+        timeout_ms: Option<u64>,
+        intr: bool,
+    ) -> WaitResult {
         let Some(sh) = sched(self.obj) else {
             return self.wait_live(cond, timeout_ms);
         };
@@ -105,7 +114,9 @@ impl WaitQueue {
         loop {
             sh.op(Op::PrepareWait { obj: self.obj });
             if cond() {
-                sh.st.borrow_mut().objs[self.obj as usize].waiters.retain(|&w| w != t);
+                sh.st.borrow_mut().objs[self.obj as usize]
+                    .waiters
+                    .retain(|&w| w != t);
                 cancel(&sh);
                 return WaitResult::Cond;
             }
@@ -119,7 +130,11 @@ impl WaitQueue {
                     return WaitResult::Interrupted;
                 }
                 _ => {
-                    return if cond() { WaitResult::Cond } else { WaitResult::TimedOut };
+                    return if cond() {
+                        WaitResult::Cond
+                    } else {
+                        WaitResult::TimedOut
+                    };
                 }
             }
         }
@@ -138,7 +153,11 @@ impl WaitQueue {
                     Some(d) => {
                         if self.cv.wait_until(&mut g, d).timed_out() {
                             drop(g);
-                            return if cond() { WaitResult::Cond } else { WaitResult::TimedOut };
+                            return if cond() {
+                                WaitResult::Cond
+                            } else {
+                                WaitResult::TimedOut
+                            };
                         }
                     }
                     None => self.cv.wait(&mut g),
@@ -247,7 +266,11 @@ impl Completion {
     /// Returns false on timeout.
     pub fn wait_for_completion_timeout(&self, timeout_ms: Option<u64>) -> bool {
         loop {
-            if self.wq.wait_event_timeout(|| self.done.load() > 0, timeout_ms) != WaitResult::Cond {
+            if self
+                .wq
+                .wait_event_timeout(|| self.done.load() > 0, timeout_ms)
+                != WaitResult::Cond
+            {
                 return false;
             }
             let d = self.done.load();

@@ -290,12 +290,7 @@ impl Shared {
         std::mem::replace(&mut st.tasks[t].result, OpResult::None)
     }
 
-    pub fn spawn(
-        self: &Rc<Self>,
-        name: String,
-        daemon: bool,
-        f: Box<dyn FnOnce()>,
-    ) -> TaskId {
+    pub fn spawn(self: &Rc<Self>, name: String, daemon: bool, f: Box<dyn FnOnce()>) -> TaskId {
         let (id, stack_size, step) = {
             let st = self.st.borrow();
             (st.tasks.len(), st.stack_size, st.step)
@@ -407,7 +402,13 @@ impl State {
             .collect()
     }
 
-    fn trace_line(&mut self, task: String, frames: Vec<&'static str>, what: String, held: Vec<String>) {
+    fn trace_line(
+        &mut self,
+        task: String,
+        frames: Vec<&'static str>,
+        what: String,
+        held: Vec<String>,
+    ) {
         let step = self.step;
         let time_ms = self.now;
         self.trace.push(TraceEntry {
@@ -477,7 +478,10 @@ impl State {
                         t,
                         FindingKind::RecursiveLock,
                         "LK-1",
-                        format!("{} acquires {name} which it already holds", self.tasks[t].name),
+                        format!(
+                            "{} acquires {name} which it already holds",
+                            self.tasks[t].name
+                        ),
                     );
                     f.locks = vec![class_name(self.objs[obj as usize].class)];
                     f.detail = self.waits_for_description();
@@ -535,7 +539,12 @@ impl State {
             }),
         );
         f.locks = classes;
-        f.detail = crate::lockdep_report::format_cycle(&cycle, &self.tasks[t].name, &self.held_names(t), &self.tasks[t].frames);
+        f.detail = crate::lockdep_report::format_cycle(
+            &cycle,
+            &self.tasks[t].name,
+            &self.held_names(t),
+            &self.tasks[t].frames,
+        );
         self.push_finding(f);
     }
 
@@ -563,12 +572,28 @@ impl State {
         let parts: Vec<String> = cycle
             .iter()
             .map(|&(w, o)| {
-                let owner = self.objs[o as usize].owner.map(|x| self.tasks[x].name.clone()).unwrap_or_default();
-                format!("{} waits for {} held by {}", self.tasks[w].name, self.obj_name(o), owner)
+                let owner = self.objs[o as usize]
+                    .owner
+                    .map(|x| self.tasks[x].name.clone())
+                    .unwrap_or_default();
+                format!(
+                    "{} waits for {} held by {}",
+                    self.tasks[w].name,
+                    self.obj_name(o),
+                    owner
+                )
             })
             .collect();
-        let mut f = self.finding_here(t, FindingKind::Deadlock, "LK-2", format!("deadlock: {}", parts.join("; ")));
-        f.locks = cycle.iter().map(|&(_, o)| class_name(self.objs[o as usize].class)).collect();
+        let mut f = self.finding_here(
+            t,
+            FindingKind::Deadlock,
+            "LK-2",
+            format!("deadlock: {}", parts.join("; ")),
+        );
+        f.locks = cycle
+            .iter()
+            .map(|&(_, o)| class_name(self.objs[o as usize].class))
+            .collect();
         f.detail = parts.join("\n");
         self.push_finding(f);
         self.abort.get_or_insert(EndKind::Deadlock);
@@ -589,12 +614,18 @@ impl State {
                         .unwrap_or_else(|| "nobody".into());
                     format!("waits for {} held by {owner}", self.obj_name(obj))
                 }
-                Op::Sleep { obj } => format!("sleeps on {} (no timeout, no wake-up)", self.obj_name(obj)),
+                Op::Sleep { obj } => {
+                    format!("sleeps on {} (no timeout, no wake-up)", self.obj_name(obj))
+                }
                 Op::Join { task } => format!("waits for task {} to exit", self.tasks[task].name),
                 op => format!("blocked at {}", self.op_name(op)),
             };
             let held = self.held_names(i);
-            let held = if held.is_empty() { String::new() } else { format!(" [holds {}]", held.join(", ")) };
+            let held = if held.is_empty() {
+                String::new()
+            } else {
+                format!(" [holds {}]", held.join(", "))
+            };
             let fr = task.frames.last().copied().unwrap_or("?");
             out.push_str(&format!("  {} in {fr}: {what}{held}\n", task.name));
         }
@@ -606,7 +637,11 @@ impl State {
             Op::Start => "start".into(),
             Op::Yield => "yield".into(),
             Op::Atomic { obj, write } => {
-                format!("{} {}", if write { "write" } else { "read" }, self.obj_name(obj))
+                format!(
+                    "{} {}",
+                    if write { "write" } else { "read" },
+                    self.obj_name(obj)
+                )
             }
             Op::Lock { obj } => match self.objs[obj as usize].kind {
                 ObjKind::Spin => format!("spin_lock({})", self.obj_name(obj)),
@@ -670,8 +705,11 @@ impl State {
             Op::Yield | Op::Choose { .. } => {}
             Op::Msleep => self.tasks[t].timed_out = false,
             Op::Atomic { obj, write } => {
-                self.accesses
-                    .push(if write { Access::Write(obj) } else { Access::Read(obj) });
+                self.accesses.push(if write {
+                    Access::Write(obj)
+                } else {
+                    Access::Read(obj)
+                });
             }
             Op::Lock { obj } => {
                 let o = &mut self.objs[obj as usize];
@@ -958,19 +996,27 @@ impl Execution {
         for t in 0..n {
             let mut st = sh.st.borrow_mut();
             let task = &mut st.tasks[t];
-            if task.finished || !task.daemon || !task.idle || !matches!(task.pending, Op::Sleep { .. }) {
+            if task.finished
+                || !task.daemon
+                || !task.idle
+                || !matches!(task.pending, Op::Sleep { .. })
+            {
                 continue;
             }
             task.result = OpResult::Usize(3);
             task.pending = Op::Yield;
-            let Some(mut co) = task.co.take() else { continue };
+            let Some(mut co) = task.co.take() else {
+                continue;
+            };
             st.running = Some(t);
             drop(st);
             let r = co.resume(());
             let mut st = sh.st.borrow_mut();
             st.running = None;
             match r {
-                CoroutineResult::Return(()) => STACKS.with(|s| s.borrow_mut().push(co.into_stack())),
+                CoroutineResult::Return(()) => {
+                    STACKS.with(|s| s.borrow_mut().push(co.into_stack()))
+                }
                 CoroutineResult::Yield(()) => st.tasks[t].co = Some(co),
             }
         }

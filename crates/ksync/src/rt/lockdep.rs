@@ -58,7 +58,10 @@ impl LockDep {
         let (f, t) = (from as usize, to as usize);
         if f < DENSE && t < DENSE {
             let i = f * DENSE + t;
-            return self.dense.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0);
+            return self
+                .dense
+                .get(i / 64)
+                .is_some_and(|w| w & (1 << (i % 64)) != 0);
         }
         self.edges.contains_key(&(from, to))
     }

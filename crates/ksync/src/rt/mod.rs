@@ -42,7 +42,11 @@ pub fn in_checker() -> bool {
     current().is_some_and(|s| s.in_task())
 }
 
-pub(crate) fn task_held(obj: ObjId, class: crate::class::ClassId, site: &'static str) -> task::Held {
+pub(crate) fn task_held(
+    obj: ObjId,
+    class: crate::class::ClassId,
+    site: &'static str,
+) -> task::Held {
     task::Held {
         obj,
         class,
