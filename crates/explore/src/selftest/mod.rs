@@ -136,6 +136,10 @@ pub fn classics() -> Vec<Classic> {
         classic(lastzero(3), "lastzero: a[0..=3]; t0 scans for the last zero, tj: a[j] = a[j-1] + 1"),
         classic(trylock(), "a trylock racing with a task that takes the lock twice"),
         classic(choices(), "two writers choose which atomic to write, a reader reads both"),
+        classic(
+            timed_handoff(),
+            "a waiter holding A waits with a timeout for a flag set under A; a racer writes the flag",
+        ),
     ];
     for (t, k, cheap) in [(2, 2, true), (3, 2, true), (2, 3, true), (4, 2, false)] {
         v.push(Classic {

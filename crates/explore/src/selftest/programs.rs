@@ -264,3 +264,33 @@ pub fn choices() -> Program {
         join_all(hs);
     })
 }
+
+/// The driver's W_inuse pattern in miniature: a waiter holding lock A waits (with a
+/// timeout) for a flag that a waker sets under A, so the wait can only end by the
+/// timeout unless the waker set the flag first; a third task races on the flag.
+/// Exercises virtual time (timer firing as a barrier) against brute force.
+pub fn timed_handoff() -> Program {
+    Program::new("timed-handoff", || {
+        let a = Arc::new(Mutex::new(LockClass::new("th.A"), ()));
+        let flag = Arc::new(AtomicU32::new("th.flag", 0));
+        let wq = Arc::new(WaitQueue::new(LockClass::new("th.wq")));
+        let (a2, f2, w2) = (a.clone(), flag.clone(), wq.clone());
+        let f3 = flag.clone();
+        let waiter = spawn("waiter", move || {
+            let _g = a.lock();
+            if wq.wait_event_timeout(|| flag.load() != 0, Some(100)) == ksync::WaitResult::TimedOut
+            {
+                flag.store(9);
+            }
+        });
+        let waker = spawn("waker", move || {
+            let _g = a2.lock();
+            f2.store(1);
+            w2.wake_up();
+        });
+        let racer = spawn("racer", move || {
+            f3.store(2);
+        });
+        join_all(vec![waiter, waker, racer]);
+    })
+}
