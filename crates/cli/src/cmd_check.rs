@@ -95,6 +95,8 @@ pub fn run(a: Args) -> u8 {
                 "scenario": r.scenario.name,
                 "verdict": r.report.verdict().as_str(),
                 "executions": r.report.executions,
+                "pruned": r.report.pruned,
+                "steps": r.report.total_steps,
                 "seconds": r.report.elapsed.as_secs_f64(),
                 "strategy": r.report.strategy,
                 "findings": r.report.findings.iter().map(finding_json).collect::<Vec<_>>(),
