@@ -20,7 +20,7 @@ pub mod work;
 pub use atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, AtomicUsize};
 pub use class::LockClass;
 pub use kref::Kref;
-pub use lock::{Mutex, MutexGuard, SpinGuard, SpinLock};
+pub use lock::{Held, Mutex, MutexGuard, SpinGuard, SpinLock};
 pub use racy::Racy;
 pub use report::{Finding, FindingKind};
 pub use thread::{spawn, spawn_daemon, JoinHandle};

@@ -4,6 +4,7 @@
 
 use crate::class::{intern, LockClass};
 use crate::rt::{self, ObjKind, Op, OpResult, Shared};
+use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::rc::Rc;
 
@@ -140,6 +141,16 @@ macro_rules! lock_type {
             obj: u32,
         }
 
+        impl<T> $guard<'_, T> {
+            /// A proof that this lock is held, for functions whose contract is
+            /// "caller holds the lock" (`__must_hold`): it cannot outlive the guard,
+            /// and it names the protected type, so a token of another lock class
+            /// does not fit.
+            pub fn held(&self) -> Held<'_, T> {
+                Held { _p: PhantomData }
+            }
+        }
+
         impl<T> Deref for $guard<'_, T> {
             type Target = T;
             fn deref(&self) -> &T {
@@ -161,6 +172,19 @@ macro_rules! lock_type {
         }
     };
 }
+
+/// Proof that a lock protecting a `T` is held (see `MutexGuard::held`).
+pub struct Held<'a, T> {
+    _p: PhantomData<&'a T>,
+}
+
+impl<T> Clone for Held<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Held<'_, T> {}
 
 lock_type!(
     /// A sleeping, non-recursive mutex (`struct mutex`, `device_lock`).
