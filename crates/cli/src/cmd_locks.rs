@@ -81,7 +81,14 @@ pub fn run(a: Args) -> u8 {
         } else {
             let _ = writeln!(
                 out,
-                "== {design}: {} lock-order edges (held → acquired) ==",
+                "== {design}: lock hierarchy (take a lock only after those on earlier levels) =="
+            );
+            for (i, level) in hierarchy(g.keys()).iter().enumerate() {
+                let _ = writeln!(out, "  {:>2}. {}", i + 1, level.join(", "));
+            }
+            let _ = writeln!(
+                out,
+                "\n== {design}: {} lock-order edges (held → acquired) ==",
                 g.len()
             );
             for ((from, to), (task, stack, scen)) in g {
@@ -103,4 +110,88 @@ pub fn run(a: Args) -> u8 {
     }
     print!("{out}");
     crate::EXIT_OK
+}
+
+/// Levels of the lock-order graph: each class on the level after the deepest class
+/// that is ever held while it is taken. Classes on a cycle share one level, marked.
+fn hierarchy<'a>(edges: impl Iterator<Item = &'a (String, String)>) -> Vec<Vec<String>> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut adj: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (a, b) in edges {
+        adj.entry(a).or_default().insert(b);
+        adj.entry(b).or_default();
+    }
+    let nodes: Vec<&str> = adj.keys().copied().collect();
+    // Strongly connected components (Kosaraju), so cycles collapse into one node.
+    let mut order = Vec::new();
+    let mut seen = BTreeSet::new();
+    fn dfs1<'b>(
+        n: &'b str,
+        adj: &BTreeMap<&'b str, BTreeSet<&'b str>>,
+        seen: &mut BTreeSet<&'b str>,
+        order: &mut Vec<&'b str>,
+    ) {
+        if !seen.insert(n) {
+            return;
+        }
+        for &m in &adj[n] {
+            dfs1(m, adj, seen, order);
+        }
+        order.push(n);
+    }
+    for &n in &nodes {
+        dfs1(n, &adj, &mut seen, &mut order);
+    }
+    let mut radj: BTreeMap<&str, BTreeSet<&str>> =
+        nodes.iter().map(|&n| (n, BTreeSet::new())).collect();
+    for (&a, bs) in &adj {
+        for &b in bs {
+            radj.get_mut(b).expect("node").insert(a);
+        }
+    }
+    let mut comp: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut comps: Vec<Vec<&str>> = Vec::new();
+    for &n in order.iter().rev() {
+        if comp.contains_key(n) {
+            continue;
+        }
+        let id = comps.len();
+        let mut stack = vec![n];
+        let mut members = Vec::new();
+        comp.insert(n, id);
+        while let Some(x) = stack.pop() {
+            members.push(x);
+            for &y in &radj[x] {
+                if let std::collections::btree_map::Entry::Vacant(e) = comp.entry(y) {
+                    e.insert(id);
+                    stack.push(y);
+                }
+            }
+        }
+        comps.push(members);
+    }
+    // Components come out in topological order; level = longest path from a source.
+    let mut level = vec![0usize; comps.len()];
+    for (id, members) in comps.iter().enumerate() {
+        for &m in members {
+            for &t in &adj[m] {
+                let tid = comp[t];
+                if tid != id {
+                    level[tid] = level[tid].max(level[id] + 1);
+                }
+            }
+        }
+    }
+    let depth = level.iter().copied().max().map_or(0, |d| d + 1);
+    let mut out = vec![Vec::new(); depth];
+    for (id, members) in comps.iter().enumerate() {
+        let mut names: Vec<String> = members.iter().map(|s| s.to_string()).collect();
+        names.sort();
+        if names.len() > 1 {
+            out[level[id]].push(format!("{{{}}} (CYCLE)", names.join(" <-> ")));
+        } else {
+            out[level[id]].extend(names);
+        }
+    }
+    out
 }
