@@ -13,6 +13,7 @@ pub mod errno;
 pub mod invariants;
 pub mod ptr;
 pub mod scenarios;
+pub mod soc;
 pub mod sound;
 pub mod system;
 pub mod usb;

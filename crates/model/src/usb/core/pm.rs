@@ -311,18 +311,27 @@ pub fn usb_autopm_get_interface(sys: &Sys, udev: &UsbDevice, ifnum: usize) -> i3
         if d.intf_active[ifnum] {
             return 0;
         }
+        // rpm_resume of the interface pins its parent for the whole resume
+        // (pm_runtime_get_noresume(parent) … child_count++ … pm_runtime_put(parent)),
+        // so the parent cannot start suspending between its resume and child_count++.
+        d.usage_count += 1;
     }
     let r = rpm_resume(sys, udev);
-    let mut d = udev.pm.lock.lock();
-    if r < 0 {
-        d.intf_usage[ifnum] -= 1;
-        return r;
+    let idle = {
+        let mut d = udev.pm.lock.lock();
+        if r < 0 {
+            d.intf_usage[ifnum] -= 1;
+        } else if !d.intf_active[ifnum] {
+            d.intf_active[ifnum] = true;
+            d.child_count += 1;
+        }
+        d.usage_count -= 1;
+        d.usage_count == 0
+    };
+    if idle {
+        rpm_idle(sys, udev);
     }
-    if !d.intf_active[ifnum] {
-        d.intf_active[ifnum] = true;
-        d.child_count += 1;
-    }
-    0
+    r.min(0)
 }
 
 /// `usb_autopm_put_interface`: intf usage−1; at 0 the interface suspends (no

@@ -102,7 +102,16 @@ pub fn xhci_sideband_register(sys: &Sys, udev: &UsbDevice, intf: usize) -> Optio
     let id = sys.xhci.next_sb_id.add(1) as u32;
     let sb = Arc::new(Sideband {
         id,
-        mutex: Mutex::labeled(LockClass::new("&sb->mutex"), &udev.name, SbState::default()),
+        // sb->vdev is filled before the sideband is published (under xhci->lock in
+        // the kernel; nobody else can see sb yet), so no sb->mutex section here.
+        mutex: Mutex::labeled(
+            LockClass::new("&sb->mutex"),
+            &udev.name,
+            SbState {
+                vdev: Some(udev.idx),
+                ..SbState::default()
+            },
+        ),
         xhci_set: AtomicBool::new("sb->xhci", false),
         ir_set: AtomicBool::new("sb->ir", false),
         udev: udev.idx,
@@ -119,10 +128,6 @@ pub fn xhci_sideband_register(sys: &Sys, udev: &UsbDevice, intf: usize) -> Optio
     sb.xhci_set.store(true);
     x.vdev_sideband[udev.idx] = Some(id);
     drop(x);
-    {
-        let mut s = sb.mutex.lock();
-        s.vdev = Some(udev.idx);
-    }
     sys.res.sb_alloc.add(1);
     Some(sb)
 }

@@ -6,9 +6,9 @@
 //! and on the error unwinds; v1 takes udevL in the stream handler and in
 //! `qmi_stop_session`.
 
-use crate::dsp::{StreamReq, StreamResp};
 use crate::errno::*;
 use crate::ptr::{Ghost, Ptr};
+use crate::soc::qcom::qmi_interface::{self as qmi_if, QmiHandle, SockaddrQrtr};
 use crate::sound::usb::card::{self, Chip, ChipState};
 use crate::sound::usb::pcm;
 use crate::sound::usb::qcom::iova::{IovaAlloc, IOVA_BASE, MAX_XFER_BUFF_LEN, PAGE_SIZE};
@@ -17,11 +17,33 @@ use crate::usb::core::offload;
 use crate::usb::host::xhci_sideband::{self as sbapi, Sideband};
 use crate::Design;
 use ksync::{
-    AtomicBool, AtomicI32, FindingKind, Kref, LockClass, Mutex, MutexGuard, WaitQueue, WaitResult,
+    AtomicBool, AtomicI32, AtomicU64, FindingKind, Kref, LockClass, Mutex, MutexGuard, WaitQueue,
+    WaitResult,
+};
+use qmi::{
+    AppsMemInfo, DeviceSpeed, EndpointDescriptor, InterfaceDescriptor, MemInfo, StreamStatus,
 };
 use std::sync::Arc;
 
 pub const DEV_RELEASE_WAIT_TIMEOUT_MS: u64 = 10_000;
+/// `SNDRV_CARDS`.
+pub const SNDRV_CARDS: usize = 32;
+/// `USB_QMI_PCM_FORMAT_U32_BE`: the largest format code the service accepts.
+pub const USB_QMI_PCM_FORMAT_U32_BE: u32 = 17;
+/// `uaudio_qdev->data->sid`: the SMMU stream id of the DSP's IOMMU domain.
+pub const UAUDIO_SID: u64 = 1;
+/// `usb_get_controller_id`: the model's controller has the DT alias `usb0`.
+pub const USB_CONTROLLER_ID: u8 = 0;
+
+/// `PREPEND_SID_TO_IOVA(iova, sid)`.
+pub const fn prepend_sid_to_iova(iova: u64, sid: u64) -> u64 {
+    iova | (sid << 32)
+}
+
+/// `IOVA_MASK(iova)`.
+pub const fn iova_mask(iova: u64) -> u64 {
+    iova & 0xFFFF_FFFF
+}
 
 /// `struct intf_info` (one per USB interface of the device).
 #[derive(Clone, Debug, Default)]
@@ -84,8 +106,11 @@ pub struct QcDriver {
     pub uadev: Vec<UadevShared>,
     /// `uaudio_qdev != NULL`
     pub qdev_present: AtomicBool,
-    /// `uaudio_svc->client_connected`
-    pub client_connected: AtomicBool,
+    /// `uaudio_svc->{client_connected, client_sq}` as one word (one scheduling point per
+    /// access): 0 = no client, else `node << 32 | port`.
+    pub client: AtomicU64,
+    /// `uaudio_svc->uaudio_svc_hdl`
+    pub svc_hdl: QmiHandle,
     /// Ghost: the auxiliary driver was removed.
     pub removed: Ghost,
 }
@@ -118,13 +143,34 @@ impl QcDriver {
                 })
                 .collect(),
             qdev_present: AtomicBool::new("uaudio_qdev", false),
-            client_connected: AtomicBool::new("client_connected", false),
+            client: AtomicU64::new("uaudio_svc->client_sq", 0),
+            svc_hdl: QmiHandle::default(),
             removed: Ghost::default(),
         }
     }
 }
 
 type QGuard<'a> = MutexGuard<'a, QdevState>;
+
+impl QcDriver {
+    /// Reads `client_connected`/`client_sq` (a scheduling point).
+    pub fn client_load(&self) -> Option<SockaddrQrtr> {
+        let w = self.client.load();
+        (w != 0).then(|| SockaddrQrtr::new((w >> 32) as u32, w as u32))
+    }
+
+    /// Writes `client_sq` and `client_connected` (a scheduling point).
+    pub fn client_store(&self, c: Option<SockaddrQrtr>) {
+        self.client
+            .store(c.map_or(0, |a| ((a.node as u64) << 32) | a.port as u64));
+    }
+
+    /// The recorded client without a scheduling point (end checks, tests).
+    pub fn client_peek(&self) -> Option<SockaddrQrtr> {
+        let w = self.client.peek();
+        (w != 0).then(|| SockaddrQrtr::new((w >> 32) as u32, w as u32))
+    }
+}
 type CGuard<'a> = MutexGuard<'a, ChipState>;
 
 fn qdev_live(sys: &Sys, what: &str) -> bool {
@@ -251,7 +297,20 @@ pub fn uaudio_send_disconnect_ind<'a>(
         .unwrap_or(0);
     drop(cg);
     drop(qg);
-    sys.qmi.send_disconnect_ind(sys, card, slot);
+    let ind = qmi::StreamInd {
+        dev_event: qmi::DeviceIndication::Disconnect,
+        slot_id: slot,
+        // dev->usb_core_id, always marked valid
+        controller_num: Some(USB_CONTROLLER_ID),
+        ..Default::default()
+    };
+    // &svc->client_sq, read without a lock and without checking client_connected:
+    // a BYE/DEL_CLIENT handled since the in_use check has zeroed it
+    let client = sys.qc.client_load();
+    ksync::check(client.is_some(), "RES-10", || {
+        format!("card {card}: disconnect indication sent with no client recorded (client_sq zeroed by BYE/DEL_CLIENT after the in_use check): it goes to 0:0")
+    });
+    qmi_if::qmi_send_indication(sys, client.unwrap_or_default(), &ind);
     dev.waiters.add(1);
     let r = dev.disconnect_wq.wait_event_interruptible_timeout(
         || dev.in_use.load() == 0,
@@ -498,14 +557,36 @@ fn uaudio_transfer_buffer_setup(sys: &Sys, q: &mut QdevState, len: u64) -> Resul
     Ok((va, len))
 }
 
-/// `prepare_qmi_response(subs, req, resp, info_idx)` with its error labels.
+/// `ep->desc` as far as the model knows it (unknown fields 0).
+fn ep_desc(ep: crate::sound::usb::card::EpDesc, feedback: bool) -> EndpointDescriptor {
+    EndpointDescriptor {
+        b_length: 7,
+        b_descriptor_type: 5, // USB_DT_ENDPOINT
+        b_endpoint_address: ep.ep_num as u8 | if ep.is_in { 0x80 } else { 0 },
+        bm_attributes: if feedback { 0x11 } else { 0x05 }, // isochronous
+        ..Default::default()
+    }
+}
+
+/// A ring/buffer `mem_info_v01` (DMA addresses are not modelled: 0).
+fn mem_info(iova: u64, size: u64) -> MemInfo {
+    MemInfo {
+        iova: prepend_sid_to_iova(iova, UAUDIO_SID),
+        dma: 0,
+        size: size as u32,
+    }
+}
+
+/// `prepare_qmi_response(subs, req, resp, info_idx)` with its error labels. Fills
+/// `resp` as the kernel does, including the fields (with their valid flags) set
+/// before a failure.
 fn prepare_qmi_response(
     sys: &Sys,
     q: &mut QdevState,
     chip: &Chip,
-    req: &StreamReq,
+    xfer_buff_size: u32,
     info_idx: usize,
-    resp: &mut StreamResp,
+    resp: &mut qmi::StreamResp,
 ) -> i32 {
     let _f = ksync::frame("prepare_qmi_response");
     qdev_live(sys, "prepare_qmi_response");
@@ -514,15 +595,33 @@ fn prepare_qmi_response(
         return -ENODEV;
     }
     let udev = chip.udev;
+    // uaudio_populate_uac_desc: the AS interface descriptor (UAC revision, subslot
+    // size and data path delay are not modelled)
+    let intf_desc = InterfaceDescriptor {
+        b_length: 9,
+        b_descriptor_type: 4, // USB_DT_INTERFACE
+        b_interface_number: chip.stream_iface as u8,
+        b_alternate_setting: 1,
+        b_num_endpoints: 1 + chip.sync_ep.is_some() as u8,
+        b_interface_class: 1,     // USB_CLASS_AUDIO
+        b_interface_sub_class: 2, // streaming
+        b_interface_protocol: 0x20,
+        i_interface: 0,
+    };
+    resp.slot_id = Some(sys.devs[udev].slot_id);
     let Some(sb) = q.uadev[card].sb.clone() else {
         return -ENODEV;
     };
+    resp.std_as_opr_intf_desc = Some(intf_desc);
+    let mut mem = AppsMemInfo::default();
     // data endpoint
     let data_ep = chip.data_ep.ctx_index();
     let data_va = match uaudio_endpoint_setup(sys, q, &sb, data_ep) {
         Ok(v) => v,
         Err(e) => return e,
     };
+    mem.tr_data = mem_info(data_va, PAGE_SIZE);
+    resp.std_as_data_ep_desc = Some(ep_desc(chip.data_ep, false));
     let drop_data_ep = |q: &mut QdevState| {
         let _f = ksync::frame("prepare_qmi_response: drop_data_ep");
         uaudio_iommu_unmap(sys, q, Mem::XferRing, data_va, PAGE_SIZE, PAGE_SIZE);
@@ -539,7 +638,11 @@ fn prepare_qmi_response(
                 return e;
             }
         }
+        mem.tr_sync = mem_info(sync_va, PAGE_SIZE);
+        resp.std_as_sync_ep_desc = chip.sync_ep.map(|e| ep_desc(e, true));
     }
+    resp.interrupter_num = Some(0);
+    resp.controller_num = Some(USB_CONTROLLER_ID);
     let drop_sync_ep = |q: &mut QdevState| {
         let _f = ksync::frame("prepare_qmi_response: drop_sync_ep");
         if let Some(se) = sync_ep {
@@ -554,8 +657,9 @@ fn prepare_qmi_response(
         drop_data_ep(q);
         return r;
     }
+    mem.evt_ring = mem_info(IOVA_BASE, PAGE_SIZE);
     q.er_mapped = true;
-    resp.interrupter_num = Some(q.intr_num);
+    resp.interrupter_num = Some(q.intr_num as u8);
     let free_sec_ring = |_q: &mut QdevState| {
         let _f = ksync::frame("prepare_qmi_response: free_sec_ring");
         sbapi::xhci_sideband_remove_interrupter(sys, &sb);
@@ -563,8 +667,9 @@ fn prepare_qmi_response(
             let _ = offload::usb_offload_put(sys, &sys.devs[udev]);
         }
     };
-    // speed check: always valid in the model
-    let (buf_va, buf_size) = match uaudio_transfer_buffer_setup(sys, q, req.xfer_buff_size as u64) {
+    // speed check: the model's devices are high speed
+    resp.speed_info = Some(DeviceSpeed::High);
+    let (buf_va, buf_size) = match uaudio_transfer_buffer_setup(sys, q, xfer_buff_size as u64) {
         Ok(x) => x,
         Err(_) => {
             free_sec_ring(q);
@@ -573,6 +678,8 @@ fn prepare_qmi_response(
             return -ENOMEM;
         }
     };
+    mem.xfer_buff = mem_info(buf_va, buf_size);
+    resp.xhci_mem_info = Some(mem);
     let dev = &sys.qc.uadev[card];
     if dev.in_use.load() == 0 {
         dev.kref.init();
@@ -602,14 +709,14 @@ fn prepare_qmi_response(
     } else {
         dev.kref.get();
     }
-    // usb_core_id; fill info[info_idx]
+    // usb_core_id; fill info[info_idx] from the response (IOVA_MASK drops the SID)
     let info = IntfInfo {
-        data_xfer_ring_va: data_va,
+        data_xfer_ring_va: iova_mask(mem.tr_data.iova),
         data_xfer_ring_size: PAGE_SIZE,
-        sync_xfer_ring_va: sync_va,
+        sync_xfer_ring_va: iova_mask(mem.tr_sync.iova),
         sync_xfer_ring_size: if sync_va != 0 { PAGE_SIZE } else { 0 },
-        xfer_buf_iova: buf_va,
-        xfer_buf_size: buf_size,
+        xfer_buf_iova: iova_mask(mem.xfer_buff.iova),
+        xfer_buf_size: mem.xfer_buff.size as u64,
         xfer_buf_cpu: true,
         data_ep_pipe: data_ep,
         sync_ep_pipe: sync_ep.unwrap_or(0),
@@ -624,8 +731,6 @@ fn prepare_qmi_response(
         }
     }
     q.card_slot |= 1 << card;
-    resp.xfer_ring_iova = data_va;
-    resp.xfer_buf_iova = buf_va;
     0
 }
 
@@ -638,33 +743,48 @@ fn find_substream(sys: &Sys, card: usize, pcm: u8, dir: u8) -> Option<Arc<Chip>>
     Some(chip)
 }
 
-/// `handle_uaudio_stream_req` (T_qmi; spec (a) enable / (b) disable).
-pub fn handle_uaudio_stream_req(sys: &Sys, req: &StreamReq) -> StreamResp {
+/// `handle_uaudio_stream_req(handle, sq, txn, decoded_msg)` (T_qmi; spec (a) enable /
+/// (b) disable): `req_msg` is what the kernel-compatible decoder produced; the
+/// response is encoded and sent to `sq` with the request's `txn`.
+pub fn handle_uaudio_stream_req(sys: &Sys, sq: SockaddrQrtr, txn: u16, req_msg: &qmi::StreamReq) {
     let _f = ksync::frame("handle_uaudio_stream_req");
-    let mut resp = StreamResp::default();
-    if !sys.qc.client_connected.load() {
-        sys.qc.client_connected.store(true);
+    let mut resp = qmi::StreamResp::default();
+    if sys.qc.client_load().is_none() {
+        sys.qc.client_store(Some(sq));
     }
     let v1 = sys.design == Design::V1CallerLocks;
     let mut qg = sys.qc.qdev_mutex.lock();
-    let card = req.card;
+    let enable = req_msg.enable != 0;
+    let fields_present = req_msg.audio_format.is_some()
+        && req_msg.bit_rate.is_some()
+        && req_msg.number_of_ch.is_some()
+        && req_msg.xfer_buff_size.is_some();
+    let token = req_msg.usb_token;
+    // pcm_card_num is a u8
+    let card = token.card as u8 as usize;
     let mut info_idx: i32 = -1;
     let mut ret: i32 = 'out: {
         // 3. validation
-        if !req.fields_present || !sys.qc.qdev_present.load() || card >= sys.cfg.cards {
+        if !fields_present || !sys.qc.qdev_present.load() || card >= SNDRV_CARDS {
             break 'out -EINVAL;
         }
-        // 4.
-        let Some(chip) = find_substream(sys, card, req.pcm, req.dir) else {
+        if req_msg.audio_format.map_or(0, |f| f.raw()) > USB_QMI_PCM_FORMAT_U32_BE {
+            break 'out -EINVAL;
+        }
+        // 4. (uadev[] has one entry per modelled card: other cards have no chip)
+        if card >= sys.cfg.cards {
+            break 'out -ENODEV;
+        }
+        let Some(chip) = find_substream(sys, card, token.pcm, token.direction) else {
             break 'out -ENODEV;
         };
         // 5.
-        info_idx = info_idx_from_ifnum(&qg, card, chip.stream_iface, req.enable);
+        info_idx = info_idx_from_ifnum(&qg, card, chip.stream_iface, enable);
         if chip.shutdown.load() != 0 {
             break 'out -ENODEV;
         }
         card::check_chip_live(&chip, "handle_uaudio_stream_req");
-        if req.enable {
+        if enable {
             // 6.
             {
                 let mut cg = chip.mutex.lock();
@@ -673,7 +793,10 @@ pub fn handle_uaudio_stream_req(sys: &Sys, req: &StreamReq) -> StreamResp {
                 }
                 cg.subs.opened = true;
             }
-            // 7. no service interval in the model's requests
+            // 7. the service interval check (get_data_interval_from_si) is not modelled
+            if req_msg.service_interval.is_some() {
+                ksync::note(|| "service_interval ignored (not modelled)".into());
+            }
             // 8.
             qg.uadev[card].ctrl_intf = Some(chip.ctrl_intf);
             let ug = v1.then(|| sys.devs[chip.udev].dev_mutex.lock());
@@ -681,7 +804,14 @@ pub fn handle_uaudio_stream_req(sys: &Sys, req: &StreamReq) -> StreamResp {
             let mut r = enable_audio_stream(sys, &chip);
             // 10.
             if r == 0 {
-                r = prepare_qmi_response(sys, &mut qg, &chip, req, info_idx as usize, &mut resp);
+                r = prepare_qmi_response(
+                    sys,
+                    &mut qg,
+                    &chip,
+                    req_msg.xfer_buff_size.unwrap_or(0),
+                    info_idx as usize,
+                    &mut resp,
+                );
             }
             // 11.
             if r < 0 {
@@ -754,9 +884,14 @@ pub fn handle_uaudio_stream_req(sys: &Sys, req: &StreamReq) -> StreamResp {
     }
     let _ = info_idx;
     drop(qg);
-    resp.status = if ret != 0 { 1 } else { 0 };
-    resp.internal_status = ret;
-    resp
+    resp.usb_token = Some(token);
+    resp.internal_status = Some(ret);
+    resp.status = Some(if ret != 0 {
+        StreamStatus::Failure
+    } else {
+        StreamStatus::Success
+    });
+    qmi_if::qmi_send_response(sys, sq, txn, &resp);
 }
 
 /// `qmi_stop_session` (T_qmi; spec (c)).
@@ -818,7 +953,39 @@ pub fn qmi_stop_session(sys: &Sys) {
         drop(ug);
     }
     drop(qg);
-    sys.qc.client_connected.store(false);
+}
+
+/// Forgets the client (`client_sq` zeroed, `client_connected = false`).
+fn qmi_forget_client(sys: &Sys) {
+    sys.qc.client_store(None);
+}
+
+/// `qmi_bye_cb(handle, node)` (T_qmi; spec (c), §5.5): acts only if a client is
+/// recorded on `node`.
+pub fn qmi_bye_cb(sys: &Sys, node: u32) {
+    let _f = ksync::frame("qmi_bye_cb");
+    match sys.qc.client_load() {
+        Some(c) if c.node == node => {
+            qmi_stop_session(sys);
+            qmi_forget_client(sys);
+        }
+        c => ksync::note(|| format!("qmi_bye_cb: node {node} is not the client ({c:?}): ignored")),
+    }
+}
+
+/// `qmi_svc_disconnect_cb(handle, node, port)` (T_qmi; spec (c), §5.5): like
+/// [`qmi_bye_cb`], but node and port must both match the client.
+pub fn qmi_svc_disconnect_cb(sys: &Sys, node: u32, port: u32) {
+    let _f = ksync::frame("qmi_svc_disconnect_cb");
+    match sys.qc.client_load() {
+        Some(c) if c.node == node && c.port == port => {
+            qmi_stop_session(sys);
+            qmi_forget_client(sys);
+        }
+        c => ksync::note(|| {
+            format!("qmi_svc_disconnect_cb: {node}:{port:#x} is not the client ({c:?}): ignored")
+        }),
+    }
 }
 
 /// `qc_usb_audio_offload_disconnect(chip)` (platform `disconnect_cb`; spec (d)2.4.3).
@@ -963,5 +1130,5 @@ pub fn qc_usb_audio_remove(sys: &Sys) {
     }
     sys.qc.removed.set(1);
     sys.qc.qdev_present.store(false);
-    sys.qc.client_connected.store(false);
+    sys.qc.client_store(None);
 }

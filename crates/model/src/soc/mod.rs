@@ -1,0 +1,2 @@
+//! `drivers/soc`: only the Qualcomm QMI helper library is modelled.
+pub mod qcom;

@@ -1,0 +1,2 @@
+//! `drivers/soc/qcom`.
+pub mod qmi_interface;
