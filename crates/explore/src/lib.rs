@@ -323,6 +323,7 @@ impl Scheduler for ReplaySched {
             None => 0,
         }
     }
+    fn execution_end(&mut self, _unfinished: &[ksync::rt::TaskView]) {}
 }
 
 fn exec_config(_program: &Program, cfg: &Config, record: bool) -> ExecConfig {

@@ -39,6 +39,7 @@ impl Scheduler for RandomSched {
     fn choose(&mut self, _t: TaskId, n: usize, _s: u32) -> usize {
         self.rng.below(n)
     }
+    fn execution_end(&mut self, _unfinished: &[ksync::rt::TaskView]) {}
 }
 
 /// PCT scheduler for one execution.
@@ -87,6 +88,7 @@ impl Scheduler for PctSched {
     fn choose(&mut self, _t: TaskId, n: usize, _s: u32) -> usize {
         self.rng.below(n)
     }
+    fn execution_end(&mut self, _unfinished: &[ksync::rt::TaskView]) {}
 }
 
 pub(crate) fn random_worker(

@@ -13,6 +13,7 @@ impl Scheduler for First {
     fn choose(&mut self, _t: TaskId, _n: usize, _s: u32) -> usize {
         0
     }
+    fn execution_end(&mut self, _unfinished: &[ksync::rt::TaskView]) {}
 }
 
 /// Runs `f` as the main task of one execution; returns how it ended and the findings.

@@ -209,6 +209,7 @@ impl Scheduler for BruteSched {
     fn step_done(&mut self, step: &Step) {
         self.rec.step(step);
     }
+    fn execution_end(&mut self, _unfinished: &[ksync::rt::TaskView]) {}
 }
 
 /// Bounds of a brute-force or observed search.
@@ -408,6 +409,7 @@ impl Scheduler for Serial {
     fn choose(&mut self, _task: TaskId, _n: usize, _step: u32) -> usize {
         0
     }
+    fn execution_end(&mut self, _unfinished: &[ksync::rt::TaskView]) {}
 }
 
 /// One serial execution of `program` in a fresh lock-order graph.

@@ -173,8 +173,9 @@ pub trait Scheduler {
     fn choose(&mut self, task: TaskId, n: usize, step: u32) -> usize;
     fn step_done(&mut self, _step: &Step) {}
     /// The execution ended (not pruned): the tasks that did not finish, with the
-    /// operation each was blocked at.
-    fn execution_end(&mut self, _unfinished: &[TaskView]) {}
+    /// operation each was blocked at. Required, so that a wrapper around a
+    /// reducing scheduler cannot silently drop it (DPOR analyses these operations).
+    fn execution_end(&mut self, unfinished: &[TaskView]);
 }
 
 /// Result of one execution.

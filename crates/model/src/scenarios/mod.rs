@@ -642,6 +642,7 @@ pub mod smoke {
         fn choose(&mut self, _task: TaskId, n: usize, _step: u32) -> usize {
             (self.next() % n as u64) as usize
         }
+        fn execution_end(&mut self, _unfinished: &[ksync::rt::TaskView]) {}
     }
 
     /// Result of [`run_random`]: findings by dedup key (first instance), end kinds.
