@@ -271,17 +271,13 @@ impl Dfs {
                     if self.obj_hist.len() <= o {
                         self.obj_hist.resize_with(o + 1, Vec::new);
                     }
-                    for &(s, pa) in &self.obj_hist[o] {
-                        let r = &self.steps[s as usize];
-                        if r.task == task || r.task == CLOCK_TASK || !pa.conflicts(a) {
-                            continue;
-                        }
-                        if analyse && r.local > before[r.task] {
-                            cands.push(s);
-                        }
-                        let i = s as usize * MAX_TASKS;
-                        join(&mut clock, &self.clocks[i..i + MAX_TASKS]);
-                    }
+                    self.scan_conflicts(
+                        task,
+                        a,
+                        &before,
+                        &mut clock,
+                        analyse.then_some(&mut cands),
+                    );
                 }
             }
         }
@@ -307,8 +303,43 @@ impl Dfs {
         }
         cands.sort_unstable();
         cands.dedup();
-        // A race is a conflicting step that no other conflicting candidate follows.
-        let races: Vec<u32> = cands
+        let races = self.maximal(&cands);
+        let qclock = clock;
+        for s in races {
+            self.reverse_race(s, idx, task, &qclock);
+        }
+    }
+
+    /// Joins into `clock` every earlier conflicting access to `a`'s object by
+    /// another task (dependence is happens-before), and collects in `cands` those
+    /// that `before` (the task's clock without them) does not already know: the
+    /// race candidates.
+    fn scan_conflicts(
+        &self,
+        task: TaskId,
+        a: Access,
+        before: &Clock,
+        clock: &mut Clock,
+        mut cands: Option<&mut Vec<u32>>,
+    ) {
+        let o = a.obj().expect("object access") as usize;
+        for &(s, pa) in &self.obj_hist[o] {
+            let r = &self.steps[s as usize];
+            if r.task == task || r.task == CLOCK_TASK || !pa.conflicts(a) {
+                continue;
+            }
+            if let Some(c) = cands.as_deref_mut() {
+                if r.local > before[r.task] {
+                    c.push(s);
+                }
+            }
+            join(clock, self.clk(s));
+        }
+    }
+
+    /// The races among the candidates: those no other candidate happens after.
+    fn maximal(&self, cands: &[u32]) -> Vec<u32> {
+        cands
             .iter()
             .copied()
             .filter(|&e| {
@@ -317,11 +348,7 @@ impl Dfs {
                     .iter()
                     .any(|&o| o != e && self.clk(o)[re.task] >= re.local)
             })
-            .collect();
-        let qclock = clock;
-        for s in races {
-            self.reverse_race(s, idx, task, &qclock);
-        }
+            .collect()
     }
 
     /// Source-DPOR: make sure some initial of `v` (the steps after `e` and before
@@ -405,32 +432,12 @@ impl Dfs {
         let before = self.task_clock.get(task).copied().unwrap_or([0; MAX_TASKS]);
         let mut clock = before;
         clock[task] = before[task] + 1;
-        let o = a.obj().expect("object") as usize;
-        let Some(hist) = self.obj_hist.get(o) else {
+        if self.obj_hist.len() <= a.obj().expect("object") as usize {
             return;
-        };
-        let mut cands: Vec<u32> = Vec::new();
-        for &(s, pa) in hist {
-            let r = &self.steps[s as usize];
-            if r.task == task || r.task == CLOCK_TASK || !pa.conflicts(a) {
-                continue;
-            }
-            if r.local > before[r.task] {
-                cands.push(s);
-            }
-            let i = s as usize * MAX_TASKS;
-            join(&mut clock, &self.clocks[i..i + MAX_TASKS]);
         }
-        let races: Vec<u32> = cands
-            .iter()
-            .copied()
-            .filter(|&e| {
-                let re = &self.steps[e as usize];
-                !cands
-                    .iter()
-                    .any(|&o| o != e && self.clk(o)[re.task] >= re.local)
-            })
-            .collect();
+        let mut cands: Vec<u32> = Vec::new();
+        self.scan_conflicts(task, a, &before, &mut clock, Some(&mut cands));
+        let races = self.maximal(&cands);
         let end = self.steps.len() as u32;
         for e in races {
             self.reverse_race(e, end, task, &clock);

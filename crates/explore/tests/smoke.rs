@@ -1,28 +1,7 @@
+use explore::selftest::programs::nested;
 use explore::{explore, Config, Program, Strategy};
 use ksync::{spawn, LockClass, Mutex};
 use std::sync::Arc;
-
-fn nested(t: usize, k: usize) -> Program {
-    Program::new(format!("nested-{t}x{k}"), move || {
-        let a = Arc::new(Mutex::new(LockClass::new("A"), ()));
-        let b = Arc::new(Mutex::new(LockClass::new("B"), 0u32));
-        let hs: Vec<_> = (0..t)
-            .map(|i| {
-                let (a, b) = (a.clone(), b.clone());
-                spawn(&format!("t{i}"), move || {
-                    for _ in 0..k {
-                        let _ga = a.lock();
-                        let mut gb = b.lock();
-                        *gb += 1;
-                    }
-                })
-            })
-            .collect();
-        for h in hs {
-            h.join();
-        }
-    })
-}
 
 #[test]
 fn nested_3x2_dpor_is_optimal() {
