@@ -85,7 +85,7 @@ pub fn run_pairs(pairs: Vec<(Design, Scenario)>, o: &SuiteOpts) -> Vec<PairResul
                 let cfg = Config {
                     strategy: o.strategy,
                     max_steps: o.max_steps,
-                    max_executions: o.max_executions,
+                    max_executions: o.max_executions.or(sc.max_executions),
                     max_time: o.max_time,
                     seed: o.seed,
                     jobs: inner_jobs,

@@ -154,6 +154,185 @@ const GOLDEN: &[(&str, &str, &[&str])] = &[
         &["ACC-10", "ACC-11", "LK-3"],
     ),
     ("del-client", "v2-offload-spinlock", &["ACC-10", "ACC-11"]),
+    (
+        "enable-vs-usbfs-disconnect",
+        "v0-core-locks",
+        &["LK-1", "LK-2", "LK-3", "LK-4"],
+    ),
+    (
+        "enable-vs-system-suspend",
+        "v0-core-locks",
+        &[
+            "ACC-11", "ACC-7", "ACC-8", "LK-2", "LK-3", "RES-1", "RES-3", "RES-4", "RES-7", "SB-7",
+            "SB-8",
+        ],
+    ),
+    (
+        "enable-vs-driver-remove",
+        "v0-core-locks",
+        &["ACC-11", "ACC-8", "LK-3", "RES-7"],
+    ),
+    (
+        "remove-vs-unplug",
+        "v0-core-locks",
+        &["LK-3", "RES-8", "SB-8"],
+    ),
+    (
+        "bye-vs-reset",
+        "v0-core-locks",
+        &["ACC-10", "LK-2", "LK-3", "LK-9"],
+    ),
+    (
+        "enable-vs-usbfs-disconnect",
+        "v1-caller-locks",
+        &["LK-2", "LK-3"],
+    ),
+    (
+        "enable-vs-system-suspend",
+        "v1-caller-locks",
+        &[
+            "ACC-11", "ACC-7", "ACC-8", "LK-2", "LK-3", "RES-1", "RES-3", "RES-4", "RES-7", "SB-7",
+            "SB-8",
+        ],
+    ),
+    (
+        "enable-vs-driver-remove",
+        "v1-caller-locks",
+        &["ACC-11", "ACC-8", "LK-3", "LK-4", "RES-7"],
+    ),
+    (
+        "remove-vs-unplug",
+        "v1-caller-locks",
+        &["LK-3", "LK-4", "RES-8", "SB-8"],
+    ),
+    (
+        "bye-vs-reset",
+        "v1-caller-locks",
+        &["ACC-10", "LK-2", "LK-3", "LK-9"],
+    ),
+    ("enable-vs-usbfs-disconnect", "v2-offload-spinlock", &[]),
+    (
+        "enable-vs-system-suspend",
+        "v2-offload-spinlock",
+        &[
+            "ACC-11", "ACC-7", "ACC-8", "RES-1", "RES-3", "RES-4", "RES-7", "SB-7", "SB-8",
+        ],
+    ),
+    (
+        "enable-vs-driver-remove",
+        "v2-offload-spinlock",
+        &["ACC-11", "ACC-8", "RES-7"],
+    ),
+    (
+        "remove-vs-unplug",
+        "v2-offload-spinlock",
+        &["RES-8", "SB-8"],
+    ),
+    (
+        "bye-vs-reset",
+        "v2-offload-spinlock",
+        &["ACC-10", "LK-9", "RES-10"],
+    ),
+    (
+        "bye-vs-usbfs",
+        "v0-core-locks",
+        &["ACC-10", "LK-2", "LK-3", "LK-9"],
+    ),
+    (
+        "bye-vs-suspend",
+        "v0-core-locks",
+        &["ACC-10", "ACC-11", "LK-2", "LK-3", "LK-9"],
+    ),
+    (
+        "bye-vs-remove",
+        "v0-core-locks",
+        &["ACC-10", "ACC-11", "LK-3", "LK-9", "RES-10"],
+    ),
+    ("unplug-vs-reset", "v0-core-locks", &["LK-3"]),
+    ("unplug-vs-usbfs", "v0-core-locks", &["LK-3"]),
+    ("unplug-vs-suspend", "v0-core-locks", &["LK-3"]),
+    ("reset-vs-usbfs", "v0-core-locks", &["LK-1", "LK-3", "LK-4"]),
+    (
+        "reset-vs-suspend",
+        "v0-core-locks",
+        &["LK-1", "LK-3", "LK-4"],
+    ),
+    (
+        "reset-vs-remove",
+        "v0-core-locks",
+        &["LK-1", "LK-3", "LK-4"],
+    ),
+    (
+        "usbfs-vs-suspend",
+        "v0-core-locks",
+        &["LK-1", "LK-3", "LK-4"],
+    ),
+    (
+        "usbfs-vs-remove",
+        "v0-core-locks",
+        &["LK-1", "LK-3", "LK-4"],
+    ),
+    (
+        "suspend-vs-remove",
+        "v0-core-locks",
+        &["ACC-11", "ACC-8", "LK-3", "RES-7"],
+    ),
+    (
+        "bye-vs-usbfs",
+        "v1-caller-locks",
+        &["ACC-10", "LK-2", "LK-3", "LK-9"],
+    ),
+    (
+        "bye-vs-suspend",
+        "v1-caller-locks",
+        &["ACC-10", "ACC-11", "LK-2", "LK-3", "LK-9"],
+    ),
+    (
+        "bye-vs-remove",
+        "v1-caller-locks",
+        &["ACC-10", "ACC-11", "LK-3", "LK-9", "RES-10"],
+    ),
+    ("unplug-vs-reset", "v1-caller-locks", &["LK-3"]),
+    ("unplug-vs-usbfs", "v1-caller-locks", &["LK-3"]),
+    ("unplug-vs-suspend", "v1-caller-locks", &["LK-3"]),
+    ("reset-vs-usbfs", "v1-caller-locks", &["LK-3"]),
+    ("reset-vs-suspend", "v1-caller-locks", &["LK-3"]),
+    ("reset-vs-remove", "v1-caller-locks", &["LK-3"]),
+    ("usbfs-vs-suspend", "v1-caller-locks", &["LK-3"]),
+    ("usbfs-vs-remove", "v1-caller-locks", &["LK-3"]),
+    (
+        "suspend-vs-remove",
+        "v1-caller-locks",
+        &["ACC-11", "ACC-8", "LK-3", "LK-4", "RES-7"],
+    ),
+    (
+        "bye-vs-usbfs",
+        "v2-offload-spinlock",
+        &["ACC-10", "LK-9", "RES-10"],
+    ),
+    (
+        "bye-vs-suspend",
+        "v2-offload-spinlock",
+        &["ACC-10", "ACC-11", "ACC-5", "ACC-7", "LK-9", "RES-10"],
+    ),
+    (
+        "bye-vs-remove",
+        "v2-offload-spinlock",
+        &["ACC-10", "ACC-11", "LK-9", "RES-10"],
+    ),
+    ("unplug-vs-reset", "v2-offload-spinlock", &[]),
+    ("unplug-vs-usbfs", "v2-offload-spinlock", &[]),
+    ("unplug-vs-suspend", "v2-offload-spinlock", &[]),
+    ("reset-vs-usbfs", "v2-offload-spinlock", &[]),
+    ("reset-vs-suspend", "v2-offload-spinlock", &[]),
+    ("reset-vs-remove", "v2-offload-spinlock", &[]),
+    ("usbfs-vs-suspend", "v2-offload-spinlock", &[]),
+    ("usbfs-vs-remove", "v2-offload-spinlock", &[]),
+    (
+        "suspend-vs-remove",
+        "v2-offload-spinlock",
+        &["ACC-11", "ACC-8", "RES-7"],
+    ),
 ];
 
 #[test]

@@ -16,8 +16,10 @@ use ksync::FindingKind;
 pub struct Scenario {
     pub name: &'static str,
     pub description: &'static str,
-    /// Exploration bound hint; `None` = exhaustive.
+    /// The bound the scenario declares, in words; `None` = explored exhaustively.
     pub bound: Option<&'static str>,
+    /// Executions `check` explores when the user gives no bound (`None`: all).
+    pub max_executions: Option<u64>,
     /// Spec paths exercised.
     pub paths: &'static str,
     pub run: fn(Design),
@@ -38,6 +40,7 @@ pub fn all() -> Vec<Scenario> {
             name: "enable-disable",
             description: "DSP enables then disables one stream; nothing else (baseline)",
             bound: None,
+            max_executions: None,
             paths: "(a) (b) (k) (h: autosuspend timer after disable)",
             run: enable_disable,
         },
@@ -45,6 +48,7 @@ pub fn all() -> Vec<Scenario> {
             name: "enable-disable-twice",
             description: "two enable/disable sessions in a row on one card (uaudio_dev_release leaves dev->info/udev/num_intf behind)",
             bound: None,
+            max_executions: None,
             paths: "(a) (b) (a) (b)",
             run: enable_disable_twice,
         },
@@ -52,6 +56,7 @@ pub fn all() -> Vec<Scenario> {
             name: "enable-vs-unplug",
             description: "enable request races a physical disconnect; DSP answers the indication by choice (disable/never/late/bye)",
             bound: None,
+            max_executions: None,
             paths: "(a) (b) (c) (d)",
             run: enable_vs_unplug,
         },
@@ -59,6 +64,7 @@ pub fn all() -> Vec<Scenario> {
             name: "stream-vs-reset",
             description: "active stream, usb_reset_device with forced unbind and rebind; caller chosen: queued reset, usbfs RESET, hub warm reset",
             bound: None,
+            max_executions: None,
             paths: "(e) via T_reset / usbfs RESET (f) / hub warm reset, (k) rebind, (b)",
             run: stream_vs_reset,
         },
@@ -66,6 +72,7 @@ pub fn all() -> Vec<Scenario> {
             name: "stream-vs-usbfs-disconnect",
             description: "active stream, usbfs USBDEVFS_DISCONNECT or sysfs unbind of the control interface; optional signal to T_usr",
             bound: None,
+            max_executions: None,
             paths: "(f) (b)",
             run: stream_vs_usbfs_disconnect,
         },
@@ -74,6 +81,7 @@ pub fn all() -> Vec<Scenario> {
             description: "enable races a runtime autosuspend (delay 0) whose suspend_cb takes qdev_mutex while the enable sleeps on W_rpm",
             // the largest space: ~290k DPOR executions (v0/v1), ~130k (v2)
             bound: None,
+            max_executions: None,
             paths: "(a) (h) (b)",
             run: enable_vs_runtime_suspend,
         },
@@ -81,6 +89,7 @@ pub fn all() -> Vec<Scenario> {
             name: "stream-vs-system-suspend",
             description: "active stream, one system suspend/resume cycle; suspend_cb sends the indication",
             bound: None,
+            max_executions: None,
             paths: "(g) (b)",
             run: stream_vs_system_suspend,
         },
@@ -88,6 +97,7 @@ pub fn all() -> Vec<Scenario> {
             name: "bye-vs-unplug",
             description: "active stream, QMI client bye races a physical disconnect",
             bound: None,
+            max_executions: None,
             paths: "(c) (d)",
             run: bye_vs_unplug,
         },
@@ -95,6 +105,7 @@ pub fn all() -> Vec<Scenario> {
             name: "disable-vs-bye",
             description: "active stream, disable and bye queued in either order on the ordered QMI worker",
             bound: None,
+            max_executions: None,
             paths: "(b) (c)",
             run: disable_vs_bye,
         },
@@ -102,6 +113,7 @@ pub fn all() -> Vec<Scenario> {
             name: "driver-remove-vs-stream",
             description: "active stream, qc auxiliary driver remove (T_aux) while the DSP reacts",
             bound: None,
+            max_executions: None,
             paths: "(j) (b)",
             run: driver_remove_vs_stream,
         },
@@ -109,6 +121,7 @@ pub fn all() -> Vec<Scenario> {
             name: "ring-free-notify",
             description: "active stream with a sync endpoint; reset-resume port reset sends ring-free notifications",
             bound: None,
+            max_executions: None,
             paths: "(i) (b)",
             run: ring_free_notify,
         },
@@ -116,6 +129,7 @@ pub fn all() -> Vec<Scenario> {
             name: "connect",
             description: "qc auxiliary probe races the USB probe of the audio device, then enable/disable",
             bound: None,
+            max_executions: None,
             paths: "(k) (a) (b)",
             run: connect,
         },
@@ -123,6 +137,7 @@ pub fn all() -> Vec<Scenario> {
             name: "enable-error-paths",
             description: "one enable with a chosen failure point (hw_params, endpoint buffer, ring map, event buffer, event-ring map, transfer buffer, info alloc, interrupter slot taken)",
             bound: None,
+            max_executions: None,
             paths: "(a) error labels, (b)",
             run: enable_error_paths,
         },
@@ -130,6 +145,7 @@ pub fn all() -> Vec<Scenario> {
             name: "malformed-request",
             description: "the DSP sends one malformed datagram (short, unknown mandatory TLV, empty payload, wrong msg id) and waits for a response with the QMI client timeout, then enables and disables",
             bound: None,
+            max_executions: None,
             paths: "(a) (b) QMI rx: short drop, decode error, D5 -> S5, no handler",
             run: malformed_request,
         },
@@ -137,13 +153,159 @@ pub fn all() -> Vec<Scenario> {
             name: "del-client",
             description: "active stream; the name service reports DEL_CLIENT for another port of the DSP node (ignored), then for the client's port (session stopped, client forgotten)",
             bound: None,
+            max_executions: None,
             paths: "(c) via del_client",
             run: del_client,
+        },
+        Scenario {
+            name: "enable-vs-usbfs-disconnect",
+            description: "enable request races usbfs USBDEVFS_DISCONNECT of the control interface (udevL held by T_usr)",
+            bound: None,
+            max_executions: None,
+            paths: "(a) (f) (b)",
+            run: enable_vs_usbfs_disconnect,
+        },
+        Scenario {
+            name: "enable-vs-system-suspend",
+            description: "enable request races a system suspend/resume cycle (suspend_cb takes qdev_mutex under the PM core's udevL)",
+            bound: None,
+            max_executions: None,
+            paths: "(a) (g) (b)",
+            run: enable_vs_system_suspend,
+        },
+        Scenario {
+            name: "enable-vs-driver-remove",
+            description: "enable request races the qc auxiliary driver remove (T_aux, no udevL)",
+            bound: None,
+            max_executions: None,
+            paths: "(a) (j) (b)",
+            run: enable_vs_driver_remove,
+        },
+        Scenario {
+            name: "remove-vs-unplug",
+            description: "active stream; qc driver remove races a physical disconnect: two teardowns of one session",
+            bound: None,
+            max_executions: None,
+            paths: "(j) (d) (b)",
+            run: remove_vs_unplug,
+        },
+        Scenario {
+            name: "bye-vs-reset",
+            description: "active stream; QMI client bye (qmi_stop_session) races a queued reset with forced unbind",
+            bound: None,
+            max_executions: None,
+            paths: "(c) (e) (k)",
+            run: bye_vs_reset,
+        },
+        Scenario {
+            name: "disable-vs-runtime-suspend",
+            description: "autosuspend delay 0: the disable drops the stream's PM reference (step 11) before its put (step 12), so the runtime suspend races the put",
+            bound: Some("the first 50 000 DPOR executions (the whole space is over 1 M)"),
+            max_executions: Some(50_000),
+            paths: "(b) (h)",
+            run: disable_vs_runtime_suspend,
+        },
+        Scenario {
+            name: "bye-vs-usbfs",
+            description: "active stream; QMI client bye races usbfs DISCONNECT; the DSP does not answer indications",
+            bound: None,
+            max_executions: None,
+            paths: "(c) (f)",
+            run: bye_vs_usbfs,
+        },
+        Scenario {
+            name: "bye-vs-suspend",
+            description: "active stream; QMI client bye races system suspend/resume; the DSP does not answer indications",
+            bound: None,
+            max_executions: None,
+            paths: "(c) (g)",
+            run: bye_vs_suspend,
+        },
+        Scenario {
+            name: "bye-vs-remove",
+            description: "active stream; QMI client bye races qc driver remove; the DSP does not answer indications",
+            bound: None,
+            max_executions: None,
+            paths: "(c) (j)",
+            run: bye_vs_remove,
+        },
+        Scenario {
+            name: "unplug-vs-reset",
+            description: "active stream; physical unplug races queued reset; the DSP does not answer indications",
+            bound: None,
+            max_executions: None,
+            paths: "(d) (e)",
+            run: unplug_vs_reset,
+        },
+        Scenario {
+            name: "unplug-vs-usbfs",
+            description: "active stream; physical unplug races usbfs DISCONNECT; the DSP does not answer indications",
+            bound: None,
+            max_executions: None,
+            paths: "(d) (f)",
+            run: unplug_vs_usbfs,
+        },
+        Scenario {
+            name: "unplug-vs-suspend",
+            description: "active stream; physical unplug races system suspend/resume; the DSP does not answer indications",
+            bound: None,
+            max_executions: None,
+            paths: "(d) (g)",
+            run: unplug_vs_suspend,
+        },
+        Scenario {
+            name: "reset-vs-usbfs",
+            description: "active stream; queued reset races usbfs DISCONNECT; the DSP does not answer indications",
+            bound: None,
+            max_executions: None,
+            paths: "(e) (f)",
+            run: reset_vs_usbfs,
+        },
+        Scenario {
+            name: "reset-vs-suspend",
+            description: "active stream; queued reset races system suspend/resume; the DSP does not answer indications",
+            bound: None,
+            max_executions: None,
+            paths: "(e) (g)",
+            run: reset_vs_suspend,
+        },
+        Scenario {
+            name: "reset-vs-remove",
+            description: "active stream; queued reset races qc driver remove; the DSP does not answer indications",
+            bound: None,
+            max_executions: None,
+            paths: "(e) (j)",
+            run: reset_vs_remove,
+        },
+        Scenario {
+            name: "usbfs-vs-suspend",
+            description: "active stream; usbfs DISCONNECT races system suspend/resume; the DSP does not answer indications",
+            bound: None,
+            max_executions: None,
+            paths: "(f) (g)",
+            run: usbfs_vs_suspend,
+        },
+        Scenario {
+            name: "usbfs-vs-remove",
+            description: "active stream; usbfs DISCONNECT races qc driver remove; the DSP does not answer indications",
+            bound: None,
+            max_executions: None,
+            paths: "(f) (j)",
+            run: usbfs_vs_remove,
+        },
+        Scenario {
+            name: "suspend-vs-remove",
+            description: "active stream; system suspend/resume races qc driver remove; the DSP does not answer indications",
+            bound: None,
+            max_executions: None,
+            paths: "(g) (j)",
+            run: suspend_vs_remove,
         },
         Scenario {
             name: "two-cards",
             description: "two audio devices share the global card_slot/er_mapped and one platform interrupter number; card 0 enables+disables while card 1 enables",
             bound: None,
+            max_executions: None,
             paths: "(a) (b) multi-card",
             run: two_cards,
         },
@@ -592,6 +754,157 @@ fn del_client(design: Design) {
                 s.qc.client_peek()
             )
         });
+    });
+    d.join();
+}
+
+/// The DSP sends one enable request (a) while `other` runs a teardown path.
+fn enable_vs(design: Design, name: &str, other: fn(&Sys)) {
+    let mut cfg = Config::new(design);
+    // The DSP does not answer the indication: the race is the enable against the
+    // teardown (answers are explored in enable-vs-unplug).
+    cfg.dsp_reactions = vec![Reaction::Never];
+    let sys = setup(cfg);
+    let s = sys.clone();
+    let d = ksync::spawn("DSP", move || {
+        dsp::request(&s, StreamReq::new(true, 0));
+    });
+    let s = sys.clone();
+    let t = ksync::spawn(name, move || other(&s));
+    d.join();
+    t.join();
+}
+
+fn enable_vs_usbfs_disconnect(design: Design) {
+    enable_vs(design, "T_usr", |s| {
+        devio::usbfs_ioctl_disconnect(s, s.udev_of(0), 0);
+    });
+}
+
+fn enable_vs_system_suspend(design: Design) {
+    enable_vs(design, "T_sys", driver::system_sleep_cycle);
+}
+
+fn enable_vs_driver_remove(design: Design) {
+    enable_vs(design, "T_aux", qc::qc_usb_audio_remove);
+}
+
+fn remove_vs_unplug(design: Design) {
+    let mut cfg = Config::new(design);
+    // The DSP does not answer: both teardowns run to their own end (the W_inuse
+    // waits time out), which keeps the space exhaustible.
+    cfg.dsp_reactions = vec![Reaction::Never];
+    let sys = setup(cfg);
+    start_stream(&sys, 0);
+    let s = sys.clone();
+    let a = ksync::spawn("T_aux", move || qc::qc_usb_audio_remove(&s));
+    let s = sys.clone();
+    let udev = sys.udev_of(0);
+    let h = ksync::spawn("T_hub", move || hub::hub_event_disconnect(&s, udev));
+    a.join();
+    h.join();
+}
+
+fn bye_vs_reset(design: Design) {
+    let mut cfg = Config::new(design);
+    cfg.dsp_reactions = vec![Reaction::Never];
+    let sys = setup(cfg);
+    start_stream(&sys, 0);
+    let s = sys.clone();
+    let d = ksync::spawn("DSP", move || s.qmi.send_bye(&s));
+    let s = sys.clone();
+    let udev = sys.udev_of(0);
+    let r = ksync::spawn("T_reset", move || {
+        let ret = hub::usb_queue_reset_work(&s, udev, 0);
+        ksync::note(|| format!("usb_reset_device: {ret}"));
+    });
+    d.join();
+    r.join();
+}
+
+/// The teardown and PM paths that can overlap while a stream is active.
+#[derive(Clone, Copy)]
+enum Path {
+    /// (c) QMI client bye → qmi_stop_session.
+    Bye,
+    /// (d) physical disconnect from the hub worker.
+    Unplug,
+    /// (e) queued reset with forced unbind and rebind.
+    Reset,
+    /// (f) usbfs USBDEVFS_DISCONNECT of the control interface.
+    Usbfs,
+    /// (g) one system suspend/resume cycle.
+    Suspend,
+    /// (j) qc auxiliary driver remove.
+    Remove,
+}
+
+fn spawn_path(sys: &Sys, p: Path) -> ksync::JoinHandle {
+    let s = sys.clone();
+    let udev = sys.udev_of(0);
+    match p {
+        Path::Bye => ksync::spawn("DSP", move || s.qmi.send_bye(&s)),
+        Path::Unplug => ksync::spawn("T_hub", move || hub::hub_event_disconnect(&s, udev)),
+        Path::Reset => ksync::spawn("T_reset", move || {
+            let ret = hub::usb_queue_reset_work(&s, udev, 0);
+            ksync::note(|| format!("usb_reset_device: {ret}"));
+        }),
+        Path::Usbfs => ksync::spawn("T_usr", move || {
+            devio::usbfs_ioctl_disconnect(&s, udev, 0);
+        }),
+        Path::Suspend => ksync::spawn("T_sys", move || driver::system_sleep_cycle(&s)),
+        Path::Remove => ksync::spawn("T_aux", move || qc::qc_usb_audio_remove(&s)),
+    }
+}
+
+/// An active stream, then two paths at once. The DSP never answers a disconnect
+/// indication, so each W_inuse wait ends by its timeout: the race is between the
+/// two kernel paths themselves (DSP answers are explored elsewhere).
+fn stream_vs_pair(design: Design, a: Path, b: Path) {
+    let mut cfg = Config::new(design);
+    cfg.dsp_reactions = vec![Reaction::Never];
+    let sys = setup(cfg);
+    start_stream(&sys, 0);
+    let ha = spawn_path(&sys, a);
+    let hb = spawn_path(&sys, b);
+    ha.join();
+    hb.join();
+}
+
+macro_rules! pair_scenarios {
+    ($($f:ident: $a:ident, $b:ident;)*) => {
+        $(fn $f(design: Design) {
+            stream_vs_pair(design, Path::$a, Path::$b)
+        })*
+    };
+}
+
+pair_scenarios! {
+    bye_vs_usbfs: Bye, Usbfs;
+    bye_vs_suspend: Bye, Suspend;
+    bye_vs_remove: Bye, Remove;
+    unplug_vs_reset: Unplug, Reset;
+    unplug_vs_usbfs: Unplug, Usbfs;
+    unplug_vs_suspend: Unplug, Suspend;
+    reset_vs_usbfs: Reset, Usbfs;
+    reset_vs_suspend: Reset, Suspend;
+    reset_vs_remove: Reset, Remove;
+    usbfs_vs_suspend: Usbfs, Suspend;
+    usbfs_vs_remove: Usbfs, Remove;
+    suspend_vs_remove: Suspend, Remove;
+}
+
+/// Autosuspend delay 0: the disable's snd_usb_autosuspend (step 11) lets the device
+/// runtime-suspend while the response section's put (step 12) still has to run.
+fn disable_vs_runtime_suspend(design: Design) {
+    let mut cfg = Config::new(design);
+    cfg.autosuspend_delay_ms = 0;
+    cfg.dsp_reactions = vec![Reaction::Never];
+    let sys = setup(cfg);
+    start_stream(&sys, 0);
+    let s = sys.clone();
+    let d = ksync::spawn("DSP", move || {
+        dsp::request(&s, StreamReq::new(false, 0));
     });
     d.join();
 }
