@@ -1,6 +1,6 @@
 //! Byte-compatible codec of the Qualcomm QMI "uaudio" service used by the
 //! Linux USB audio offload driver (sound/usb/qcom/qc_audio_offload.c), plus
-//! QRTR control packets. Spec: shared/spec/qmi-uaudio.md.
+//! QRTR control packets. Spec: docs/spec/qmi-uaudio.md.
 //!
 //! * [`elem`]: a general `qmi_elem_info`-style table codec (not uaudio-only).
 //! * [`uaudio`]: `qmi_uaudio_stream_{req,resp,ind}_msg_v01` as Rust types.
