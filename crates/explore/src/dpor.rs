@@ -11,7 +11,7 @@ use ksync::rt::{Access, SchedView, Scheduler, Step, TaskId, CLOCK_TASK};
 type Bits = u64;
 
 /// Width of a vector clock: the most tasks a reduced search supports.
-pub const MAX_TASKS: usize = 32;
+pub const MAX_TASKS: usize = 16;
 type Clock = [u32; MAX_TASKS];
 
 #[inline]
