@@ -84,7 +84,7 @@ fn perf_dpor_big() {
     let r = explore(&nested(4, 3), &cfg);
     let secs = r.elapsed.as_secs_f64();
     println!(
-        "dpor 3x3: execs {} pruned {} steps {} in {:.3}s = {:.2} M steps/s",
+        "dpor 4x3: execs {} pruned {} steps {} in {:.3}s = {:.2} M steps/s",
         r.executions,
         r.pruned,
         r.total_steps,
