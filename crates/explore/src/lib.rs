@@ -5,7 +5,6 @@
 //! and collects [`Found`] findings, each with the shortest counterexample seen and a
 //! replay token.
 
-pub mod clock;
 pub mod dpor;
 pub mod pct;
 pub mod report;
@@ -326,7 +325,7 @@ impl Scheduler for ReplaySched {
     fn execution_end(&mut self, _unfinished: &[ksync::rt::TaskView]) {}
 }
 
-fn exec_config(_program: &Program, cfg: &Config, record: bool) -> ExecConfig {
+pub(crate) fn exec_config(cfg: &Config, record: bool) -> ExecConfig {
     ExecConfig {
         max_steps: cfg.max_steps,
         record,
@@ -383,7 +382,7 @@ fn dfs_worker(
     sh: &Shared,
     start: Instant,
 ) -> WorkerResult {
-    let mut exec = Execution::new(exec_config(program, cfg, false));
+    let mut exec = Execution::new(exec_config(cfg, false));
     let mut res = WorkerResult {
         collector: Collector::default(),
         executions: 0,
@@ -465,7 +464,7 @@ fn split_prefixes(program: &Program, cfg: &Config, depth: usize) -> Vec<Vec<u32>
             self.inner.execution_end(unfinished)
         }
     }
-    let mut exec = Execution::new(exec_config(program, cfg, false));
+    let mut exec = Execution::new(exec_config(cfg, false));
     // Full branching with sleep sets: orderings of independent first steps that
     // sleep sets prove redundant are not split points.
     let mut cut = Cut {
@@ -655,10 +654,6 @@ pub(crate) fn run_program(
     sched: &mut dyn Scheduler,
 ) -> ExecOutcome {
     run_one(exec, program, sched)
-}
-
-pub(crate) fn exec_cfg(program: &Program, cfg: &Config) -> ExecConfig {
-    exec_config(program, cfg, false)
 }
 
 /// Result of replaying a decision list.

@@ -97,7 +97,7 @@ pub(crate) fn random_worker(
     lim: &Limits,
     start: Instant,
 ) -> crate::WorkerResult {
-    let mut exec = Execution::new(crate::exec_cfg(program, cfg));
+    let mut exec = Execution::new(crate::exec_config(cfg, false));
     let mut col = crate::new_collector();
     let (mut execs, mut steps, mut bound) = (0u64, 0u64, 0u64);
     let mut seed_rng = Rng::new(cfg.seed);
