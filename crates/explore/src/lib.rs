@@ -181,13 +181,13 @@ impl Report {
 
 /// Findings merged by their dedup key, keeping the shortest counterexample.
 #[derive(Default)]
-struct Collector {
+pub(crate) struct Collector {
     found: HashMap<String, Found>,
     order: Vec<String>,
 }
 
 impl Collector {
-    fn add(&mut self, program: &str, f: Finding, decisions: &[u32]) {
+    pub(crate) fn add(&mut self, program: &str, f: Finding, decisions: &[u32]) {
         let key = f.dedup_key();
         match self.found.get_mut(&key) {
             Some(prev) => {
@@ -334,7 +334,11 @@ pub(crate) fn exec_config(cfg: &Config, record: bool) -> ExecConfig {
     }
 }
 
-fn run_one(exec: &mut Execution, program: &Program, sched: &mut dyn Scheduler) -> ExecOutcome {
+pub(crate) fn run_one(
+    exec: &mut Execution,
+    program: &Program,
+    sched: &mut dyn Scheduler,
+) -> ExecOutcome {
     let main = program.main.clone();
     exec.run(Box::new(move || main()), sched)
 }
@@ -346,7 +350,7 @@ struct Shared {
     next_prefix: AtomicUsize,
 }
 
-struct WorkerResult {
+pub(crate) struct WorkerResult {
     collector: Collector,
     executions: u64,
     steps: u64,
@@ -620,40 +624,6 @@ impl Limits<'_> {
     pub(crate) fn stop(&self) {
         self.sh.stop.store(true, Ordering::Relaxed)
     }
-}
-
-pub(crate) fn worker_result_random(
-    collector: Collector,
-    executions: u64,
-    steps: u64,
-    bound_hits: u64,
-    lockdep: ksync::rt::LockDep,
-) -> WorkerResult {
-    WorkerResult {
-        collector,
-        executions,
-        steps,
-        pruned: 0,
-        bound_hits,
-        exhausted: false,
-        lockdep,
-    }
-}
-
-pub(crate) fn collector_add(c: &mut Collector, program: &str, f: Finding, d: &[u32]) {
-    c.add(program, f, d)
-}
-
-pub(crate) fn new_collector() -> Collector {
-    Collector::default()
-}
-
-pub(crate) fn run_program(
-    exec: &mut Execution,
-    program: &Program,
-    sched: &mut dyn Scheduler,
-) -> ExecOutcome {
-    run_one(exec, program, sched)
 }
 
 /// Result of replaying a decision list.

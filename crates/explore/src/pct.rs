@@ -98,7 +98,7 @@ pub(crate) fn random_worker(
     start: Instant,
 ) -> crate::WorkerResult {
     let mut exec = Execution::new(crate::exec_config(cfg, false));
-    let mut col = crate::new_collector();
+    let mut col = crate::Collector::default();
     let (mut execs, mut steps, mut bound) = (0u64, 0u64, 0u64);
     let mut seed_rng = Rng::new(cfg.seed);
     let mut avg_steps: u32 = 100;
@@ -112,7 +112,7 @@ pub(crate) fn random_worker(
                 inner: PctSched::new(seed, avg_steps, cfg.pct_depth),
                 decisions: Vec::new(),
             };
-            out = crate::run_program(&mut exec, program, &mut s);
+            out = crate::run_one(&mut exec, program, &mut s);
             decisions = s.decisions;
         } else {
             let mut s = Recording {
@@ -121,7 +121,7 @@ pub(crate) fn random_worker(
                 },
                 decisions: Vec::new(),
             };
-            out = crate::run_program(&mut exec, program, &mut s);
+            out = crate::run_one(&mut exec, program, &mut s);
             decisions = s.decisions;
         }
         execs += 1;
@@ -138,7 +138,7 @@ pub(crate) fn random_worker(
         }
         if !out.findings.is_empty() {
             for f in out.findings {
-                crate::collector_add(&mut col, &program.name, f, &decisions);
+                col.add(&program.name, f, &decisions);
             }
             if cfg.stop_at_first {
                 lim.stop();
@@ -146,5 +146,13 @@ pub(crate) fn random_worker(
         }
     }
     let lockdep = std::mem::take(&mut exec.lockdep);
-    crate::worker_result_random(col, execs, steps, bound, lockdep)
+    crate::WorkerResult {
+        collector: col,
+        executions: execs,
+        steps,
+        pruned: 0,
+        bound_hits: bound,
+        exhausted: false,
+        lockdep,
+    }
 }
