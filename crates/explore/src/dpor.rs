@@ -13,6 +13,17 @@ type Bits = u64;
 /// Width of a vector clock: the most tasks a reduced search supports.
 pub const MAX_TASKS: usize = 16;
 type Clock = [u32; MAX_TASKS];
+type Pending = [Option<Access>; MAX_TASKS];
+
+fn pending_of(view: &SchedView) -> Pending {
+    let mut p = [None; MAX_TASKS];
+    for t in view.tasks {
+        if let Some(slot) = p.get_mut(t.id) {
+            *slot = t.access;
+        }
+    }
+    p
+}
 
 #[inline]
 fn join(a: &mut Clock, b: &[u32]) {
@@ -35,6 +46,9 @@ struct SleepEntry {
     footprint: std::rc::Rc<[Access]>,
 }
 
+// Nodes live in one Vec along the current path; boxing the scheduling variant would
+// cost an allocation per step.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 enum Node {
     Sched {
@@ -43,7 +57,8 @@ enum Node {
         backtrack: Bits,
         done: Vec<SleepEntry>,
         sleep: Vec<SleepEntry>,
-        pending: Vec<(TaskId, Option<Access>)>,
+        /// Each task's pending access here (indexed by task; reduced searches).
+        pending: Pending,
         /// Step index this node's decision started.
         step: u32,
         /// Accesses of the chosen task's step when it last ran from here.
@@ -202,11 +217,7 @@ impl Dfs {
                     if todo != 0 {
                         let next = todo.trailing_zeros() as TaskId;
                         let mut fp = std::mem::take(chosen_fp);
-                        if let Some(a) = pending
-                            .iter()
-                            .find(|(t, _)| *t == *chosen)
-                            .and_then(|(_, a)| *a)
-                        {
+                        if let Some(a) = pending.get(*chosen).copied().flatten() {
                             fp.push(a);
                         }
                         done.push(SleepEntry {
@@ -473,7 +484,7 @@ impl Scheduler for Dfs {
                         backtrack: bit(t),
                         done: Vec::new(),
                         sleep: Vec::new(),
-                        pending: view.tasks.iter().map(|t| (t.id, t.access)).collect(),
+                        pending: pending_of(view),
                         step: view.step,
                         chosen_fp: Vec::new(),
                         frozen: true,
@@ -513,9 +524,9 @@ impl Scheduler for Dfs {
             avail
         };
         let pending = if self.reduce {
-            view.tasks.iter().map(|t| (t.id, t.access)).collect()
+            pending_of(view)
         } else {
-            Vec::new()
+            [None; MAX_TASKS]
         };
         self.nodes.push(Node::Sched {
             enabled,
