@@ -1,7 +1,5 @@
-use explore::selftest::programs::nested;
-use explore::{explore, Config, Program, Strategy};
-use ksync::{spawn, LockClass, Mutex};
-use std::sync::Arc;
+use explore::selftest::programs::{abba, nested};
+use explore::{explore, Config, Strategy};
 
 #[test]
 fn nested_3x2_dpor_is_optimal() {
@@ -16,21 +14,7 @@ fn nested_3x2_dpor_is_optimal() {
 
 #[test]
 fn abba_deadlock_and_lock_order() {
-    let p = Program::new("abba", || {
-        let a = Arc::new(Mutex::new(LockClass::new("A"), ()));
-        let b = Arc::new(Mutex::new(LockClass::new("B"), ()));
-        let (a2, b2) = (a.clone(), b.clone());
-        let h1 = spawn("t1", move || {
-            let _x = a.lock();
-            let _y = b.lock();
-        });
-        let h2 = spawn("t2", move || {
-            let _y = b2.lock();
-            let _x = a2.lock();
-        });
-        h1.join();
-        h2.join();
-    });
+    let p = abba();
     let r = explore(
         &p,
         &Config {

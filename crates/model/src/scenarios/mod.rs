@@ -447,27 +447,19 @@ fn enable_vs_runtime_suspend(design: Design) {
 }
 
 fn stream_vs_system_suspend(design: Design) {
-    let mut cfg = Config::new(design);
-    cfg.dsp_reactions = vec![Reaction::Disable, Reaction::Never];
-    let sys = setup(cfg);
-    start_stream(&sys, 0);
-    let s = sys.clone();
-    let t = ksync::spawn("T_sys", move || driver::system_sleep_cycle(&s));
-    t.join();
+    stream_then(
+        design,
+        vec![Reaction::Disable, Reaction::Never],
+        &[Path::Suspend],
+    );
 }
 
 fn bye_vs_unplug(design: Design) {
-    let mut cfg = Config::new(design);
-    cfg.dsp_reactions = vec![Reaction::Never, Reaction::Disable];
-    let sys = setup(cfg);
-    start_stream(&sys, 0);
-    let s = sys.clone();
-    let d = ksync::spawn("DSP", move || s.qmi.send_bye(&s));
-    let s = sys.clone();
-    let udev = sys.udev_of(0);
-    let h = ksync::spawn("T_hub", move || hub::hub_event_disconnect(&s, udev));
-    d.join();
-    h.join();
+    stream_then(
+        design,
+        vec![Reaction::Never, Reaction::Disable],
+        &[Path::Bye, Path::Unplug],
+    );
 }
 
 fn disable_vs_bye(design: Design) {
@@ -489,13 +481,11 @@ fn disable_vs_bye(design: Design) {
 }
 
 fn driver_remove_vs_stream(design: Design) {
-    let mut cfg = Config::new(design);
-    cfg.dsp_reactions = vec![Reaction::Disable, Reaction::Never];
-    let sys = setup(cfg);
-    start_stream(&sys, 0);
-    let s = sys.clone();
-    let a = ksync::spawn("T_aux", move || qc::qc_usb_audio_remove(&s));
-    a.join();
+    stream_then(
+        design,
+        vec![Reaction::Disable, Reaction::Never],
+        &[Path::Remove],
+    );
 }
 
 fn ring_free_notify(design: Design) {
@@ -790,36 +780,13 @@ fn enable_vs_driver_remove(design: Design) {
 }
 
 fn remove_vs_unplug(design: Design) {
-    let mut cfg = Config::new(design);
     // The DSP does not answer: both teardowns run to their own end (the W_inuse
     // waits time out), which keeps the space exhaustible.
-    cfg.dsp_reactions = vec![Reaction::Never];
-    let sys = setup(cfg);
-    start_stream(&sys, 0);
-    let s = sys.clone();
-    let a = ksync::spawn("T_aux", move || qc::qc_usb_audio_remove(&s));
-    let s = sys.clone();
-    let udev = sys.udev_of(0);
-    let h = ksync::spawn("T_hub", move || hub::hub_event_disconnect(&s, udev));
-    a.join();
-    h.join();
+    stream_then(design, vec![Reaction::Never], &[Path::Remove, Path::Unplug]);
 }
 
 fn bye_vs_reset(design: Design) {
-    let mut cfg = Config::new(design);
-    cfg.dsp_reactions = vec![Reaction::Never];
-    let sys = setup(cfg);
-    start_stream(&sys, 0);
-    let s = sys.clone();
-    let d = ksync::spawn("DSP", move || s.qmi.send_bye(&s));
-    let s = sys.clone();
-    let udev = sys.udev_of(0);
-    let r = ksync::spawn("T_reset", move || {
-        let ret = hub::usb_queue_reset_work(&s, udev, 0);
-        ksync::note(|| format!("usb_reset_device: {ret}"));
-    });
-    d.join();
-    r.join();
+    stream_then(design, vec![Reaction::Never], &[Path::Bye, Path::Reset]);
 }
 
 /// The teardown and PM paths that can overlap while a stream is active.
@@ -857,18 +824,24 @@ fn spawn_path(sys: &Sys, p: Path) -> ksync::JoinHandle {
     }
 }
 
-/// An active stream, then two paths at once. The DSP never answers a disconnect
+/// An active stream (the DSP answers indications with one of `reactions`), then
+/// `paths` at once.
+fn stream_then(design: Design, reactions: Vec<Reaction>, paths: &[Path]) {
+    let mut cfg = Config::new(design);
+    cfg.dsp_reactions = reactions;
+    let sys = setup(cfg);
+    start_stream(&sys, 0);
+    let hs: Vec<_> = paths.iter().map(|&p| spawn_path(&sys, p)).collect();
+    for h in hs {
+        h.join();
+    }
+}
+
+/// Two paths at once with an active stream. The DSP never answers a disconnect
 /// indication, so each W_inuse wait ends by its timeout: the race is between the
 /// two kernel paths themselves (DSP answers are explored elsewhere).
 fn stream_vs_pair(design: Design, a: Path, b: Path) {
-    let mut cfg = Config::new(design);
-    cfg.dsp_reactions = vec![Reaction::Never];
-    let sys = setup(cfg);
-    start_stream(&sys, 0);
-    let ha = spawn_path(&sys, a);
-    let hb = spawn_path(&sys, b);
-    ha.join();
-    hb.join();
+    stream_then(design, vec![Reaction::Never], &[a, b]);
 }
 
 macro_rules! pair_scenarios {
