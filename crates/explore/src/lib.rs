@@ -507,15 +507,25 @@ pub fn explore(program: &Program, cfg: &Config) -> Report {
         let split = cfg.jobs > 1 || cfg.shard.is_some();
         let mut prefixes = if split {
             let want = (cfg.jobs.max(1) * 2).max(cfg.shard.map(|s| s.1).unwrap_or(0));
-            let mut depth = 1;
-            let mut p = split_prefixes(program, cfg, depth);
-            while p.len() < want && depth < 12 {
-                depth += 1;
-                let q = split_prefixes(program, cfg, depth);
-                if q.len() == p.len() {
-                    break;
+            // The shallowest depth with enough prefixes: the first decisions of an
+            // execution are often forced (set-up), so search by doubling, then
+            // bisect back towards `want`.
+            let (mut lo, mut hi) = (0usize, 1usize);
+            let mut p = split_prefixes(program, cfg, hi);
+            while p.len() < want && hi < 4096 {
+                lo = hi;
+                hi *= 2;
+                p = split_prefixes(program, cfg, hi);
+            }
+            while hi - lo > 1 && p.len() >= want {
+                let mid = (lo + hi) / 2;
+                let q = split_prefixes(program, cfg, mid);
+                if q.len() >= want {
+                    hi = mid;
+                    p = q;
+                } else {
+                    lo = mid;
                 }
-                p = q;
             }
             p
         } else {
