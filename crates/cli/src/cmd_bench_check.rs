@@ -35,19 +35,18 @@ pub fn run(json_out: bool, quick: bool) -> u8 {
     let rows: Vec<_> = all_cores
         .iter()
         .map(|r| {
-            let secs = r.report.elapsed.as_secs_f64();
-            json!({
-                "design": r.design.name(),
-                "scenario": r.scenario.name,
-                "verdict": r.report.verdict().as_str(),
-                "executions": r.report.executions,
-                "pruned": r.report.pruned,
-                "steps": r.report.total_steps,
-                "seconds": secs,
-                "executions_per_sec": r.report.executions as f64 / secs.max(1e-9),
-                "steps_per_sec": r.report.total_steps as f64 / secs.max(1e-9),
-                "exhausted": r.report.exhausted,
-            })
+            let secs = r.report.elapsed.as_secs_f64().max(1e-9);
+            let mut v = suite::pair_json(r);
+            v.insert(
+                "executions_per_sec".into(),
+                json!(r.report.executions as f64 / secs),
+            );
+            v.insert(
+                "steps_per_sec".into(),
+                json!(r.report.total_steps as f64 / secs),
+            );
+            v.insert("exhausted".into(), json!(r.report.exhausted));
+            serde_json::Value::Object(v)
         })
         .collect();
     let execs: u64 = all_cores.iter().map(|r| r.report.executions).sum();

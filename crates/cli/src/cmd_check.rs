@@ -90,17 +90,13 @@ pub fn run(a: Args) -> u8 {
     let any = results.iter().any(|r| !r.report.findings.is_empty());
     if a.json {
         for r in &results {
-            let v = json!({
-                "design": r.design.name(),
-                "scenario": r.scenario.name,
-                "verdict": r.report.verdict().as_str(),
-                "executions": r.report.executions,
-                "pruned": r.report.pruned,
-                "steps": r.report.total_steps,
-                "seconds": r.report.elapsed.as_secs_f64(),
-                "strategy": r.report.strategy,
-                "findings": r.report.findings.iter().map(finding_json).collect::<Vec<_>>(),
-            });
+            let mut v = suite::pair_json(r);
+            v.insert("strategy".into(), json!(r.report.strategy));
+            v.insert(
+                "findings".into(),
+                r.report.findings.iter().map(finding_json).collect(),
+            );
+            let v = serde_json::Value::Object(v);
             println!("{v}");
         }
     } else {

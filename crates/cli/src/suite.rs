@@ -168,3 +168,20 @@ pub fn default_jobs() -> usize {
         .map(|n| n.get())
         .unwrap_or(1)
 }
+
+/// The fields every JSON line about a design × scenario pair carries.
+pub fn pair_json(r: &PairResult) -> serde_json::Map<String, serde_json::Value> {
+    let v = serde_json::json!({
+        "design": r.design.name(),
+        "scenario": r.scenario.name,
+        "verdict": r.report.verdict().as_str(),
+        "executions": r.report.executions,
+        "pruned": r.report.pruned,
+        "steps": r.report.total_steps,
+        "seconds": r.report.elapsed.as_secs_f64(),
+    });
+    match v {
+        serde_json::Value::Object(m) => m,
+        _ => unreachable!("a JSON object"),
+    }
+}

@@ -331,20 +331,24 @@ fn start_stream(sys: &Sys, card: usize) -> bool {
     r.status == 0
 }
 
+/// One enable/disable session from the DSP, expected to succeed: a failure of
+/// either request is reported (RES-6 for the enable, RES-7 for the disable).
+fn checked_session(sys: &Sys, what: &str) {
+    let (e, d) = dsp::enable_then_disable(sys, 0);
+    ksync::check(e.status == 0, "RES-6", || {
+        format!("{what}enable failed: {e:?}")
+    });
+    if let Some(d) = d {
+        ksync::check(d.status == 0, "RES-7", || {
+            format!("{what}disable failed: {d:?}")
+        });
+    }
+}
+
 fn enable_disable(design: Design) {
     let sys = setup(Config::new(design));
     let s = sys.clone();
-    let h = ksync::spawn("DSP", move || {
-        let (e, d) = dsp::enable_then_disable(&s, 0);
-        ksync::check(e.status == 0, "RES-6", || {
-            format!("baseline enable failed: {e:?}")
-        });
-        if let Some(d) = d {
-            ksync::check(d.status == 0, "RES-7", || {
-                format!("baseline disable failed: {d:?}")
-            });
-        }
-    });
+    let h = ksync::spawn("DSP", move || checked_session(&s, "baseline "));
     h.join();
 }
 
@@ -373,11 +377,7 @@ fn enable_disable_twice(design: Design) {
     let s = sys.clone();
     let h = ksync::spawn("DSP", move || {
         for _ in 0..2 {
-            let (e, d) = dsp::enable_then_disable(&s, 0);
-            ksync::check(e.status == 0, "RES-6", || format!("enable failed: {e:?}"));
-            if let Some(d) = d {
-                ksync::check(d.status == 0, "RES-7", || format!("disable failed: {d:?}"));
-            }
+            checked_session(&s, "");
         }
     });
     h.join();
@@ -701,15 +701,7 @@ fn malformed_request(design: Design) {
                 format!("{what}: the service did not drop the datagram")
             });
         }
-        let (e, d) = dsp::enable_then_disable(&s, 0);
-        ksync::check(e.status == 0, "RES-6", || {
-            format!("enable after {what} failed: {e:?}")
-        });
-        if let Some(d) = d {
-            ksync::check(d.status == 0, "RES-7", || {
-                format!("disable after {what} failed: {d:?}")
-            });
-        }
+        checked_session(&s, &format!("after {what}: "));
     });
     h.join();
 }
