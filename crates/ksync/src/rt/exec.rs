@@ -658,6 +658,25 @@ impl State {
         }
     }
 
+    /// The unfinished tasks as a scheduler sees them; true if any can run.
+    fn task_views(&self, out: &mut Vec<TaskView>) -> bool {
+        out.clear();
+        let mut any = false;
+        for (i, t) in self.tasks.iter().enumerate() {
+            if t.finished {
+                continue;
+            }
+            let enabled = self.is_enabled(t);
+            any |= enabled;
+            out.push(TaskView {
+                id: i,
+                enabled,
+                access: self.pending_access(t),
+            });
+        }
+        any
+    }
+
     fn is_enabled(&self, t: &Task) -> bool {
         match t.pending {
             Op::Lock { obj } => self.objs[obj as usize].owner.is_none(),
@@ -934,20 +953,8 @@ impl Execution {
         shared.spawn(self.config.main_name.clone(), false, main);
         let end = self.drive(&shared, sched);
         if matches!(end, EndKind::Done | EndKind::Deadlock | EndKind::Panic) {
-            let st = shared.st.borrow();
-            let views: Vec<TaskView> = st
-                .tasks
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| !t.finished)
-                .map(|(i, t)| TaskView {
-                    id: i,
-                    enabled: st.is_enabled(t),
-                    access: st.pending_access(t),
-                })
-                .collect();
-            drop(st);
-            sched.execution_end(&views);
+            shared.st.borrow().task_views(&mut self.views);
+            sched.execution_end(&self.views);
         }
         let mut findings;
         if end == EndKind::Done {
@@ -1032,20 +1039,7 @@ impl Execution {
             if st.step >= self.config.max_steps {
                 return EndKind::StepBound;
             }
-            self.views.clear();
-            let mut any = false;
-            for (i, t) in st.tasks.iter().enumerate() {
-                if t.finished {
-                    continue;
-                }
-                let enabled = st.is_enabled(t);
-                any |= enabled;
-                self.views.push(TaskView {
-                    id: i,
-                    enabled,
-                    access: st.pending_access(t),
-                });
-            }
+            let any = st.task_views(&mut self.views);
             if !any {
                 if st.timers.is_empty() {
                     let blocked = st.tasks.iter().any(|t| t.is_blocking());
