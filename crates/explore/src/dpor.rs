@@ -10,9 +10,13 @@ use ksync::rt::{Access, SchedView, Scheduler, Step, TaskId, CLOCK_TASK};
 
 type Bits = u64;
 
-/// Width of a vector clock: the most tasks a reduced search supports.
+/// The most tasks a reduced search supports.
 pub const MAX_TASKS: usize = 16;
-type Clock = [u32; MAX_TASKS];
+/// Vector-clock slot of the clock steps (timer firings), after the tasks' slots.
+const CLOCK_SLOT: usize = MAX_TASKS;
+/// Width of a vector clock: the tasks and the clock.
+const SLOTS: usize = MAX_TASKS + 1;
+type Clock = [u32; SLOTS];
 type Pending = [Option<Access>; MAX_TASKS];
 
 fn pending_of(view: &SchedView) -> Pending {
@@ -91,7 +95,7 @@ pub struct Dfs {
     // Per-execution happens-before state.
     steps: Vec<StepRec>,
     task_clock: Vec<Clock>,
-    /// Clock of step i at `clocks[i * MAX_TASKS..]`.
+    /// Clock of step i at `clocks[i * SLOTS..]`.
     clocks: Vec<u32>,
     obj_hist: Vec<Vec<(u32, Access)>>,
     /// Index of the first step decided freshly in this execution.
@@ -250,18 +254,18 @@ impl Dfs {
 
     #[inline]
     fn clk(&self, step: u32) -> &[u32] {
-        let i = step as usize * MAX_TASKS;
-        &self.clocks[i..i + MAX_TASKS]
+        let i = step as usize * SLOTS;
+        &self.clocks[i..i + SLOTS]
     }
 
     /// Race detection and source-set update for a freshly executed step.
     fn analyse(&mut self, idx: u32, task: TaskId, accesses: &[Access]) {
         assert!(
-            task < MAX_TASKS,
+            task < SLOTS,
             "a reduced search supports at most {MAX_TASKS} tasks"
         );
         if self.task_clock.len() <= task {
-            self.task_clock.resize(task + 1, [0; MAX_TASKS]);
+            self.task_clock.resize(task + 1, [0; SLOTS]);
         }
         let before = self.task_clock[task];
         let local = before[task] + 1;
@@ -273,8 +277,8 @@ impl Dfs {
             match a {
                 Access::SyncWith(s) => {
                     if (s as usize) < self.steps.len() {
-                        let i = s as usize * MAX_TASKS;
-                        join(&mut clock, &self.clocks[i..i + MAX_TASKS]);
+                        let i = s as usize * SLOTS;
+                        join(&mut clock, &self.clocks[i..i + SLOTS]);
                     }
                 }
                 _ => {
@@ -336,7 +340,7 @@ impl Dfs {
         let o = a.obj().expect("object access") as usize;
         for &(s, pa) in &self.obj_hist[o] {
             let r = &self.steps[s as usize];
-            if r.task == task || r.task == CLOCK_TASK || !pa.conflicts(a) {
+            if r.task == task || !pa.conflicts(a) {
                 continue;
             }
             if let Some(c) = cands.as_deref_mut() {
@@ -376,17 +380,20 @@ impl Dfs {
         // Steps in v, in order.
         let mut v: Vec<u32> = Vec::new();
         for k in e + 1..end {
-            let r = &self.steps[k as usize];
-            if r.task == CLOCK_TASK {
-                return; // a barrier: nothing crosses it
-            }
             if self.clk(k)[et] < elocal {
                 v.push(k);
             }
         }
+        // The initials of v·q that a scheduler can run. A clock step is never one: a
+        // timer fires only when no task can run, and at pre(e) the task of e can. A
+        // reversal whose every start is a clock step needs e's task disabled first,
+        // which only a step dependent with e can do: that is a race of its own.
         let mut initials: Bits = 0;
         for (i, &k) in v.iter().enumerate() {
             let rk = &self.steps[k as usize];
+            if rk.task == CLOCK_SLOT {
+                continue;
+            }
             let ck = self.clk(k);
             let has_pred = v[..i].iter().any(|&m| {
                 let rm = &self.steps[m as usize];
@@ -400,8 +407,11 @@ impl Dfs {
             let rm = &self.steps[m as usize];
             rm.task == q || qclock[rm.task] >= rm.local
         });
-        if !q_has_pred {
+        if !q_has_pred && q != CLOCK_SLOT {
             initials |= bit(q);
+        }
+        if initials == 0 {
+            return;
         }
         if let Node::Sched {
             backtrack,
@@ -440,7 +450,7 @@ impl Dfs {
         if task >= MAX_TASKS || a.obj().is_none() {
             return;
         }
-        let before = self.task_clock.get(task).copied().unwrap_or([0; MAX_TASKS]);
+        let before = self.task_clock.get(task).copied().unwrap_or([0; SLOTS]);
         let mut clock = before;
         clock[task] = before[task] + 1;
         if self.obj_hist.len() <= a.obj().expect("object") as usize {
@@ -585,24 +595,14 @@ impl Scheduler for Dfs {
 
     fn step_done(&mut self, step: &Step) {
         if step.task == CLOCK_TASK {
-            // Global barrier: everything before happens before everything after.
+            // A timer fired: a step of the clock, ordered by its footprint (the
+            // arming step, what its callback touched) like any other step. It is
+            // decided by no node, so no race is reversed at the point before it.
             if !self.reduce {
                 return;
             }
-            let mut all = [0; MAX_TASKS];
-            for c in &self.task_clock {
-                join(&mut all, c);
-            }
-            for c in &mut self.task_clock {
-                *c = all;
-            }
-            self.steps.push(StepRec {
-                task: CLOCK_TASK,
-                local: 0,
-                node: None,
-            });
-            self.clocks.extend_from_slice(&all);
-            // Sleeping tasks wake at a barrier.
+            self.analyse(step.idx, CLOCK_SLOT, step.accesses);
+            // Sleep sets do not carry across a timer firing.
             self.pending_sleep = Some(Vec::new());
             return;
         }

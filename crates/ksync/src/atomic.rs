@@ -1,8 +1,8 @@
 //! Atomics whose every access is a scheduling point under the checker.
 
 use crate::class::LockClass;
-use crate::lock::{register, sched};
-use crate::rt::{ObjKind, Op};
+use crate::lock::{register, sched, NO_OBJ};
+use crate::rt::{Access, ObjKind, Op};
 use std::sync::atomic::Ordering::SeqCst;
 
 macro_rules! atomic_int {
@@ -29,6 +29,15 @@ macro_rules! atomic_int {
                         obj: self.obj,
                         write,
                     });
+                } else if self.obj != NO_OBJ {
+                    // A timer callback: part of the clock step's footprint.
+                    if let Some(sh) = crate::rt::current() {
+                        sh.clock_access(if write {
+                            Access::Write(self.obj)
+                        } else {
+                            Access::Read(self.obj)
+                        });
+                    }
                 }
             }
 

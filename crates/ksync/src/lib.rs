@@ -106,7 +106,7 @@ pub fn yield_now() {
 /// first call on OS threads.
 pub fn now_ms() -> u64 {
     if let Some(sh) = rt::current() {
-        return sh.st.borrow().now;
+        return sh.now();
     }
     static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     START
@@ -193,6 +193,13 @@ pub fn note(what: impl FnOnce() -> String) {
 /// [`WaitResult::Interrupted`].
 pub fn signal(h: &JoinHandle) {
     if let (JoinHandle::Task(t), Some(sh)) = (h, rt::current()) {
-        sh.st.borrow_mut().tasks[*t].signal_pending = true;
+        let mut st = sh.st.borrow_mut();
+        st.tasks[*t].signal_pending = true;
+        // The sender's step writes the signal; the target's interruptible waits read
+        // it, so the reduction orders them.
+        let obj = st.tasks[*t].signal_obj;
+        if st.running.is_some() {
+            st.accesses.push(rt::Access::Write(obj));
+        }
     }
 }

@@ -112,7 +112,10 @@ impl WaitQueue {
             }
         };
         loop {
-            sh.op(Op::PrepareWait { obj: self.obj });
+            sh.op(Op::PrepareWait {
+                obj: self.obj,
+                intr,
+            });
             if cond() {
                 sh.st.borrow_mut().objs[self.obj as usize]
                     .waiters
@@ -120,10 +123,10 @@ impl WaitQueue {
                 cancel(&sh);
                 return WaitResult::Cond;
             }
-            if !intr {
-                sh.st.borrow_mut().tasks[t].signal_pending = false;
-            }
-            match sh.op(Op::Sleep { obj: self.obj }) {
+            match sh.op(Op::Sleep {
+                obj: self.obj,
+                intr,
+            }) {
                 OpResult::Usize(0) => continue,
                 OpResult::Usize(2) | OpResult::Usize(3) => {
                     cancel(&sh);
@@ -178,6 +181,8 @@ impl WaitQueue {
                 let mut st = sh.st.borrow_mut();
                 let step = st.step;
                 st.wake_waiters(self.obj, step);
+                drop(st);
+                sh.clock_access(rt::Access::Write(self.obj));
                 return;
             }
         }

@@ -28,7 +28,12 @@ pub struct Form {
     pub choices: Vec<(u32, u32, u32)>,
     /// Sorted, deduplicated conflicting pairs.
     pub pairs: Vec<Pair>,
+    /// Timer firings (clock steps; their events are `(CLOCK, n)` in `pairs`).
+    pub clock_steps: u32,
 }
+
+/// Task number of the clock (timer firings) in events.
+pub const CLOCK: u32 = u32::MAX;
 
 fn kind(a: Access) -> u8 {
     match a {
@@ -46,6 +51,7 @@ fn kind(a: Access) -> u8 {
 #[derive(Default)]
 pub struct Recorder {
     counts: Vec<u32>,
+    clock_steps: u32,
     hist: Vec<Vec<(u32, u32, Access)>>,
     pairs: Vec<Pair>,
     choices: Vec<(u32, u32, u32)>,
@@ -54,6 +60,7 @@ pub struct Recorder {
 impl Recorder {
     pub fn reset(&mut self) {
         self.counts.clear();
+        self.clock_steps = 0;
         for h in &mut self.hist {
             h.clear();
         }
@@ -76,12 +83,14 @@ impl Recorder {
 
     /// A completed step.
     pub fn step(&mut self, s: &Step) {
-        if s.task == CLOCK_TASK {
-            return;
-        }
-        let t = s.task as u32;
-        let idx = self.local(s.task);
-        self.counts[s.task] += 1;
+        let (t, idx) = if s.task == CLOCK_TASK {
+            self.clock_steps += 1;
+            (CLOCK, self.clock_steps - 1)
+        } else {
+            let idx = self.local(s.task);
+            self.counts[s.task] += 1;
+            (s.task as u32, idx)
+        };
         for &a in s.accesses {
             let Some(o) = a.obj() else { continue };
             let o = o as usize;
@@ -111,6 +120,7 @@ impl Recorder {
             steps,
             choices,
             pairs,
+            clock_steps: self.clock_steps,
         }
     }
 }
@@ -136,6 +146,14 @@ pub struct BruteSched {
 }
 
 impl BruteSched {
+    /// Starts the next schedule (for tools that drive brute force themselves).
+    pub fn begin_pub(&mut self) {
+        self.begin()
+    }
+    /// Moves to the next schedule; false when all have been run.
+    pub fn advance_pub(&mut self) -> bool {
+        self.advance()
+    }
     fn begin(&mut self) {
         self.pos = 0;
         self.rec.reset();

@@ -5,6 +5,8 @@
 
 pub mod brute;
 pub mod programs;
+pub mod random;
+pub mod shapes;
 
 use crate::{explore, Config, Program, Strategy};
 use brute::{brute_force, observe_dfs, run_serial, Limits};

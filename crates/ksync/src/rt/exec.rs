@@ -15,21 +15,45 @@ use std::rc::Rc;
 /// Pseudo task id of a clock step (a timer firing while no task was enabled).
 pub const CLOCK_TASK: TaskId = usize::MAX;
 const NO_STEP: u32 = u32::MAX;
+/// Objects standing for the timer queue, by deadline: two timers with one deadline
+/// fire in arming order, so their armings (and a cancel against the firing) do not
+/// commute. Deadlines share these few objects; a shared one only adds dependence.
+const TIMER_OBJS: u64 = 8;
 
 /// The operation a task waits to perform at its scheduling point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
     Start,
     Yield,
-    Atomic { obj: ObjId, write: bool },
-    Lock { obj: ObjId },
-    TryLock { obj: ObjId },
-    PrepareWait { obj: ObjId },
-    Sleep { obj: ObjId },
-    Wake { obj: ObjId },
-    Join { task: TaskId },
+    Atomic {
+        obj: ObjId,
+        write: bool,
+    },
+    Lock {
+        obj: ObjId,
+    },
+    TryLock {
+        obj: ObjId,
+    },
+    /// `intr`: an interruptible wait (a pending signal ends it).
+    PrepareWait {
+        obj: ObjId,
+        intr: bool,
+    },
+    Sleep {
+        obj: ObjId,
+        intr: bool,
+    },
+    Wake {
+        obj: ObjId,
+    },
+    Join {
+        task: TaskId,
+    },
     Msleep,
-    Choose { n: usize },
+    Choose {
+        n: usize,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +110,8 @@ enum TimerAction {
 struct Timer {
     id: u64,
     deadline: u64,
+    /// Step that armed it (its firing happens after that step), or `NO_STEP`.
+    armed_at: u32,
     what: &'static str,
     action: TimerAction,
 }
@@ -204,6 +230,16 @@ pub(crate) struct State {
     quiesce_hooks: Vec<Box<dyn FnOnce()>>,
     pub lockdep: LockDep,
     stack_size: usize,
+    /// A timer callback is running (inside a clock step): the accesses of the ksync
+    /// operations it makes belong to that step.
+    pub clock_cb: bool,
+    /// Class of the per-task signal objects.
+    signal_class: ClassId,
+    /// The virtual clock as an object: clock steps write it, readers of the time
+    /// (`now_ms`, arming a timer) read it. The timer-queue objects follow it.
+    time_obj: ObjId,
+    /// Deadline of every timer armed in this execution, by id − 1.
+    timer_deadlines: Vec<u64>,
     /// Data-race detection is on once a plain racy field exists.
     pub race_on: bool,
 }
@@ -317,6 +353,8 @@ impl Shared {
         });
         let mut task = Task::new(name, daemon, if self.in_task() { step } else { NO_STEP });
         {
+            let class = self.st.borrow().signal_class;
+            task.signal_obj = self.register_obj(ObjKind::Atomic, class, None);
             let mut st = self.st.borrow_mut();
             if let Some(p) = st.running {
                 task.vc = st.tasks[p].vc.clone();
@@ -357,7 +395,29 @@ impl Shared {
         let mut st = self.st.borrow_mut();
         let n = st.timers.len();
         st.timers.retain(|t| t.id != id);
+        if let Some(&d) = st.timer_deadlines.get(id as usize - 1) {
+            st.timer_access(d);
+        }
         n != st.timers.len()
+    }
+
+    /// Virtual time, as a read of the clock by the running step.
+    pub fn now(&self) -> u64 {
+        let mut st = self.st.borrow_mut();
+        if st.running.is_some() || st.clock_cb {
+            let o = st.time_obj;
+            st.accesses.push(Access::Read(o));
+        }
+        st.now
+    }
+
+    /// Records an access made by a timer callback (inside a clock step); outside
+    /// one (set-up, end-of-execution hooks) nothing runs concurrently to order.
+    pub fn clock_access(&self, a: Access) {
+        let mut st = self.st.borrow_mut();
+        if st.clock_cb {
+            st.accesses.push(a);
+        }
     }
 
     pub fn on_quiescence(&self, f: Box<dyn FnOnce()>) {
@@ -369,13 +429,33 @@ impl State {
     fn add_timer(&mut self, deadline: u64, what: &'static str, action: TimerAction) -> u64 {
         self.timer_seq += 1;
         let id = self.timer_seq;
+        let armed_at = if self.running.is_some() || self.clock_cb {
+            self.step
+        } else {
+            NO_STEP
+        };
+        self.timer_deadlines.push(deadline);
+        self.timer_access(deadline);
+        if armed_at != NO_STEP {
+            let o = self.time_obj;
+            self.accesses.push(Access::Read(o));
+        }
         self.timers.push(Timer {
             id,
             deadline,
+            armed_at,
             what,
             action,
         });
         id
+    }
+
+    /// The running step (or clock step) touches the timer queue at `deadline`.
+    fn timer_access(&mut self, deadline: u64) {
+        if self.running.is_some() || self.clock_cb {
+            let o = self.time_obj + 1 + (deadline % TIMER_OBJS) as ObjId;
+            self.accesses.push(Access::Write(o));
+        }
     }
 
     pub fn push_finding(&mut self, f: Finding) {
@@ -496,7 +576,7 @@ impl State {
                     self.report_wait_cycle(t, cycle);
                 }
             }
-            Op::Sleep { obj } => {
+            Op::Sleep { obj, .. } => {
                 let class = self.objs[obj as usize].class;
                 if !self.tasks[t].daemon || !self.tasks[t].idle {
                     self.lockdep_acquire(t, class);
@@ -615,7 +695,7 @@ impl State {
                         .unwrap_or_else(|| "nobody".into());
                     format!("waits for {} held by {owner}", self.obj_name(obj))
                 }
-                Op::Sleep { obj } => {
+                Op::Sleep { obj, .. } => {
                     format!("sleeps on {} (no timeout, no wake-up)", self.obj_name(obj))
                 }
                 Op::Join { task } => format!("waits for task {} to exit", self.tasks[task].name),
@@ -649,8 +729,8 @@ impl State {
                 _ => format!("mutex_lock({})", self.obj_name(obj)),
             },
             Op::TryLock { obj } => format!("trylock({})", self.obj_name(obj)),
-            Op::PrepareWait { obj } => format!("prepare_to_wait({})", self.obj_name(obj)),
-            Op::Sleep { obj } => format!("schedule() on {}", self.obj_name(obj)),
+            Op::PrepareWait { obj, .. } => format!("prepare_to_wait({})", self.obj_name(obj)),
+            Op::Sleep { obj, .. } => format!("schedule() on {}", self.obj_name(obj)),
             Op::Wake { obj } => format!("wake_up({})", self.obj_name(obj)),
             Op::Join { task } => format!("join({})", self.tasks[task].name),
             Op::Msleep => "msleep".into(),
@@ -680,7 +760,7 @@ impl State {
     fn is_enabled(&self, t: &Task) -> bool {
         match t.pending {
             Op::Lock { obj } => self.objs[obj as usize].owner.is_none(),
-            Op::Sleep { .. } => t.woken || t.timed_out || t.signal_pending,
+            Op::Sleep { intr, .. } => t.woken || t.timed_out || (intr && t.signal_pending),
             Op::Join { task } => self.tasks[task].finished,
             Op::Msleep => t.timed_out,
             _ => true,
@@ -689,9 +769,11 @@ impl State {
 
     fn pending_access(&self, t: &Task) -> Option<Access> {
         match t.pending {
-            Op::Atomic { obj, write: true } | Op::PrepareWait { obj } | Op::Wake { obj } => {
+            Op::Atomic { obj, write: true } | Op::PrepareWait { obj, .. } | Op::Wake { obj } => {
                 Some(Access::Write(obj))
             }
+            // A wait that ended by its timeout observes that no wake-up came.
+            Op::Sleep { obj, .. } if t.timed_out && !t.woken => Some(Access::Read(obj)),
             Op::Atomic { obj, write: false } => Some(Access::Read(obj)),
             Op::Lock { obj } => Some(Access::Lock(obj)),
             Op::TryLock { obj } => Some(Access::TryLock(obj)),
@@ -723,7 +805,11 @@ impl State {
                 }
             }
             Op::Yield | Op::Choose { .. } => {}
-            Op::Msleep => self.tasks[t].timed_out = false,
+            Op::Msleep => {
+                let task = &mut self.tasks[t];
+                task.timed_out = false;
+                self.accesses.push(Access::SyncWith(task.timeout_step));
+            }
             Op::Atomic { obj, write } => {
                 self.accesses.push(if write {
                     Access::Write(obj)
@@ -760,7 +846,7 @@ impl State {
                     self.tasks[t].result = OpResult::Bool(false);
                 }
             }
-            Op::PrepareWait { obj } => {
+            Op::PrepareWait { obj, intr } => {
                 let o = &mut self.objs[obj as usize];
                 if !o.waiters.contains(&t) {
                     o.waiters.push(t);
@@ -768,18 +854,25 @@ impl State {
                 let task = &mut self.tasks[t];
                 task.woken = false;
                 task.timed_out = false;
+                task.wake_vc.clear();
                 self.accesses.push(Access::Write(obj));
+                if intr {
+                    self.accesses.push(Access::Read(task.signal_obj));
+                }
             }
-            Op::Sleep { obj } => {
+            Op::Sleep { obj, intr } => {
                 let task = &mut self.tasks[t];
                 let r = if task.woken {
                     0
-                } else if task.signal_pending {
+                } else if intr && task.signal_pending {
                     task.signal_pending = false;
                     2
                 } else {
                     1
                 };
+                if intr {
+                    self.accesses.push(Access::Read(task.signal_obj));
+                }
                 if task.woken {
                     let ws = task.wake_step;
                     self.accesses.push(Access::SyncWith(ws));
@@ -787,6 +880,11 @@ impl State {
                         let w = std::mem::take(&mut task.wake_vc);
                         vc_join(&mut task.vc, &w);
                     }
+                } else if task.timed_out {
+                    // Ended by the timer: after the clock step that fired it, and
+                    // ordered against wake-ups of the queue that came too late.
+                    self.accesses.push(Access::SyncWith(task.timeout_step));
+                    self.accesses.push(Access::Read(obj));
                 }
                 task.woken = false;
                 task.timed_out = false;
@@ -872,6 +970,11 @@ impl State {
         };
         for &w in &waiters {
             let task = &mut self.tasks[w];
+            if task.woken {
+                // Already woken since it registered: this wake-up changes nothing
+                // for it, and the first one is what its resumption happens after.
+                continue;
+            }
             task.woken = true;
             task.wake_step = step;
             if let Some(c) = &waker_vc {
@@ -947,9 +1050,22 @@ impl Execution {
                 lockdep: std::mem::take(&mut self.lockdep),
                 stack_size: self.config.stack_size,
                 race_on: false,
+                clock_cb: false,
+                signal_class: crate::class::intern(crate::LockClass::new("signal")),
+                time_obj: 0,
+                timer_deadlines: Vec::new(),
             }),
         });
         set_current(Some(shared.clone()));
+        {
+            let time = crate::class::intern(crate::LockClass::new("jiffies"));
+            let timers = crate::class::intern(crate::LockClass::new("timer queue"));
+            let t = shared.register_obj(ObjKind::Atomic, time, None);
+            for _ in 0..TIMER_OBJS {
+                shared.register_obj(ObjKind::Atomic, timers, None);
+            }
+            shared.st.borrow_mut().time_obj = t;
+        }
         shared.spawn(self.config.main_name.clone(), false, main);
         let end = self.drive(&shared, sched);
         if matches!(end, EndKind::Done | EndKind::Deadlock | EndKind::Panic) {
@@ -1060,7 +1176,7 @@ impl Execution {
                                 f.locks.push(class_name(st.objs[obj as usize].class));
                             }
                         }
-                        if let Op::Sleep { obj } = t.pending {
+                        if let Op::Sleep { obj, .. } = t.pending {
                             if t.is_blocking() {
                                 f.locks.push(class_name(st.objs[obj as usize].class));
                             }
@@ -1079,22 +1195,41 @@ impl Execution {
                     let w = format!("timer fires: {}", timer.what);
                     st.trace_line("[clock]".into(), Vec::new(), w, Vec::new());
                 }
+                // The clock step: it happens after the step that armed the timer, and
+                // what it does (a timeout, a callback's ksync operations) is its
+                // footprint, so the reduction orders it against exactly those.
                 let idx = st.step;
+                st.accesses.clear();
+                if timer.armed_at != NO_STEP {
+                    st.accesses.push(Access::SyncWith(timer.armed_at));
+                }
+                let time = st.time_obj;
+                st.accesses.push(Access::Write(time));
+                st.clock_cb = true;
+                st.timer_access(timer.deadline);
+                st.clock_cb = false;
                 match timer.action {
-                    TimerAction::Task(t) => st.tasks[t].timed_out = true,
+                    TimerAction::Task(t) => {
+                        st.tasks[t].timed_out = true;
+                        st.tasks[t].timeout_step = idx;
+                    }
                     TimerAction::Callback(f) => {
+                        st.clock_cb = true;
                         drop(st);
                         f();
                         st = sh.st.borrow_mut();
+                        st.clock_cb = false;
                     }
                 }
                 st.step += 1;
+                let accesses = std::mem::take(&mut st.accesses);
                 drop(st);
                 sched.step_done(&Step {
                     idx,
                     task: CLOCK_TASK,
-                    accesses: &[],
+                    accesses: &accesses,
                 });
+                sh.st.borrow_mut().accesses = accesses;
                 continue;
             }
             let step = st.step;

@@ -113,6 +113,10 @@ pub(crate) struct Task {
     pub woken: bool,
     pub timed_out: bool,
     pub wake_step: u32,
+    /// The clock step whose timer ended this task's wait or msleep.
+    pub timeout_step: u32,
+    /// Object that a signal to this task writes and an interruptible wait reads.
+    pub signal_obj: super::ObjId,
     pub held: Vec<Held>,
     pub frames: Vec<&'static str>,
     pub spawn_step: u32,
@@ -139,6 +143,8 @@ impl Task {
             woken: false,
             timed_out: false,
             wake_step: 0,
+            timeout_step: 0,
+            signal_obj: 0,
             held: Vec::new(),
             frames: Vec::new(),
             spawn_step,

@@ -1,0 +1,247 @@
+//! Random small programs for differential testing of the search against brute
+//! force: locks, atomics, wait queues with and without timeouts, wake-ups, `msleep`,
+//! delayed work on an ordered worker that sleeps when idle, `choose`, and a set-up
+//! phase in the main task before the concurrent part. Every execution that ends
+//! reports its final state (shared values and what each task observed) as a finding,
+//! so "DPOR reaches every finding brute force reaches" means it reaches every final
+//! state and every deadlock.
+
+use super::super::pct::Rng;
+use crate::Program;
+use ksync::{
+    choose, msleep, spawn, AtomicU32, FindingKind, LockClass, Mutex, WaitQueue, WaitResult,
+    WorkQueue,
+};
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+const LOCKS: [&str; 2] = ["rnd.L0", "rnd.L1"];
+const VARS: [&str; 2] = ["rnd.x0", "rnd.x1"];
+const FLAGS: [&str; 2] = ["rnd.f0", "rnd.f1"];
+const QUEUES: [&str; 2] = ["rnd.W0", "rnd.W1"];
+
+/// One statement of a random program.
+#[derive(Clone, Debug)]
+pub enum Stmt {
+    /// `lock(L_i) { body }`.
+    Locked(usize, Vec<Stmt>),
+    /// `x_j = v`.
+    Write(usize, u32),
+    /// `x_j = x_j * 3 + 1` (a load and a store: two scheduling points).
+    Bump(usize),
+    /// The task observes `x_j`.
+    Observe(usize),
+    /// `wait_event_timeout(W_k, f_k != 0, ms)`; the task observes how it ended.
+    TimedWait(usize, u64),
+    /// `f_k = 1; wake_up(W_k)`.
+    Post(usize),
+    /// `msleep(ms)`.
+    Msleep(u64),
+    /// `if choose(2) == 0 { a } else { b }`.
+    Choose(Box<Stmt>, Box<Stmt>),
+    /// Queue `body` on the ordered worker after `delay` ms (0: at once).
+    Queue(u64, Box<Stmt>),
+}
+
+/// A random program: set-up statements in main, then the concurrent tasks.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub seed: u64,
+    pub setup: Vec<Stmt>,
+    pub tasks: Vec<Vec<Stmt>>,
+}
+
+impl Spec {
+    /// A random program from `seed`: 2 tasks (sometimes 3) of 1 or 2 statements,
+    /// small enough for brute force.
+    pub fn generate(seed: u64) -> Spec {
+        let mut rng = Rng::new(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x00C0_FFEE);
+        let ntasks = if rng.below(4) == 0 { 3 } else { 2 };
+        let setup = (0..rng.below(2)).map(|_| gen_stmt(&mut rng, 1)).collect();
+        let tasks = (0..ntasks)
+            .map(|_| {
+                let n = 1 + rng.below(2);
+                (0..n).map(|_| gen_stmt(&mut rng, 1)).collect()
+            })
+            .collect();
+        Spec { seed, setup, tasks }
+    }
+
+    /// The program: runs the set-up, spawns the tasks, joins them, lets the queued
+    /// work run, and reports the final state.
+    pub fn program(&self) -> Program {
+        let spec = self.clone();
+        Program::new(format!("random-{}", self.seed), move || run(&spec))
+    }
+}
+
+fn gen_stmt(rng: &mut Rng, depth: usize) -> Stmt {
+    let k = rng.below(if depth > 0 { 10 } else { 7 });
+    match k {
+        0 => Stmt::Write(rng.below(2), 1 + rng.below(3) as u32),
+        1 => Stmt::Bump(rng.below(2)),
+        2 => Stmt::Observe(rng.below(2)),
+        3 => Stmt::TimedWait(rng.below(2), [10, 30][rng.below(2)]),
+        4 => Stmt::Post(rng.below(2)),
+        5 => Stmt::Msleep([5, 20][rng.below(2)]),
+        6 => Stmt::Observe(rng.below(2)),
+        7 => {
+            let n = 1 + rng.below(2);
+            Stmt::Locked(
+                rng.below(2),
+                (0..n).map(|_| gen_stmt(rng, depth - 1)).collect(),
+            )
+        }
+        8 => Stmt::Choose(
+            Box::new(gen_stmt(rng, depth - 1)),
+            Box::new(gen_stmt(rng, depth - 1)),
+        ),
+        _ => Stmt::Queue([0, 15][rng.below(2)], Box::new(gen_stmt(rng, 0))),
+    }
+}
+
+struct World {
+    locks: Vec<Mutex<()>>,
+    vars: Vec<AtomicU32>,
+    flags: Vec<AtomicU32>,
+    queues: Vec<WaitQueue>,
+    /// Only when the program queues work (an idle worker multiplies the schedules).
+    wq: Option<WorkQueue>,
+}
+
+fn queues_work(stmts: &[Stmt]) -> bool {
+    stmts.iter().any(|s| match s {
+        Stmt::Queue(..) => true,
+        Stmt::Locked(_, body) => queues_work(body),
+        Stmt::Choose(a, b) => {
+            queues_work(std::slice::from_ref(a)) || queues_work(std::slice::from_ref(b))
+        }
+        _ => false,
+    })
+}
+
+/// What one task saw, in order.
+type Seen = String;
+
+fn exec(w: &Arc<World>, s: &Stmt, seen: &mut Seen, held: &mut Vec<usize>) {
+    match s {
+        Stmt::Locked(i, body) => {
+            if held.contains(i) {
+                // Not a recursion test: a nested acquisition of a held lock is skipped.
+                for b in body {
+                    exec(w, b, seen, held);
+                }
+                return;
+            }
+            let _g = w.locks[*i].lock();
+            held.push(*i);
+            for b in body {
+                exec(w, b, seen, held);
+            }
+            held.pop();
+        }
+        Stmt::Write(j, v) => w.vars[*j].store(*v),
+        Stmt::Bump(j) => {
+            let v = w.vars[*j].load();
+            w.vars[*j].store(v * 3 + 1);
+        }
+        Stmt::Observe(j) => {
+            let _ = write!(seen, "x{j}={} ", w.vars[*j].load());
+        }
+        Stmt::TimedWait(k, ms) => {
+            let f = &w.flags[*k];
+            let r = w.queues[*k].wait_event_timeout(|| f.load() != 0, Some(*ms));
+            let _ = write!(
+                seen,
+                "W{k}:{} ",
+                if r == WaitResult::Cond {
+                    "cond"
+                } else {
+                    "timeout"
+                }
+            );
+        }
+        Stmt::Post(k) => {
+            w.flags[*k].store(1);
+            w.queues[*k].wake_up();
+        }
+        Stmt::Msleep(ms) => msleep(*ms),
+        Stmt::Choose(a, b) => {
+            let c = choose(2);
+            let _ = write!(seen, "c{c} ");
+            exec(w, if c == 0 { a } else { b }, seen, held);
+        }
+        Stmt::Queue(delay, body) => {
+            let (w2, body) = (w.clone(), (**body).clone());
+            let item = move || {
+                let mut ignored = String::new();
+                exec(&w2, &body, &mut ignored, &mut Vec::new());
+            };
+            let wq = w.wq.as_ref().expect("the program queues work");
+            if *delay == 0 {
+                wq.queue_work("rnd_item", item);
+            } else {
+                wq.queue_delayed_work("rnd_item", *delay, item);
+            }
+        }
+    }
+}
+
+fn run(spec: &Spec) {
+    let world = Arc::new(World {
+        locks: LOCKS
+            .iter()
+            .map(|n| Mutex::new(LockClass::new(n), ()))
+            .collect(),
+        vars: VARS.iter().map(|n| AtomicU32::new(n, 0)).collect(),
+        flags: FLAGS.iter().map(|n| AtomicU32::new(n, 0)).collect(),
+        queues: QUEUES
+            .iter()
+            .map(|n| WaitQueue::new(LockClass::new(n)))
+            .collect(),
+        wq: (queues_work(&spec.setup) || spec.tasks.iter().any(|t| queues_work(t)))
+            .then(|| WorkQueue::new_ordered("rnd.wq")),
+    });
+    let mut seen_main = String::new();
+    for s in &spec.setup {
+        exec(&world, s, &mut seen_main, &mut Vec::new());
+    }
+    let results: Vec<Arc<std::sync::Mutex<Seen>>> = (0..spec.tasks.len())
+        .map(|_| Arc::new(std::sync::Mutex::new(String::new())))
+        .collect();
+    let hs: Vec<_> = spec
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let (w, body, out) = (world.clone(), body.clone(), results[i].clone());
+            spawn(&format!("t{i}"), move || {
+                let mut seen = String::new();
+                for s in &body {
+                    exec(&w, s, &mut seen, &mut Vec::new());
+                }
+                *out.lock().expect("result") = seen;
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join();
+    }
+    // Long after every timer of the program: queued work has run.
+    msleep(1000);
+    if let Some(wq) = &world.wq {
+        wq.flush();
+    }
+    let mut state = format!("setup[{seen_main}]");
+    for (i, r) in results.iter().enumerate() {
+        let _ = write!(state, " t{i}[{}]", r.lock().expect("result"));
+    }
+    for (j, v) in world.vars.iter().enumerate() {
+        let _ = write!(state, " x{j}={}", v.load());
+    }
+    ksync::report(
+        FindingKind::Invariant,
+        &format!("END {state}"),
+        state.clone(),
+    );
+}
