@@ -46,9 +46,12 @@ pub struct Args {
     pub brief: bool,
 }
 
-fn finding_json(f: &Found) -> serde_json::Value {
+pub fn finding_json(f: &Found) -> serde_json::Value {
     let fi = &f.finding;
     json!({
+        "id": f.id,
+        "signature": f.signature,
+        "edge_witnesses": f.edge_witnesses,
         "kind": fi.kind.as_str(),
         "property": fi.property,
         "summary": fi.summary,
@@ -166,7 +169,7 @@ fn print_counterexamples(results: &[PairResult], max_steps: u32) {
     let mut first = true;
     for r in results {
         for f in &r.report.findings {
-            if !seen.insert((r.design, f.finding.dedup_key())) {
+            if !seen.insert((r.design, f.signature.clone())) {
                 continue;
             }
             if first {

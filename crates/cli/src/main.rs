@@ -3,6 +3,7 @@
 mod cmd_bench;
 mod cmd_bench_check;
 mod cmd_check;
+mod cmd_explain;
 mod cmd_locks;
 mod cmd_qmi;
 mod cmd_replay;
@@ -44,6 +45,8 @@ enum Cmd {
     Scenarios(cmd_scenarios::Args),
     /// Re-run one counterexample from its replay token, step by step.
     Replay(cmd_replay::Args),
+    /// One finding of `check` by its id (DESIGN/SCENARIO/PROPERTY#N), with its counterexample.
+    Explain(cmd_explain::Args),
     /// The lock-order graph observed over all scenarios of a design (text or DOT).
     Locks(cmd_locks::Args),
     /// Check the checker: classic small programs, DPOR against brute force.
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Cmd::Check(a) => cmd_check::run(a),
         Cmd::Scenarios(a) => cmd_scenarios::run(a),
         Cmd::Replay(a) => cmd_replay::run(a),
+        Cmd::Explain(a) => cmd_explain::run(a),
         Cmd::Locks(a) => cmd_locks::run(a),
         Cmd::Selftest(a) => cmd_selftest::run(a),
         Cmd::Bench(a) => cmd_bench::run(a),

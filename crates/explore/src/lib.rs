@@ -119,6 +119,24 @@ pub struct Found {
     pub token: String,
     /// Executions that hit it.
     pub occurrences: u64,
+    /// Stable id: `program/PROPERTY#n`, `n` numbering the distinct mechanisms of one
+    /// property in the program by their signatures' order.
+    pub id: String,
+    /// The mechanism signature ([`Finding::signature`]): the finding's identity.
+    pub signature: String,
+    /// Lock-order cycles (accumulated over executions, so potential): for each edge
+    /// of the cycle, the execution that first recorded it.
+    pub edge_witnesses: Vec<EdgeWitness>,
+}
+
+/// The execution that first recorded one lock-order edge.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EdgeWitness {
+    pub from: String,
+    pub to: String,
+    pub token: String,
+    #[serde(skip)]
+    pub decisions: Vec<u32>,
 }
 
 /// Overall verdict of a search.
@@ -179,16 +197,33 @@ impl Report {
     }
 }
 
-/// Findings merged by their dedup key, keeping the shortest counterexample.
+/// Findings merged by their mechanism signature, keeping the shortest
+/// counterexample; and the first execution of every lock-order edge.
 #[derive(Default)]
 pub(crate) struct Collector {
     found: HashMap<String, Found>,
     order: Vec<String>,
+    edges: HashMap<(String, String), Vec<u32>>,
 }
 
 impl Collector {
+    /// Records the execution (`decisions`) as the witness of the lock-order edges it
+    /// added to `lockdep` (those after the first `before`).
+    pub(crate) fn note_edges(
+        &mut self,
+        lockdep: &ksync::rt::LockDep,
+        before: usize,
+        decisions: &[u32],
+    ) {
+        for e in lockdep.edges().skip(before) {
+            self.edges
+                .entry((e.from_name(), e.to_name()))
+                .or_insert_with(|| decisions.to_vec());
+        }
+    }
+
     pub(crate) fn add(&mut self, program: &str, f: Finding, decisions: &[u32]) {
-        let key = f.dedup_key();
+        let key = f.signature();
         match self.found.get_mut(&key) {
             Some(prev) => {
                 prev.occurrences += 1;
@@ -201,12 +236,15 @@ impl Collector {
             None => {
                 self.order.push(key.clone());
                 self.found.insert(
-                    key,
+                    key.clone(),
                     Found {
                         finding: f,
                         decisions: decisions.to_vec(),
                         token: token::encode(program, decisions),
                         occurrences: 1,
+                        id: String::new(),
+                        signature: key,
+                        edge_witnesses: Vec::new(),
                     },
                 );
             }
@@ -214,6 +252,9 @@ impl Collector {
     }
 
     fn merge(&mut self, other: Collector) {
+        for (e, d) in other.edges {
+            self.edges.entry(e).or_insert(d);
+        }
         for k in other.order {
             let f = other.found[&k].clone();
             match self.found.get_mut(&k) {
@@ -233,11 +274,48 @@ impl Collector {
         }
     }
 
-    fn into_vec(mut self) -> Vec<Found> {
-        self.order
+    /// The findings, in the order first met, with their ids and (lock-order cycles)
+    /// edge witnesses.
+    fn into_vec(mut self, program: &str) -> Vec<Found> {
+        let mut out: Vec<Found> = self
+            .order
             .iter()
             .filter_map(|k| self.found.remove(k))
-            .collect()
+            .collect();
+        let mut by_prop: Vec<(String, String, usize)> = out
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.finding.property.clone(), f.signature.clone(), i))
+            .collect();
+        by_prop.sort();
+        let mut n = 0;
+        for k in 0..by_prop.len() {
+            n = if k > 0 && by_prop[k - 1].0 == by_prop[k].0 {
+                n + 1
+            } else {
+                1
+            };
+            let (p, _, i) = &by_prop[k];
+            out[*i].id = format!("{program}/{p}#{n}");
+        }
+        for f in &mut out {
+            if f.finding.kind != ksync::FindingKind::LockOrder {
+                continue;
+            }
+            let c = &f.finding.locks;
+            for i in 0..c.len() {
+                let (from, to) = (c[i].clone(), c[(i + 1) % c.len()].clone());
+                if let Some(d) = self.edges.get(&(from.clone(), to.clone())) {
+                    f.edge_witnesses.push(EdgeWitness {
+                        from,
+                        to,
+                        token: token::encode(program, d),
+                        decisions: d.clone(),
+                    });
+                }
+            }
+        }
+        out
     }
 }
 
@@ -406,7 +484,12 @@ fn dfs_worker(
                 res.exhausted = false;
                 break;
             }
+            let edges_before = exec.lockdep.len();
             let out = run_one(&mut exec, program, &mut dfs);
+            if exec.lockdep.len() > edges_before {
+                res.collector
+                    .note_edges(&exec.lockdep, edges_before, &dfs.decisions());
+            }
             let n = sh.executions.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_multiple_of(1024) {
                 if let Some(p) = &cfg.progress {
@@ -597,7 +680,7 @@ pub fn explore(program: &Program, cfg: &Config) -> Report {
                 &[],
                 &cycle.edges[0].stack,
             );
-            if !collector.found.contains_key(&f.dedup_key()) {
+            if !collector.found.contains_key(&f.signature()) {
                 collector.add(&program.name, f, &[]);
             }
         }
@@ -611,7 +694,7 @@ pub fn explore(program: &Program, cfg: &Config) -> Report {
             stack: e.stack.clone(),
         })
         .collect();
-    report.findings = collector.into_vec();
+    report.findings = collector.into_vec(&program.name);
     report.elapsed = start.elapsed();
     report
 }
@@ -641,6 +724,8 @@ pub struct Replay {
     pub outcome: ExecOutcome,
     /// Why the replay left the recorded schedule, if it did.
     pub diverged: Option<String>,
+    /// The lock-order edges (from, to) the execution recorded.
+    pub edges: Vec<(String, String)>,
 }
 
 /// Re-runs one execution from its decision list with a full trace.
@@ -652,8 +737,14 @@ pub fn replay(program: &Program, decisions: &[u32], max_steps: u32) -> Replay {
     });
     let mut sched = ReplaySched::new(decisions.to_vec());
     let outcome = run_one(&mut exec, program, &mut sched);
+    let edges = exec
+        .lockdep
+        .edges()
+        .map(|e| (e.from_name(), e.to_name()))
+        .collect();
     Replay {
         outcome,
         diverged: sched.diverged,
+        edges,
     }
 }

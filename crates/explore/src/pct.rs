@@ -112,8 +112,10 @@ pub(crate) fn random_worker(
                 inner: PctSched::new(seed, avg_steps, cfg.pct_depth),
                 decisions: Vec::new(),
             };
+            let before = exec.lockdep.len();
             out = crate::run_one(&mut exec, program, &mut s);
             decisions = s.decisions;
+            col.note_edges(&exec.lockdep, before, &decisions);
         } else {
             let mut s = Recording {
                 inner: RandomSched {
@@ -121,8 +123,10 @@ pub(crate) fn random_worker(
                 },
                 decisions: Vec::new(),
             };
+            let before = exec.lockdep.len();
             out = crate::run_one(&mut exec, program, &mut s);
             decisions = s.decisions;
+            col.note_edges(&exec.lockdep, before, &decisions);
         }
         execs += 1;
         let n = lim.count();

@@ -98,33 +98,53 @@ pub fn format_found(program: &Program, f: &Found, max_steps: u32) -> String {
     let _ = writeln!(
         o,
         "[{}] {} {}: {}",
-        program.name,
+        f.id,
         fi.kind.as_str(),
         fi.property,
         fi.summary
     );
+    let _ = writeln!(o, "  mechanism: {}", f.signature);
     if let Some(t) = &fi.task {
         let _ = writeln!(
             o,
             "  found in task {t} at step {} ({} execution(s) hit it)",
             fi.step, f.occurrences
         );
+    } else {
+        let _ = writeln!(o, "  {} execution(s) hit it", f.occurrences);
     }
     if !fi.detail.is_empty() {
         for l in fi.detail.lines() {
             let _ = writeln!(o, "  {l}");
         }
     }
-    if !f.decisions.is_empty() || fi.kind != ksync::FindingKind::LockOrder {
-        let r = crate::replay(program, &f.decisions, max_steps);
-        let _ = writeln!(o, "  counterexample ({} steps):", r.outcome.steps);
-        let last = if fi.kind == ksync::FindingKind::Deadlock {
-            u32::MAX
-        } else {
-            fi.step
-        };
-        o.push_str(&format_trace_window(&r.outcome.trace, last, 60));
+    if fi.kind == ksync::FindingKind::LockOrder {
+        let _ = writeln!(
+            o,
+            "  potential: the cycle is accumulated over executions; each edge was first recorded by:"
+        );
+        for w in &f.edge_witnesses {
+            let _ = writeln!(
+                o,
+                "    {} -> {}: usb-offload replay {}",
+                w.from, w.to, w.token
+            );
+        }
+        let _ = writeln!(
+            o,
+            "  replay (the execution that closed the cycle): usb-offload replay {}",
+            f.token
+        );
+        return o;
     }
+    let r = crate::replay(program, &f.decisions, max_steps);
+    let _ = writeln!(o, "  counterexample ({} steps):", r.outcome.steps);
+    let last = if fi.kind == ksync::FindingKind::Deadlock {
+        u32::MAX
+    } else {
+        fi.step
+    };
+    o.push_str(&format_trace_window(&r.outcome.trace, last, 60));
     let _ = writeln!(o, "  replay: usb-offload replay {}", f.token);
     o
 }

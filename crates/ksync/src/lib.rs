@@ -182,6 +182,23 @@ pub fn current_task_name() -> String {
     std::thread::current().name().unwrap_or("?").to_string()
 }
 
+/// Marks the mechanism the execution takes here (an error return, a wait ended by
+/// its timeout, an injected fault): findings reported from now on carry the mark in
+/// their signature, so one property reached by different mechanisms is told apart.
+/// Not a scheduling point; nothing on OS threads.
+pub fn mechanism(tag: &'static str) {
+    if let Some(sh) = rt::current() {
+        let mut st = sh.st.borrow_mut();
+        if st.teardown {
+            return;
+        }
+        if let Err(i) = st.tags.binary_search(&tag) {
+            st.tags.insert(i, tag);
+        }
+        st.note(|_| format!("mechanism: {tag}"));
+    }
+}
+
 /// Records a note in the counterexample trace (no scheduling point).
 pub fn note(what: impl FnOnce() -> String) {
     if let Some(sh) = rt::current() {

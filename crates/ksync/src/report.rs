@@ -45,6 +45,11 @@ pub struct Finding {
     pub locks: Vec<String>,
     /// Step index at which it was found.
     pub step: u32,
+    /// Kernel function the task was in when it was found (its top frame).
+    pub site: Option<&'static str>,
+    /// Mechanism marks the execution had set by then ([`crate::mechanism`]): error
+    /// returns, waits ended by timeout, injected faults. Sorted, distinct.
+    pub tags: Vec<&'static str>,
 }
 
 impl Finding {
@@ -57,7 +62,52 @@ impl Finding {
             task: None,
             locks: Vec::new(),
             step: 0,
+            site: None,
+            tags: Vec::new(),
         }
+    }
+
+    /// The finding's identity: its kind and property plus the mechanism that led to
+    /// it — the task and kernel function where it fired, the locks (or wait sites)
+    /// involved, the mechanism marks of the execution and, for deadlocks and
+    /// lock-order cycles, the cycle itself. Equal executions give equal signatures;
+    /// distinct mechanisms behind one property get distinct ones.
+    pub fn signature(&self) -> String {
+        let mut locks = self.locks.clone();
+        locks.sort();
+        locks.dedup();
+        let mut s = format!("{} {}", self.kind.as_str(), self.property);
+        match self.kind {
+            FindingKind::Deadlock => {
+                // A cycle of waits reads the same from whichever task closed it.
+                let what = self
+                    .summary
+                    .split_once(": ")
+                    .map_or(&*self.summary, |x| x.1);
+                let mut parts: Vec<&str> = what.split("; ").collect();
+                parts.sort_unstable();
+                s.push_str(&format!(" [{}]", parts.join("; ")));
+            }
+            FindingKind::LockOrder => {
+                let what = self
+                    .summary
+                    .split_once(": ")
+                    .map_or(&*self.summary, |x| x.1);
+                s.push_str(&format!(" [{what}]"));
+            }
+            _ => {
+                if let Some(t) = &self.task {
+                    s.push_str(&format!(" {t}@{}", self.site.unwrap_or("?")));
+                }
+                if !locks.is_empty() {
+                    s.push_str(&format!(" holding {}", locks.join(",")));
+                }
+            }
+        }
+        if self.kind != FindingKind::LockOrder && !self.tags.is_empty() {
+            s.push_str(&format!(" after {}", self.tags.join(", ")));
+        }
+        s
     }
 
     /// Key under which equal findings of different executions are merged: kind,

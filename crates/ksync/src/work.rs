@@ -63,8 +63,12 @@ impl WorkQueue {
 
     /// `queue_work`: `what` names the work function in traces.
     pub fn queue_work(&self, what: &'static str, f: impl FnOnce() + Send + 'static) {
-        self.inner.items.lock().push_back((what, Box::new(f)));
+        // The counter's write is the scheduling point whose step also appends the
+        // item: the order of two producers' items is the order of their (dependent)
+        // counter writes. Appending first would put it in the step before, where the
+        // reduction cannot see it.
         self.inner.queued.fetch_add(1);
+        self.inner.items.lock().push_back((what, Box::new(f)));
         self.inner.wq.wake_up();
     }
 

@@ -81,6 +81,20 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// The mechanism mark of an injected failure.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Fault::None => "no fault",
+            Fault::HwParams => "injected: hw_params fails",
+            Fault::GetEndpointBuffer => "injected: endpoint buffer fails",
+            Fault::XferRingMap => "injected: transfer ring map fails",
+            Fault::GetEventBuffer => "injected: event buffer fails",
+            Fault::EventRingMap => "injected: event ring map fails",
+            Fault::TransferBuffer => "injected: transfer buffer fails",
+            Fault::InfoAlloc => "injected: info allocation fails",
+        }
+    }
+
     pub const ALL: [Fault; 8] = [
         Fault::None,
         Fault::HwParams,
@@ -199,7 +213,11 @@ impl System {
 
     /// Whether the selected fault point is `f`.
     pub fn fail(&self, f: Fault) -> bool {
-        f != Fault::None && self.fault.get() == f as i64
+        let hit = f != Fault::None && self.fault.get() == f as i64;
+        if hit {
+            ksync::mechanism(f.mark());
+        }
+        hit
     }
 }
 

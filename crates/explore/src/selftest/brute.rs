@@ -263,7 +263,7 @@ pub struct BruteResult {
     pub total_steps: u64,
     /// Distinct canonical forms: the Mazurkiewicz traces.
     pub forms: HashSet<Form>,
-    /// Distinct finding keys ([`ksync::Finding::dedup_key`]).
+    /// Distinct finding signatures ([`ksync::Finding::signature`]).
     pub finding_keys: BTreeSet<String>,
     /// Every schedule was run (no limit hit).
     pub complete: bool,
@@ -303,7 +303,7 @@ pub fn brute_force(program: &Program, limits: &Limits) -> BruteResult {
         }
         res.forms.insert(sched.rec.form());
         for f in &out.findings {
-            res.finding_keys.insert(f.dedup_key());
+            res.finding_keys.insert(f.signature());
         }
         if !sched.advance() {
             res.complete = true;
@@ -390,7 +390,7 @@ pub fn observe_dfs(program: &Program, reduce: bool, limits: &Limits) -> Observed
         res.executions += 1;
         res.total_steps += out.steps as u64;
         for f in &out.findings {
-            res.finding_keys.insert(f.dedup_key());
+            res.finding_keys.insert(f.signature());
         }
         match out.end {
             EndKind::Pruned => {

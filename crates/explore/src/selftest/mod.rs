@@ -143,6 +143,42 @@ pub fn classics() -> Vec<Classic> {
             "a waiter holding A waits with a timeout for a flag set under A; a racer writes the flag",
         ),
     ];
+    // The shapes the model uses; each reports its outcome as a finding, so brute force
+    // and DPOR are compared on the outcomes reachable.
+    let shape = |program: Program, description: &'static str| Classic {
+        expected: Expected::Fail,
+        expected_kinds: &["invariant"],
+        ..classic(program, description)
+    };
+    v.extend([
+        shape(
+            shapes::timed_lock_chain(),
+            "unplug-vs-suspend in miniature: an acquisition that completes only after a timeout races the one before it",
+        ),
+        shape(
+            shapes::timeout_vs_wake(),
+            "wait_event_timeout racing its wake-up, whose waker waits behind a lock held across a timed wait of chosen length",
+        ),
+        shape(
+            shapes::delayed_work_vs_lock(),
+            "delayed work armed under a lock racing another task's timed wait under that lock",
+        ),
+        shape(
+            shapes::ordered_worker(),
+            "an ordered worker that sleeps when idle runs a set-up item and a producer's item",
+        ),
+        shape(
+            shapes::choice_in_timed_wait(),
+            "choose() inside a timed wait's condition and after its timeout, against a racing writer",
+        ),
+        Classic {
+            brute_cheap: false,
+            ..shape(
+                shapes::setup_then_race(),
+                "a set-up phase with a worker and a timed wait, then two racers on the set-up's wait queue",
+            )
+        },
+    ]);
     for (t, k, cheap) in [(2, 2, true), (3, 2, true), (2, 3, true), (4, 2, false)] {
         v.push(Classic {
             closed_form: Some(nested_traces(t, k)),
@@ -236,7 +272,7 @@ pub fn run_classic(c: &Classic, opts: &Options) -> Outcome {
 
     // The user-facing search.
     let rep = explore(p, &Config::default());
-    let dpor_keys: BTreeSet<String> = rep.findings.iter().map(|f| f.finding.dedup_key()).collect();
+    let dpor_keys: BTreeSet<String> = rep.findings.iter().map(|f| f.finding.signature()).collect();
     let mut kinds: Vec<String> = rep
         .findings
         .iter()

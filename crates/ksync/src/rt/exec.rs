@@ -242,6 +242,8 @@ pub(crate) struct State {
     timer_deadlines: Vec<u64>,
     /// Data-race detection is on once a plain racy field exists.
     pub race_on: bool,
+    /// Mechanism marks set so far ([`crate::mechanism`]), sorted and distinct.
+    pub tags: Vec<&'static str>,
 }
 
 /// Execution state shared between the driver and the tasks (one OS thread).
@@ -458,7 +460,13 @@ impl State {
         }
     }
 
-    pub fn push_finding(&mut self, f: Finding) {
+    pub fn push_finding(&mut self, mut f: Finding) {
+        if f.site.is_none() {
+            if let Some(t) = self.running {
+                f.site = self.tasks[t].frames.last().copied();
+            }
+        }
+        f.tags.clone_from(&self.tags);
         if self.record {
             let task = f.task.clone().unwrap_or_default();
             let what = format!("!! {} {}: {}", f.kind.as_str(), f.property, f.summary);
@@ -1051,6 +1059,7 @@ impl Execution {
                 stack_size: self.config.stack_size,
                 race_on: false,
                 clock_cb: false,
+                tags: Vec::new(),
                 signal_class: crate::class::intern(crate::LockClass::new("signal")),
                 time_obj: 0,
                 timer_deadlines: Vec::new(),

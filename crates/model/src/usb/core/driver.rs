@@ -342,6 +342,10 @@ pub fn system_sleep_cycle(sys: &Sys) {
     for u in &sys.devs {
         pm::pm_runtime_get_noresume(u);
     }
+    // PM-3 concerns the devices still attached when an ancestor decides: checker-side
+    // snapshot (no scheduling point) of which devices are attached at each decision.
+    let attached = |d: &UsbDevice| d.state.peek() != UsbState::NotAttached as u32;
+    let mut attached_at_decision = vec![Vec::new(); n];
     for idx in (0..n).rev() {
         let u = &sys.devs[idx];
         if !u.port_child.load() {
@@ -349,25 +353,33 @@ pub fn system_sleep_cycle(sys: &Sys) {
         }
         let _f = ksync::frame("device_suspend");
         let _g = u.dev_mutex.lock();
+        attached_at_decision[idx] = sys.devs.iter().map(attached).collect();
         usb_suspend(sys, u);
     }
     // xhci-plat suspend
     let sb_at_suspend = crate::usb::host::xhci_sideband::xhci_sideband_check(sys);
-    // PM-3 / PM-9: ancestor closure and controller decision
-    for u in &sys.devs {
+    let attached_at_controller: Vec<bool> = sys.devs.iter().map(attached).collect();
+    // PM-3 / PM-9: ancestor closure and controller decision, over the devices still
+    // attached when the ancestor (the controller) decided.
+    for (ui, u) in sys.devs.iter().enumerate() {
         if u.ghost.suspend_skipped.get() != 0 {
             let mut p = u.parent;
             while let Some(pi) = p {
                 let pd = &sys.devs[pi];
-                ksync::check(pd.ghost.suspend_skipped.get() != 0, "PM-3", || {
-                    format!(
-                        "{} skipped suspend for offload but ancestor {} did not",
-                        u.name, pd.name
-                    )
-                });
+                let counts = attached_at_decision[pi].get(ui).copied().unwrap_or(false);
+                ksync::check(
+                    !counts || pd.ghost.suspend_skipped.get() != 0,
+                    "PM-3",
+                    || {
+                        format!(
+                            "{} skipped suspend for offload but ancestor {} did not",
+                            u.name, pd.name
+                        )
+                    },
+                );
                 p = pd.parent;
             }
-            ksync::check(sb_at_suspend, "PM-9", || {
+            ksync::check(!attached_at_controller[ui] || sb_at_suspend, "PM-9", || {
                 format!(
                     "{} skipped suspend for offload but the controller suspends",
                     u.name

@@ -61,6 +61,18 @@ fn offload_op(sys: &Sys, udev: &UsbDevice, op: Op) -> i32 {
     if op == Op::Put && r != 0 {
         udev.ghost.puts_failed.add(1);
     }
+    if r != 0 {
+        ksync::mechanism(match (op, -r) {
+            (Op::Get, ENODEV) => "usb_offload_get -ENODEV",
+            (Op::Get, EBUSY) => "usb_offload_get -EBUSY",
+            (Op::Get, EAGAIN) => "usb_offload_get -EAGAIN",
+            (Op::Get, _) => "usb_offload_get error",
+            (Op::Put, ENODEV) => "usb_offload_put -ENODEV",
+            (Op::Put, EBUSY) => "usb_offload_put -EBUSY",
+            (Op::Put, EAGAIN) => "usb_offload_put -EAGAIN",
+            (Op::Put, _) => "usb_offload_put error",
+        });
+    }
     r
 }
 

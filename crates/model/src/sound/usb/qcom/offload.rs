@@ -319,6 +319,11 @@ pub fn uaudio_send_disconnect_ind<'a>(
     dev.waiters.add(-1);
     if r != WaitResult::Cond {
         ksync::note(|| format!("W_inuse(card{card}) ended by {r:?}: forced in_use = 0"));
+        ksync::mechanism(if r == WaitResult::TimedOut {
+            "W_inuse wait timed out"
+        } else {
+            "W_inuse wait interrupted"
+        });
         dev.in_use.store(0);
         dev.forced_clear.set(1);
     }

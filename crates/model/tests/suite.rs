@@ -1,0 +1,202 @@
+//! The whole suite, searched once, and what a user relies on in its output:
+//!
+//! * golden: for every design × scenario pair, exactly the properties in
+//!   `tests/golden.txt` (a change in what the model exhibits shows up here);
+//! * strategies agree: on every exhaustively searched pair, every finding that the
+//!   random walk and PCT report (fixed seeds and execution counts) is reported by the
+//!   exhaustive search too (for a lock-order cycle: each of its edges was recorded);
+//! * witnesses reproduce: replaying the token of every finding reproduces a finding
+//!   with the same mechanism signature, and replaying each edge witness of a
+//!   lock-order cycle records that edge.
+//!
+//! It takes minutes (millions of executions), so it is one test that runs the suite
+//! once, on every core.
+
+use explore::{explore, Config, Program, Report, Strategy};
+use ksync::FindingKind;
+use model::{Design, Scenario};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+fn program(design: Design, sc: &Scenario) -> Program {
+    let run = sc.run;
+    Program {
+        name: format!("{}/{}", design.name(), sc.name),
+        main: Arc::new(move || run(design)),
+    }
+}
+
+fn pairs() -> Vec<(Design, Scenario)> {
+    let mut v = Vec::new();
+    for d in Design::ALL {
+        for s in model::all_scenarios() {
+            v.push((d, s));
+        }
+    }
+    v
+}
+
+/// Searches every pair with the config `cfg` gives it, on every core; in pair order.
+fn search_all(
+    pairs: &[(Design, Scenario)],
+    cfg: impl Fn(&Scenario) -> Config + Sync,
+) -> Vec<Report> {
+    let next = AtomicUsize::new(0);
+    let out: Mutex<Vec<Option<Report>>> = Mutex::new(vec![None; pairs.len()]);
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((d, sc)) = pairs.get(i) else { break };
+                let r = explore(&program(*d, sc), &cfg(sc));
+                out.lock().unwrap()[i] = Some(r);
+            });
+        }
+    });
+    out.into_inner()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.expect("searched"))
+        .collect()
+}
+
+fn golden() -> BTreeMap<String, BTreeSet<String>> {
+    include_str!("golden.txt")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (pair, props) = l.split_once(':').expect("`design/scenario: PROPS`");
+            (
+                pair.trim().to_string(),
+                props.split_whitespace().map(str::to_string).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_suite_verdicts_are_trustworthy() {
+    let pairs = pairs();
+    let reports = search_all(&pairs, |sc| Config {
+        max_executions: sc.max_executions,
+        ..Config::default()
+    });
+    let mut failures: Vec<String> = Vec::new();
+
+    // Golden property sets.
+    let want = golden();
+    let mut table = String::new();
+    for ((d, sc), r) in pairs.iter().zip(&reports) {
+        let name = format!("{}/{}", d.name(), sc.name);
+        let found: BTreeSet<String> = r
+            .findings
+            .iter()
+            .map(|f| f.finding.property.clone())
+            .collect();
+        table.push_str(&format!(
+            "{name}: {}\n",
+            found.iter().cloned().collect::<Vec<_>>().join(" ")
+        ));
+        if sc.bound.is_none() && !r.exhausted {
+            failures.push(format!("{name}: not exhausted"));
+        }
+        if want.get(&name) != Some(&found) {
+            failures.push(format!(
+                "{name}: properties {found:?}, golden.txt says {:?}",
+                want.get(&name)
+            ));
+        }
+    }
+
+    // Every witness reproduces its finding.
+    let mut replayed = 0;
+    for ((d, sc), r) in pairs.iter().zip(&reports) {
+        let p = program(*d, sc);
+        for f in &r.findings {
+            if f.finding.kind == FindingKind::LockOrder {
+                for w in &f.edge_witnesses {
+                    let rep = explore::replay(&p, &w.decisions, 20_000);
+                    replayed += 1;
+                    if !rep.edges.contains(&(w.from.clone(), w.to.clone())) {
+                        failures.push(format!(
+                            "{}: replaying the witness of edge {} -> {} does not record it",
+                            f.id, w.from, w.to
+                        ));
+                    }
+                }
+                if f.edge_witnesses.len() != f.finding.locks.len() {
+                    failures.push(format!(
+                        "{}: {} edge witnesses for a cycle of {}",
+                        f.id,
+                        f.edge_witnesses.len(),
+                        f.finding.locks.len()
+                    ));
+                }
+                continue;
+            }
+            let rep = explore::replay(&p, &f.decisions, 20_000);
+            replayed += 1;
+            let sigs: HashSet<String> =
+                rep.outcome.findings.iter().map(|x| x.signature()).collect();
+            if rep.diverged.is_some() || !sigs.contains(&f.signature) {
+                failures.push(format!(
+                    "{}: replaying its token does not reproduce `{}` (diverged: {:?})",
+                    f.id, f.signature, rep.diverged
+                ));
+            }
+        }
+    }
+
+    // Random walk and PCT find nothing the exhaustive search does not.
+    let exhaustive: Vec<(Design, Scenario)> = pairs
+        .iter()
+        .zip(&reports)
+        .filter(|((_, sc), r)| sc.bound.is_none() && r.exhausted)
+        .map(|(p, _)| *p)
+        .collect();
+    let by_name: BTreeMap<String, &Report> =
+        reports.iter().map(|r| (r.program.clone(), r)).collect();
+    for (strategy, seed) in [(Strategy::Random, 11), (Strategy::Pct, 7)] {
+        let sampled = search_all(&exhaustive, |_| Config {
+            strategy,
+            seed,
+            max_executions: Some(2_000),
+            ..Config::default()
+        });
+        for s in &sampled {
+            let full = by_name[&s.program];
+            let sigs: HashSet<&str> = full.findings.iter().map(|f| f.signature.as_str()).collect();
+            let edges: HashSet<(&str, &str)> = full
+                .edges
+                .iter()
+                .map(|e| (e.from.as_str(), e.to.as_str()))
+                .collect();
+            for f in &s.findings {
+                let ok = if f.finding.kind == FindingKind::LockOrder {
+                    let c = &f.finding.locks;
+                    (0..c.len()).all(|i| edges.contains(&(&*c[i], &*c[(i + 1) % c.len()])))
+                } else {
+                    sigs.contains(f.signature.as_str())
+                };
+                if !ok {
+                    failures.push(format!(
+                        "{}: {strategy:?} (seed {seed}) reports `{}`, the exhaustive search does not (replay {})",
+                        s.program, f.signature, f.token
+                    ));
+                }
+            }
+        }
+    }
+
+    println!(
+        "{} pairs, {} executions; {replayed} witnesses replayed",
+        pairs.len(),
+        reports.iter().map(|r| r.executions).sum::<u64>()
+    );
+    assert!(
+        failures.is_empty(),
+        "{failures:#?}\n\nthe properties found, for tests/golden.txt:\n{table}"
+    );
+}
