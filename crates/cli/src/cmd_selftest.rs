@@ -20,6 +20,11 @@ pub struct Args {
     /// List the programs and exit.
     #[arg(long)]
     pub list: bool,
+    /// Random programs to compare with brute force after the classic ones (default
+    /// 200, or 50 with --quick; 0 skips them). Programs whose brute force would run
+    /// more than 20 000 schedules are skipped and counted.
+    #[arg(long, value_name = "N")]
+    pub random: Option<u64>,
 }
 
 fn row(o: &Outcome) -> String {
@@ -125,7 +130,28 @@ pub fn run(a: Args) -> u8 {
         }
         let _ = out.flush();
     }
+    let n_random = a.random.unwrap_or(if a.quick { 50 } else { 200 });
+    let random = (n_random > 0 && a.programs.is_empty())
+        .then(|| explore::selftest::random::check_seeds(0..n_random, 20_000));
+    if let Some(d) = &random {
+        all_ok &= d.unsound.is_empty();
+        if a.json {
+            println!("{}", serde_json::json!({ "random_programs": d }));
+        }
+    }
     if !a.json {
+        if let Some(d) = &random {
+            println!(
+                "\nrandom programs (seeds 0..{n_random}): {} compared with brute force ({} fire timers), {} too large to brute-force, {} unsound",
+                d.tested,
+                d.with_timers,
+                d.too_large,
+                d.unsound.len()
+            );
+            for u in &d.unsound {
+                println!("    !! {u}");
+            }
+        }
         println!();
         println!("lockdep property:");
         for l in &serial_lines {

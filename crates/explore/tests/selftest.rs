@@ -191,41 +191,17 @@ fn abba_lock_order_from_one_serial_execution() {
 /// final state and deadlock brute force reaches.
 #[test]
 fn random_programs_agree_with_brute_force() {
-    use explore::selftest::random::Spec;
-    let (mut tested, mut timed) = (0, 0);
-    for seed in 0..200 {
-        let spec = Spec::generate(seed);
-        let p = spec.program();
-        let bf = brute_force(
-            &p,
-            &Limits {
-                max_executions: Some(20_000),
-                ..Limits::default()
-            },
-        );
-        assert!(bf.diverged.is_none(), "seed {seed}: {:?}", bf.diverged);
-        if !bf.complete {
-            continue;
-        }
-        let obs = observe_dfs(&p, true, &Limits::default());
-        assert!(obs.exhausted, "seed {seed}");
-        let missing: Vec<_> = bf.finding_keys.difference(&obs.finding_keys).collect();
-        assert!(
-            missing.is_empty(),
-            "seed {seed}: {spec:?}: DPOR missed {missing:?}"
-        );
-        let traces = bf.forms.iter().filter(|f| !obs.forms.contains(*f)).count();
-        assert_eq!(
-            traces, 0,
-            "seed {seed}: {spec:?}: DPOR missed {traces} traces"
-        );
-        tested += 1;
-        timed += bf.forms.iter().any(|f| f.clock_steps > 0) as u32;
-    }
-    println!("{tested} random programs agree ({timed} with timers)");
+    let d = explore::selftest::random::check_seeds(0..200, 20_000);
+    println!("{d:?}");
+    assert!(d.unsound.is_empty(), "{:#?}", d.unsound);
     assert!(
-        tested >= 100,
-        "only {tested} programs small enough to brute-force"
+        d.tested >= 100,
+        "only {} programs small enough to brute-force",
+        d.tested
     );
-    assert!(timed >= 50, "only {timed} programs fire timers");
+    assert!(
+        d.with_timers >= 50,
+        "only {} programs fire timers",
+        d.with_timers
+    );
 }

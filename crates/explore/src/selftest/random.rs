@@ -245,3 +245,57 @@ fn run(spec: &Spec) {
         state.clone(),
     );
 }
+
+/// What the differential check of [`check_seeds`] saw.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Differential {
+    /// Programs whose brute force finished and that were compared.
+    pub tested: u64,
+    /// Of those, programs in which some timer fired.
+    pub with_timers: u64,
+    /// Programs skipped because brute force would run more than the limit.
+    pub too_large: u64,
+    /// One line per program on which DPOR missed a trace or a finding.
+    pub unsound: Vec<String>,
+}
+
+/// Generates the programs of `seeds`, brute-forces each (skipping those with more
+/// than `max_schedules` schedules) and compares DPOR with it: every trace, final
+/// state and deadlock brute force reaches, DPOR must reach.
+pub fn check_seeds(seeds: std::ops::Range<u64>, max_schedules: u64) -> Differential {
+    use super::brute::{brute_force, observe_dfs, Limits};
+    let mut d = Differential::default();
+    for seed in seeds {
+        let spec = Spec::generate(seed);
+        let p = spec.program();
+        let bf = brute_force(
+            &p,
+            &Limits {
+                max_executions: Some(max_schedules),
+                ..Limits::default()
+            },
+        );
+        if let Some(why) = &bf.diverged {
+            d.unsound
+                .push(format!("seed {seed}: brute force diverged: {why}"));
+            continue;
+        }
+        if !bf.complete {
+            d.too_large += 1;
+            continue;
+        }
+        let obs = observe_dfs(&p, true, &Limits::default());
+        d.tested += 1;
+        d.with_timers += bf.forms.iter().any(|f| f.clock_steps > 0) as u64;
+        let missing: Vec<_> = bf.finding_keys.difference(&obs.finding_keys).collect();
+        let traces = bf.forms.iter().filter(|f| !obs.forms.contains(*f)).count();
+        if !obs.exhausted || !missing.is_empty() || traces > 0 {
+            d.unsound.push(format!(
+                "seed {seed}: DPOR missed {traces} trace(s) and {} finding(s) ({:?}): {spec:?}",
+                missing.len(),
+                missing.first()
+            ));
+        }
+    }
+    d
+}
