@@ -88,6 +88,80 @@ fn findings_exit_1_and_their_tokens_replay() {
     assert!(rv[0]["diverged"].is_null());
 }
 
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The token of v1's LK-4 finding on enable-disable (a fast search).
+fn lk4_token() -> String {
+    let o = run(&[
+        "check",
+        "-d",
+        "v1-caller-locks",
+        "-s",
+        "enable-disable",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json_lines(&o);
+    v[0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["property"] == "LK-4")
+        .expect("LK-4 finding")["replay"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A token cut short, extended or altered is refused as damaged (exit 2), never
+/// replayed as another schedule nor blamed on a model change.
+#[test]
+fn damaged_tokens_exit_2() {
+    let token = lk4_token();
+    assert!(token.starts_with("uo2."), "{token}");
+    let n = token.len();
+    let mut damaged = vec![
+        token[..n - 1].to_string(),
+        token[..n - 8].to_string(),
+        token[..n / 2].to_string(),
+        format!("{token}A"),
+        format!("{token}AAAA"),
+        format!("{token}x-_"),
+    ];
+    // One character of the body changed, at its start, middle and end.
+    let body = token.rfind('.').unwrap() + 1;
+    for i in [body, (body + n) / 2, n - 1] {
+        let mut s = token.clone().into_bytes();
+        s[i] = if s[i] == b'A' { b'B' } else { b'A' };
+        damaged.push(String::from_utf8(s).unwrap());
+    }
+    // One character of the program name changed.
+    damaged.push(token.replacen("v1-caller-locks", "v2-caller-locks", 1));
+    // Another program's name (a design that exists).
+    damaged.push(token.replacen("v1-caller-locks", "v0-core-locks", 1));
+    for t in &damaged {
+        let o = run(&["replay", t]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{t}: {e}");
+        assert!(e.contains("damaged"), "{t}: {e}");
+        assert!(e.contains("copy the whole token"), "{t}: {e}");
+        assert!(!e.contains("model changed"), "{t}: {e}");
+        assert!(o.stdout.is_empty(), "{t}: replayed anyway");
+    }
+}
+
+#[test]
+fn old_tokens_are_named_as_such() {
+    let o = run(&[
+        "replay",
+        "uo1.v1-caller-locks/enable-disable.aaaaaaaaaaaaaaaaaaaaqcaibaibaeaqdambqgbaeaqaqcaib",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("older version"), "{}", stderr(&o));
+}
+
 #[test]
 fn usage_errors_exit_2() {
     assert_eq!(run(&["check", "--design", "v9"]).status.code(), Some(2));

@@ -652,8 +652,15 @@ pub fn replay(program: &Program, decisions: &[u32], max_steps: u32) -> Replay {
     });
     let mut sched = ReplaySched::new(decisions.to_vec());
     let outcome = run_one(&mut exec, program, &mut sched);
-    Replay {
-        outcome,
-        diverged: sched.diverged,
+    let mut diverged = sched.diverged;
+    // An execution that ends before its recorded decisions do left the schedule too
+    // (unless the step bound cut it short: a smaller bound than the search's).
+    if diverged.is_none() && sched.pos < decisions.len() && outcome.end != EndKind::StepBound {
+        diverged = Some(format!(
+            "the execution ended after {} of the {} recorded decisions",
+            sched.pos,
+            decisions.len()
+        ));
     }
+    Replay { outcome, diverged }
 }
