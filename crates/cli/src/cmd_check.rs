@@ -20,21 +20,21 @@ pub struct Args {
     /// dpor (exhaustive, default), dfs (exhaustive, no reduction), random, pct.
     #[arg(long, default_value = "dpor")]
     pub strategy: Strategy,
-    /// Stop each search after this many executions (verdict becomes "incomplete").
-    #[arg(long)]
+    /// Stop each search after this many executions, at least 1 (verdict becomes "incomplete").
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::args::max_executions)]
     pub max_executions: Option<u64>,
-    /// Steps per execution before it counts as incomplete.
-    #[arg(long, default_value_t = 20_000)]
+    /// Steps per execution before it counts as incomplete (at least 1).
+    #[arg(long, default_value_t = 20_000, allow_negative_numbers = true, value_parser = crate::args::max_steps)]
     pub max_steps: u32,
-    /// Wall-time limit per search, in seconds.
-    #[arg(long)]
-    pub max_time: Option<f64>,
+    /// Wall-time limit per search, in seconds (more than 0, at most a year).
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true, value_parser = crate::args::max_time)]
+    pub max_time: Option<Duration>,
     /// Parallel searches (default: number of cores).
-    #[arg(long, short = 'j')]
+    #[arg(long, short = 'j', allow_negative_numbers = true, value_parser = crate::args::jobs)]
     pub jobs: Option<usize>,
     /// Explore only shard K of N of each search tree (K/N, 0-based), for many machines.
-    #[arg(long)]
-    pub shard: Option<String>,
+    #[arg(long, value_name = "K/N", value_parser = crate::args::shard)]
+    pub shard: Option<(usize, usize)>,
     /// Seed of the random and PCT strategies.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -68,21 +68,14 @@ pub fn run(a: Args) -> u8 {
             return crate::EXIT_USAGE;
         }
     };
-    let shard = match a.shard.as_deref().map(suite::parse_shard).transpose() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return crate::EXIT_USAGE;
-        }
-    };
     let opts = SuiteOpts {
         strategy: a.strategy,
         max_executions: a.max_executions,
         max_steps: a.max_steps,
-        max_time: a.max_time.map(Duration::from_secs_f64),
+        max_time: a.max_time,
         jobs: a.jobs.unwrap_or_else(suite::default_jobs),
         seed: a.seed,
-        shard,
+        shard: a.shard,
         progress: !a.json,
     };
     let started = std::time::Instant::now();

@@ -15,7 +15,7 @@ pub struct Args {
     /// A replay token printed by `check` (starts with `uo2.`).
     pub token: String,
     /// Steps before the execution counts as incomplete (use the value `check` ran with).
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 20_000, allow_negative_numbers = true, value_parser = crate::args::max_steps)]
     pub max_steps: u32,
     /// The trace and findings as JSON.
     #[arg(long)]

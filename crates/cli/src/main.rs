@@ -1,5 +1,6 @@
 //! `usb-offload`: the Linux USB audio offload stack as executable Rust, checked.
 
+mod args;
 mod cmd_bench;
 mod cmd_bench_check;
 mod cmd_check;

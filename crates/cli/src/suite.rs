@@ -117,23 +117,6 @@ pub fn run_pairs(pairs: Vec<(Design, Scenario)>, o: &SuiteOpts) -> Vec<PairResul
         .collect()
 }
 
-/// Parses `k/n` (0-based shard k of n).
-pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
-    let (k, n) = s
-        .split_once('/')
-        .ok_or_else(|| format!("--shard `{s}`: expected K/N, e.g. 0/4"))?;
-    let k: usize = k
-        .parse()
-        .map_err(|_| format!("--shard `{s}`: K is not a number"))?;
-    let n: usize = n
-        .parse()
-        .map_err(|_| format!("--shard `{s}`: N is not a number"))?;
-    if n == 0 || k >= n {
-        return Err(format!("--shard `{s}`: need 0 <= K < N"));
-    }
-    Ok((k, n))
-}
-
 /// Selects designs and scenarios by name (empty = all).
 pub fn select(designs: &[String], scenarios: &[String]) -> Result<Vec<(Design, Scenario)>, String> {
     let ds: Vec<Design> = if designs.is_empty() {

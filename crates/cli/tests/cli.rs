@@ -162,6 +162,61 @@ fn old_tokens_are_named_as_such() {
     assert!(stderr(&o).contains("older version"), "{}", stderr(&o));
 }
 
+/// Numbers that make no sense are usage errors with clap's message, on every
+/// subcommand that takes them.
+#[test]
+fn nonsense_numbers_exit_2() {
+    let pair = ["check", "-d", "v2-offload-spinlock", "-s", "enable-disable"];
+    let cases: &[&[&str]] = &[
+        &["--max-time", "nan"],
+        &["--max-time", "inf"],
+        &["--max-time", "-inf"],
+        &["--max-time", "1e30"],
+        &["--max-time", "-1"],
+        &["--max-time", "0"],
+        &["--max-executions", "0"],
+        &["--max-executions", "-5"],
+        &["--max-steps", "0"],
+        &["--jobs", "0"],
+        &["--shard", "4/4"],
+        &["--shard", "0/0"],
+        &["--shard", "1"],
+    ];
+    for c in cases {
+        let args: Vec<&str> = pair.iter().chain(c.iter()).copied().collect();
+        let o = run(&args);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{c:?}: {e}");
+        assert!(e.contains("invalid value"), "{c:?}: {e}");
+        assert!(e.contains(c[0]), "{c:?}: {e}");
+    }
+    for args in [
+        &["replay", "--max-steps", "0", "uo2.x.AAAA"][..],
+        &["locks", "--max-executions", "0"],
+        &["locks", "--jobs", "0"],
+    ] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("invalid value"), "{args:?}");
+    }
+    // Any u64 is a seed.
+    let o = run(&[
+        "check",
+        "-d",
+        "v2-offload-spinlock",
+        "-s",
+        "enable-disable",
+        "--strategy",
+        "random",
+        "--max-executions",
+        "3",
+        "--seed",
+        "18446744073709551615",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
 #[test]
 fn usage_errors_exit_2() {
     assert_eq!(run(&["check", "--design", "v9"]).status.code(), Some(2));
