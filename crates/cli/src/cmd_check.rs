@@ -7,9 +7,13 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 #[derive(clap::Args)]
-#[command(
-    after_help = "Examples:\n  usb-offload check\n  usb-offload check --design v1-caller-locks --scenario stream-vs-reset\n  usb-offload check --strategy pct --max-executions 20000 --json"
-)]
+#[command(after_help = concat!(
+    "Examples:\n  usb-offload check\n  usb-offload check --design v1-caller-locks --scenario stream-vs-reset\n  \
+usb-offload check --strategy pct --max-executions 20000 --json\n\n\
+A pair's verdict is `FAIL` if it has findings, `pass` if its search covered the whole space \
+without one, `incomplete` otherwise (the JSON line's `bound` says what bounded it).\n\n",
+    exit_codes_help!()
+))]
 pub struct Args {
     /// Design(s) to check: v0-core-locks, v1-caller-locks, v2-offload-spinlock (default: all).
     #[arg(long = "design", short = 'd')]
@@ -80,11 +84,9 @@ pub fn run(a: Args) -> u8 {
     };
     let started = std::time::Instant::now();
     let results = suite::run_pairs(pairs, &opts);
-    let any = results.iter().any(|r| !r.report.findings.is_empty());
     if a.json {
         for r in &results {
             let mut v = suite::pair_json(r);
-            v.insert("strategy".into(), json!(r.report.strategy));
             v.insert(
                 "findings".into(),
                 r.report.findings.iter().map(finding_json).collect(),
@@ -98,11 +100,7 @@ pub fn run(a: Args) -> u8 {
             print_counterexamples(&results, a.max_steps);
         }
     }
-    if any {
-        crate::EXIT_FINDING
-    } else {
-        crate::EXIT_OK
-    }
+    suite::exit_code(&results)
 }
 
 fn print_table(results: &[PairResult], total: Duration) {
@@ -141,15 +139,24 @@ fn print_table(results: &[PairResult], total: Duration) {
         );
     }
     let execs: u64 = results.iter().map(|r| r.report.executions).sum();
+    let incomplete = results
+        .iter()
+        .filter(|r| r.report.verdict() == Verdict::Incomplete)
+        .count();
     println!(
-        "\n{} pair(s), {} executions, {:.1} s wall; {} with findings",
+        "\n{} pair(s), {} executions, {:.1} s wall; {} with findings{}",
         results.len(),
         execs,
         total.as_secs_f64(),
         results
             .iter()
             .filter(|r| !r.report.findings.is_empty())
-            .count()
+            .count(),
+        if incomplete > 0 {
+            format!("; {incomplete} incomplete (bounded search, no finding)")
+        } else {
+            String::new()
+        }
     );
 }
 

@@ -47,6 +47,9 @@ fn a_passing_pair_exits_0() {
     let v = json_lines(&o);
     assert_eq!(v.len(), 1);
     assert_eq!(v[0]["verdict"], "pass");
+    assert_eq!(v[0]["exhaustive"], true);
+    assert!(v[0]["bound"].is_null(), "{}", v[0]);
+    assert_eq!(v[0]["strategy"], "dpor");
     assert!(v[0]["executions"].as_u64().unwrap() > 0);
     assert!(v[0]["seconds"].is_number());
     assert_eq!(v[0]["findings"].as_array().unwrap().len(), 0);
@@ -214,7 +217,123 @@ fn nonsense_numbers_exit_2() {
         "18446744073709551615",
         "--json",
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+}
+
+/// A bounded search without a finding is `incomplete`: exit 3, and the JSON says
+/// what bounded it.
+#[test]
+fn bounded_searches_exit_3() {
+    let pair = ["check", "-d", "v2-offload-spinlock", "-s", "enable-disable"];
+    let cases: &[(&[&str], &str, &str)] = &[
+        (&["--max-executions", "5"], "max-executions", "dpor"),
+        (&["--max-steps", "50"], "step-bound", "dpor"),
+        (
+            &["--strategy", "random", "--max-executions", "20"],
+            "strategy",
+            "random",
+        ),
+        (
+            &["--strategy", "pct", "--max-executions", "20"],
+            "strategy",
+            "pct",
+        ),
+    ];
+    for (extra, bound, strategy) in cases {
+        let args: Vec<&str> = pair
+            .iter()
+            .chain(extra.iter())
+            .chain(["--json"].iter())
+            .copied()
+            .collect();
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(3), "{extra:?}: {}", stderr(&o));
+        let v = json_lines(&o);
+        assert_eq!(v[0]["verdict"], "incomplete", "{extra:?}");
+        assert_eq!(v[0]["exhaustive"], false, "{extra:?}");
+        assert_eq!(v[0]["bound"], *bound, "{extra:?}");
+        assert_eq!(v[0]["strategy"], *strategy, "{extra:?}");
+        assert_eq!(v[0]["findings"].as_array().unwrap().len(), 0);
+    }
+    // A wall-time limit on a search that needs far longer.
+    let o = run(&[
+        "check",
+        "-d",
+        "v2-offload-spinlock",
+        "-s",
+        "enable-vs-usbfs-disconnect",
+        "--max-time",
+        "0.01",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let v = json_lines(&o);
+    assert_eq!(v[0]["bound"], "max-time");
+    assert_eq!(v[0]["exhaustive"], false);
+    // The table run says so too.
+    let o = run(&[
+        "check",
+        "-d",
+        "v2-offload-spinlock",
+        "-s",
+        "enable-disable",
+        "--max-executions",
+        "5",
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("incomplete"));
+}
+
+/// Findings take precedence over a bounded search; a scenario's declared bound
+/// is reported as such.
+#[test]
+fn findings_before_bounds_and_declared_bounds() {
+    let o = run(&[
+        "check",
+        "-d",
+        "v1-caller-locks",
+        "-s",
+        "enable-disable",
+        "--max-executions",
+        "5",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json_lines(&o);
+    assert_eq!(v[0]["verdict"], "fail");
+    assert_eq!(v[0]["exhaustive"], false);
+    assert_eq!(v[0]["bound"], "max-executions");
+    // disable-vs-runtime-suspend declares a bound of 50 000 executions.
+    let o = run(&[
+        "check",
+        "-d",
+        "v2-offload-spinlock",
+        "-s",
+        "disable-vs-runtime-suspend",
+        "--json",
+    ]);
+    let v = json_lines(&o);
+    assert_eq!(v[0]["bound"], "scenario-bound", "{}", v[0]);
+    assert_eq!(v[0]["exhaustive"], false);
+    let code = o.status.code();
+    if v[0]["findings"].as_array().unwrap().is_empty() {
+        assert_eq!(code, Some(3));
+    } else {
+        assert_eq!(code, Some(1));
+    }
+}
+
+#[test]
+fn help_documents_exit_codes() {
+    for args in [&["--help"][..], &["check", "--help"]] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(0));
+        let h = String::from_utf8_lossy(&o.stdout);
+        assert!(h.contains("Exit codes"), "{args:?}: {h}");
+        for code in ["0  ", "1  ", "2  ", "3  "] {
+            assert!(h.contains(code), "{args:?} lacks exit code {code}");
+        }
+    }
 }
 
 #[test]
