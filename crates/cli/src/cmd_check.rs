@@ -7,9 +7,13 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 #[derive(clap::Args)]
-#[command(
-    after_help = "Examples:\n  usb-offload check\n  usb-offload check --design v1-caller-locks --scenario stream-vs-reset\n  usb-offload check --strategy pct --max-executions 20000 --json"
-)]
+#[command(after_help = concat!(
+    "Examples:\n  usb-offload check\n  usb-offload check --design v1-caller-locks --scenario stream-vs-reset\n  \
+usb-offload check --strategy pct --max-executions 20000 --json\n\n\
+A pair's verdict is `FAIL` if it has findings, `pass` if its search covered the whole space \
+without one, `incomplete` otherwise (the JSON line's `bound` says what bounded it).\n\n",
+    exit_codes_help!()
+))]
 pub struct Args {
     /// Design(s) to check: v0-core-locks, v1-caller-locks, v2-offload-spinlock (default: all).
     #[arg(long = "design", short = 'd')]
@@ -20,21 +24,21 @@ pub struct Args {
     /// dpor (exhaustive, default), dfs (exhaustive, no reduction), random, pct.
     #[arg(long, default_value = "dpor")]
     pub strategy: Strategy,
-    /// Stop each search after this many executions (verdict becomes "incomplete").
-    #[arg(long)]
+    /// Stop each search after this many executions, at least 1 (verdict becomes "incomplete").
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::args::max_executions)]
     pub max_executions: Option<u64>,
-    /// Steps per execution before it counts as incomplete.
-    #[arg(long, default_value_t = 20_000)]
+    /// Steps per execution before it counts as incomplete (at least 1).
+    #[arg(long, default_value_t = 20_000, allow_negative_numbers = true, value_parser = crate::args::max_steps)]
     pub max_steps: u32,
-    /// Wall-time limit per search, in seconds.
-    #[arg(long)]
-    pub max_time: Option<f64>,
+    /// Wall-time limit per search, in seconds (more than 0, at most a year).
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true, value_parser = crate::args::max_time)]
+    pub max_time: Option<Duration>,
     /// Parallel searches (default: number of cores).
-    #[arg(long, short = 'j')]
+    #[arg(long, short = 'j', allow_negative_numbers = true, value_parser = crate::args::jobs)]
     pub jobs: Option<usize>,
     /// Explore only shard K of N of each search tree (K/N, 0-based), for many machines.
-    #[arg(long)]
-    pub shard: Option<String>,
+    #[arg(long, value_name = "K/N", value_parser = crate::args::shard)]
+    pub shard: Option<(usize, usize)>,
     /// Seed of the random and PCT strategies.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -71,30 +75,21 @@ pub fn run(a: Args) -> u8 {
             return crate::EXIT_USAGE;
         }
     };
-    let shard = match a.shard.as_deref().map(suite::parse_shard).transpose() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return crate::EXIT_USAGE;
-        }
-    };
     let opts = SuiteOpts {
         strategy: a.strategy,
         max_executions: a.max_executions,
         max_steps: a.max_steps,
-        max_time: a.max_time.map(Duration::from_secs_f64),
+        max_time: a.max_time,
         jobs: a.jobs.unwrap_or_else(suite::default_jobs),
         seed: a.seed,
-        shard,
+        shard: a.shard,
         progress: !a.json,
     };
     let started = std::time::Instant::now();
     let results = suite::run_pairs(pairs, &opts);
-    let any = results.iter().any(|r| !r.report.findings.is_empty());
     if a.json {
         for r in &results {
             let mut v = suite::pair_json(r);
-            v.insert("strategy".into(), json!(r.report.strategy));
             v.insert(
                 "findings".into(),
                 r.report.findings.iter().map(finding_json).collect(),
@@ -108,11 +103,7 @@ pub fn run(a: Args) -> u8 {
             print_counterexamples(&results, a.max_steps);
         }
     }
-    if any {
-        crate::EXIT_FINDING
-    } else {
-        crate::EXIT_OK
-    }
+    suite::exit_code(&results)
 }
 
 fn print_table(results: &[PairResult], total: Duration) {
@@ -151,15 +142,24 @@ fn print_table(results: &[PairResult], total: Duration) {
         );
     }
     let execs: u64 = results.iter().map(|r| r.report.executions).sum();
+    let incomplete = results
+        .iter()
+        .filter(|r| r.report.verdict() == Verdict::Incomplete)
+        .count();
     println!(
-        "\n{} pair(s), {} executions, {:.1} s wall; {} with findings",
+        "\n{} pair(s), {} executions, {:.1} s wall; {} with findings{}",
         results.len(),
         execs,
         total.as_secs_f64(),
         results
             .iter()
             .filter(|r| !r.report.findings.is_empty())
-            .count()
+            .count(),
+        if incomplete > 0 {
+            format!("; {incomplete} incomplete (bounded search, no finding)")
+        } else {
+            String::new()
+        }
     );
 }
 

@@ -14,10 +14,11 @@ pub struct Args {
     /// Print Graphviz DOT instead of text.
     #[arg(long)]
     pub dot: bool,
-    /// Executions per scenario (default: exhaustive).
-    #[arg(long)]
+    /// Executions per scenario, at least 1 (default: exhaustive).
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::args::max_executions)]
     pub max_executions: Option<u64>,
-    #[arg(long, short = 'j')]
+    /// Parallel searches (default: number of cores).
+    #[arg(long, short = 'j', allow_negative_numbers = true, value_parser = crate::args::jobs)]
     pub jobs: Option<usize>,
 }
 

@@ -4,11 +4,18 @@ use crate::suite;
 use serde_json::json;
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "A token is damaged if it was cut short, extended or altered (it carries its length and a checksum): \
+replay refuses it with exit code 2; copy it whole from the `check` output. If an intact token no longer fits \
+the model (the model changed since the token was made), replay says so and exits with 2 as well.\n\n\
+Exit codes: 0 the execution ends without a finding, 1 it reproduces findings, 2 usage error \
+(bad option, damaged or foreign token, the model left the token's schedule)."
+)]
 pub struct Args {
-    /// A replay token printed by `check` (starts with `uo1.`).
+    /// A replay token printed by `check` (starts with `uo2.`).
     pub token: String,
-    /// Steps before the execution counts as incomplete.
-    #[arg(long, default_value_t = 20_000)]
+    /// Steps before the execution counts as incomplete (use the value `check` ran with).
+    #[arg(long, default_value_t = 20_000, allow_negative_numbers = true, value_parser = crate::args::max_steps)]
     pub max_steps: u32,
     /// The trace and findings as JSON.
     #[arg(long)]
@@ -50,10 +57,17 @@ pub fn run(a: Args) -> u8 {
         print!("{}", explore::report::format_trace(&r.outcome.trace));
         println!("end: {:?} after {} steps", r.outcome.end, r.outcome.steps);
         if let Some(d) = &r.diverged {
-            println!("warning: the replay left the recorded schedule ({d}); the model changed since the token was made");
+            println!("warning: the replay left the recorded schedule ({d}); the token is intact, so the model changed since the token was made: run `usb-offload check` again for a fresh token");
+        }
+        if r.outcome.end == ksync::rt::EndKind::StepBound {
+            println!(
+                "note: the execution hit the step bound ({} steps); if `check` ran with a larger --max-steps, pass it here too",
+                a.max_steps
+            );
         }
         for f in &r.outcome.findings {
             println!("\n{} {}: {}", f.kind.as_str(), f.property, f.summary);
+            println!("  mechanism: {}", f.signature());
             for l in f.detail.lines() {
                 println!("  {l}");
             }

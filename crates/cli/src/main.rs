@@ -1,5 +1,18 @@
 //! `usb-offload`: the Linux USB audio offload stack as executable Rust, checked.
 
+/// The exit codes, for `--help` (a macro, so `concat!` can use it).
+macro_rules! exit_codes_help {
+    () => {
+        "Exit codes:\n  \
+0  no finding, and every search covered its whole space (or every check passed)\n  \
+1  findings (or a failed check); 1 takes precedence over 3\n  \
+2  usage error: a bad option or number, an unknown design or scenario, a damaged replay token, undecodable QMI bytes\n  \
+3  no finding, but some search was bounded (verdict `incomplete`): random or pct strategy, --max-executions, \
+--max-time, executions cut by --max-steps, or a scenario's declared bound"
+    };
+}
+
+mod args;
 mod cmd_bench;
 mod cmd_bench_check;
 mod cmd_check;
@@ -20,6 +33,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FINDING: u8 = 1;
 /// Exit code: usage error (bad arguments, bad token, bad input).
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code: no finding, but some search was bounded (verdict `incomplete`).
+pub const EXIT_INCOMPLETE: u8 = 3;
 
 #[derive(Parser)]
 #[command(
@@ -30,7 +45,8 @@ pub const EXIT_USAGE: u8 = 2;
 scheduler and explores the interleavings of its kernel paths. It reports deadlocks, lock-order \
 cycles (lockdep style), sleeping in atomic context, invariant violations and leaks, each with a \
 replayable counterexample.\n\nStart with `usb-offload check` (all designs × all scenarios), then \
-`usb-offload replay TOKEN` on a counterexample. Exit codes: 0 no finding, 1 findings, 2 usage error."
+`usb-offload replay TOKEN` on a counterexample.",
+    after_help = exit_codes_help!()
 )]
 struct Cli {
     #[command(subcommand)]

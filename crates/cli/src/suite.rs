@@ -33,6 +33,31 @@ pub struct PairResult {
     pub scenario: Scenario,
     pub program: Program,
     pub report: Report,
+    /// The search ran under the scenario's declared execution bound (no
+    /// `--max-executions` given).
+    pub declared_bound: bool,
+}
+
+impl PairResult {
+    /// What bounded the search (`None`: exhaustive). A stop at the scenario's own
+    /// execution bound is `scenario-bound`, not `max-executions`.
+    pub fn bound(&self) -> Option<&'static str> {
+        match self.report.bound() {
+            Some("max-executions") if self.declared_bound => Some("scenario-bound"),
+            b => b,
+        }
+    }
+}
+
+/// The exit code of a set of searches: findings (1) before bounded searches (3).
+pub fn exit_code(results: &[PairResult]) -> u8 {
+    if results.iter().any(|r| !r.report.findings.is_empty()) {
+        crate::EXIT_FINDING
+    } else if results.iter().any(|r| !r.report.exhaustive()) {
+        crate::EXIT_INCOMPLETE
+    } else {
+        crate::EXIT_OK
+    }
 }
 
 /// Options shared by `check`, `locks` and `bench check`.
@@ -104,6 +129,7 @@ pub fn run_pairs(pairs: Vec<(Design, Scenario)>, o: &SuiteOpts) -> Vec<PairResul
                     scenario: sc,
                     program: p,
                     report,
+                    declared_bound: o.max_executions.is_none() && sc.max_executions.is_some(),
                 });
             });
         }
@@ -115,23 +141,6 @@ pub fn run_pairs(pairs: Vec<(Design, Scenario)>, o: &SuiteOpts) -> Vec<PairResul
         .into_iter()
         .map(|r| r.expect("every pair ran"))
         .collect()
-}
-
-/// Parses `k/n` (0-based shard k of n).
-pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
-    let (k, n) = s
-        .split_once('/')
-        .ok_or_else(|| format!("--shard `{s}`: expected K/N, e.g. 0/4"))?;
-    let k: usize = k
-        .parse()
-        .map_err(|_| format!("--shard `{s}`: K is not a number"))?;
-    let n: usize = n
-        .parse()
-        .map_err(|_| format!("--shard `{s}`: N is not a number"))?;
-    if n == 0 || k >= n {
-        return Err(format!("--shard `{s}`: need 0 <= K < N"));
-    }
-    Ok((k, n))
 }
 
 /// Selects designs and scenarios by name (empty = all).
@@ -175,6 +184,9 @@ pub fn pair_json(r: &PairResult) -> serde_json::Map<String, serde_json::Value> {
         "design": r.design.name(),
         "scenario": r.scenario.name,
         "verdict": r.report.verdict().as_str(),
+        "strategy": r.report.strategy,
+        "exhaustive": r.report.exhaustive(),
+        "bound": r.bound(),
         "executions": r.report.executions,
         "pruned": r.report.pruned,
         "steps": r.report.total_steps,

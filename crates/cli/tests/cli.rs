@@ -47,6 +47,9 @@ fn a_passing_pair_exits_0() {
     let v = json_lines(&o);
     assert_eq!(v.len(), 1);
     assert_eq!(v[0]["verdict"], "pass");
+    assert_eq!(v[0]["exhaustive"], true);
+    assert!(v[0]["bound"].is_null(), "{}", v[0]);
+    assert_eq!(v[0]["strategy"], "dpor");
     assert!(v[0]["executions"].as_u64().unwrap() > 0);
     assert!(v[0]["seconds"].is_number());
     assert_eq!(v[0]["findings"].as_array().unwrap().len(), 0);
@@ -86,6 +89,251 @@ fn findings_exit_1_and_their_tokens_replay() {
         .collect();
     assert!(props.contains(&"LK-4"), "replay reproduced {props:?}");
     assert!(rv[0]["diverged"].is_null());
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The token of v1's LK-4 finding on enable-disable (a fast search).
+fn lk4_token() -> String {
+    let o = run(&[
+        "check",
+        "-d",
+        "v1-caller-locks",
+        "-s",
+        "enable-disable",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json_lines(&o);
+    v[0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["property"] == "LK-4")
+        .expect("LK-4 finding")["replay"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A token cut short, extended or altered is refused as damaged (exit 2), never
+/// replayed as another schedule nor blamed on a model change.
+#[test]
+fn damaged_tokens_exit_2() {
+    let token = lk4_token();
+    assert!(token.starts_with("uo2."), "{token}");
+    let n = token.len();
+    let mut damaged = vec![
+        token[..n - 1].to_string(),
+        token[..n - 8].to_string(),
+        token[..n / 2].to_string(),
+        format!("{token}A"),
+        format!("{token}AAAA"),
+        format!("{token}x-_"),
+    ];
+    // One character of the body changed, at its start, middle and end.
+    let body = token.rfind('.').unwrap() + 1;
+    for i in [body, (body + n) / 2, n - 1] {
+        let mut s = token.clone().into_bytes();
+        s[i] = if s[i] == b'A' { b'B' } else { b'A' };
+        damaged.push(String::from_utf8(s).unwrap());
+    }
+    // One character of the program name changed.
+    damaged.push(token.replacen("v1-caller-locks", "v2-caller-locks", 1));
+    // Another program's name (a design that exists).
+    damaged.push(token.replacen("v1-caller-locks", "v0-core-locks", 1));
+    for t in &damaged {
+        let o = run(&["replay", t]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{t}: {e}");
+        assert!(e.contains("damaged"), "{t}: {e}");
+        assert!(e.contains("copy the whole token"), "{t}: {e}");
+        assert!(!e.contains("model changed"), "{t}: {e}");
+        assert!(o.stdout.is_empty(), "{t}: replayed anyway");
+    }
+}
+
+#[test]
+fn old_tokens_are_named_as_such() {
+    let o = run(&[
+        "replay",
+        "uo1.v1-caller-locks/enable-disable.aaaaaaaaaaaaaaaaaaaaqcaibaibaeaqdambqgbaeaqaqcaib",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("older version"), "{}", stderr(&o));
+}
+
+/// Numbers that make no sense are usage errors with clap's message, on every
+/// subcommand that takes them.
+#[test]
+fn nonsense_numbers_exit_2() {
+    let pair = ["check", "-d", "v2-offload-spinlock", "-s", "enable-disable"];
+    let cases: &[&[&str]] = &[
+        &["--max-time", "nan"],
+        &["--max-time", "inf"],
+        &["--max-time", "-inf"],
+        &["--max-time", "1e30"],
+        &["--max-time", "-1"],
+        &["--max-time", "0"],
+        &["--max-executions", "0"],
+        &["--max-executions", "-5"],
+        &["--max-steps", "0"],
+        &["--jobs", "0"],
+        &["--shard", "4/4"],
+        &["--shard", "0/0"],
+        &["--shard", "1"],
+    ];
+    for c in cases {
+        let args: Vec<&str> = pair.iter().chain(c.iter()).copied().collect();
+        let o = run(&args);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{c:?}: {e}");
+        assert!(e.contains("invalid value"), "{c:?}: {e}");
+        assert!(e.contains(c[0]), "{c:?}: {e}");
+    }
+    for args in [
+        &["replay", "--max-steps", "0", "uo2.x.AAAA"][..],
+        &["locks", "--max-executions", "0"],
+        &["locks", "--jobs", "0"],
+    ] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("invalid value"), "{args:?}");
+    }
+    // Any u64 is a seed.
+    let o = run(&[
+        "check",
+        "-d",
+        "v2-offload-spinlock",
+        "-s",
+        "enable-disable",
+        "--strategy",
+        "random",
+        "--max-executions",
+        "3",
+        "--seed",
+        "18446744073709551615",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+}
+
+/// A bounded search without a finding is `incomplete`: exit 3, and the JSON says
+/// what bounded it.
+#[test]
+fn bounded_searches_exit_3() {
+    let pair = ["check", "-d", "v2-offload-spinlock", "-s", "enable-disable"];
+    let cases: &[(&[&str], &str, &str)] = &[
+        (&["--max-executions", "5"], "max-executions", "dpor"),
+        (&["--max-steps", "50"], "step-bound", "dpor"),
+        (
+            &["--strategy", "random", "--max-executions", "20"],
+            "strategy",
+            "random",
+        ),
+        (
+            &["--strategy", "pct", "--max-executions", "20"],
+            "strategy",
+            "pct",
+        ),
+    ];
+    for (extra, bound, strategy) in cases {
+        let args: Vec<&str> = pair
+            .iter()
+            .chain(extra.iter())
+            .chain(["--json"].iter())
+            .copied()
+            .collect();
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(3), "{extra:?}: {}", stderr(&o));
+        let v = json_lines(&o);
+        assert_eq!(v[0]["verdict"], "incomplete", "{extra:?}");
+        assert_eq!(v[0]["exhaustive"], false, "{extra:?}");
+        assert_eq!(v[0]["bound"], *bound, "{extra:?}");
+        assert_eq!(v[0]["strategy"], *strategy, "{extra:?}");
+        assert_eq!(v[0]["findings"].as_array().unwrap().len(), 0);
+    }
+    // A wall-time limit on a search that needs far longer.
+    let o = run(&[
+        "check",
+        "-d",
+        "v2-offload-spinlock",
+        "-s",
+        "enable-vs-usbfs-disconnect",
+        "--max-time",
+        "0.01",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let v = json_lines(&o);
+    assert_eq!(v[0]["bound"], "max-time");
+    assert_eq!(v[0]["exhaustive"], false);
+    // The table run says so too.
+    let o = run(&[
+        "check",
+        "-d",
+        "v2-offload-spinlock",
+        "-s",
+        "enable-disable",
+        "--max-executions",
+        "5",
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("incomplete"));
+}
+
+/// Findings take precedence over a bounded search; a scenario's declared bound
+/// is reported as such.
+#[test]
+fn findings_before_bounds_and_declared_bounds() {
+    let o = run(&[
+        "check",
+        "-d",
+        "v1-caller-locks",
+        "-s",
+        "enable-disable",
+        "--max-executions",
+        "5",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json_lines(&o);
+    assert_eq!(v[0]["verdict"], "fail");
+    assert_eq!(v[0]["exhaustive"], false);
+    assert_eq!(v[0]["bound"], "max-executions");
+    // disable-vs-runtime-suspend declares a bound of 50 000 executions.
+    let o = run(&[
+        "check",
+        "-d",
+        "v2-offload-spinlock",
+        "-s",
+        "disable-vs-runtime-suspend",
+        "--json",
+    ]);
+    let v = json_lines(&o);
+    assert_eq!(v[0]["bound"], "scenario-bound", "{}", v[0]);
+    assert_eq!(v[0]["exhaustive"], false);
+    let code = o.status.code();
+    if v[0]["findings"].as_array().unwrap().is_empty() {
+        assert_eq!(code, Some(3));
+    } else {
+        assert_eq!(code, Some(1));
+    }
+}
+
+#[test]
+fn help_documents_exit_codes() {
+    for args in [&["--help"][..], &["check", "--help"]] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(0));
+        let h = String::from_utf8_lossy(&o.stdout);
+        assert!(h.contains("Exit codes"), "{args:?}: {h}");
+        for code in ["0  ", "1  ", "2  ", "3  "] {
+            assert!(h.contains(code), "{args:?} lacks exit code {code}");
+        }
+    }
 }
 
 #[test]

@@ -167,6 +167,28 @@ pub struct Edge {
     pub stack: Vec<&'static str>,
 }
 
+/// The limit that ended a search before it covered its space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stop {
+    /// `Config::max_executions` (for random and PCT also their default budget).
+    MaxExecutions,
+    /// `Config::max_time`.
+    MaxTime,
+    /// `Config::stop_at_first`: a finding ended the search.
+    FirstFinding,
+}
+
+impl Stop {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stop::MaxExecutions => "max-executions",
+            Stop::MaxTime => "max-time",
+            Stop::FirstFinding => "first-finding",
+        }
+    }
+}
+
 /// What a search found.
 #[derive(Clone, Debug)]
 pub struct Report {
@@ -180,6 +202,8 @@ pub struct Report {
     pub step_bound_hits: u64,
     /// The search covered its whole space (exhaustive strategies only).
     pub exhausted: bool,
+    /// The limit that stopped the search early, if one did.
+    pub stopped_by: Option<Stop>,
     pub findings: Vec<Found>,
     pub elapsed: Duration,
     pub edges: Vec<Edge>,
@@ -193,6 +217,29 @@ impl Report {
             Verdict::Pass
         } else {
             Verdict::Incomplete
+        }
+    }
+
+    /// The search covered the whole space: exhaustive strategy, not stopped early,
+    /// no execution cut by the step bound.
+    pub fn exhaustive(&self) -> bool {
+        self.strategy.exhaustive() && self.exhausted && self.step_bound_hits == 0
+    }
+
+    /// What bounded the search, `None` when it was exhaustive: `strategy` (random and
+    /// PCT sample schedules), the limit that stopped it (`max-executions`,
+    /// `max-time`, `first-finding`), or `step-bound` (executions cut short).
+    pub fn bound(&self) -> Option<&'static str> {
+        if !self.strategy.exhaustive() {
+            Some("strategy")
+        } else if let Some(s) = self.stopped_by {
+            Some(s.as_str())
+        } else if self.step_bound_hits > 0 {
+            Some("step-bound")
+        } else if !self.exhausted {
+            Some("stopped")
+        } else {
+            None
         }
     }
 }
@@ -435,24 +482,25 @@ pub(crate) struct WorkerResult {
     pruned: u64,
     bound_hits: u64,
     exhausted: bool,
+    stopped_by: Option<Stop>,
     lockdep: ksync::rt::LockDep,
 }
 
-fn limits_hit(cfg: &Config, sh: &Shared, start: Instant) -> bool {
+fn limits_hit(cfg: &Config, sh: &Shared, start: Instant) -> Option<Stop> {
     if sh.stop.load(Ordering::Relaxed) {
-        return true;
+        return Some(Stop::FirstFinding);
     }
     if let Some(m) = cfg.max_executions {
         if sh.executions.load(Ordering::Relaxed) >= m {
-            return true;
+            return Some(Stop::MaxExecutions);
         }
     }
     if let Some(t) = cfg.max_time {
         if start.elapsed() >= t {
-            return true;
+            return Some(Stop::MaxTime);
         }
     }
-    false
+    None
 }
 
 /// Runs one DFS/DPOR search over the subtree of each prefix in `prefixes` that this
@@ -472,6 +520,7 @@ fn dfs_worker(
         pruned: 0,
         bound_hits: 0,
         exhausted: true,
+        stopped_by: None,
         lockdep: Default::default(),
     };
     let reduce = cfg.strategy == Strategy::Dpor;
@@ -480,8 +529,9 @@ fn dfs_worker(
         let Some(prefix) = prefixes.get(i) else { break };
         let mut dfs = dpor::Dfs::with_prefix(reduce, prefix);
         while dfs.start() {
-            if limits_hit(cfg, sh, start) {
+            if let Some(stop) = limits_hit(cfg, sh, start) {
                 res.exhausted = false;
+                res.stopped_by.get_or_insert(stop);
                 break;
             }
             let edges_before = exec.lockdep.len();
@@ -515,6 +565,7 @@ fn dfs_worker(
         }
         if sh.stop.load(Ordering::Relaxed) {
             res.exhausted = false;
+            res.stopped_by.get_or_insert(Stop::FirstFinding);
             break;
         }
     }
@@ -647,6 +698,7 @@ pub fn explore(program: &Program, cfg: &Config) -> Report {
         pruned: 0,
         step_bound_hits: 0,
         exhausted: cfg.strategy.exhaustive(),
+        stopped_by: None,
         findings: Vec::new(),
         elapsed: Duration::ZERO,
         edges: Vec::new(),
@@ -659,6 +711,7 @@ pub fn explore(program: &Program, cfg: &Config) -> Report {
         report.pruned += r.pruned;
         report.step_bound_hits += r.bound_hits;
         report.exhausted &= r.exhausted;
+        report.stopped_by = report.stopped_by.or(r.stopped_by);
         collector.merge(r.collector);
         for cycle in graph.merge(&r.lockdep) {
             if single {
@@ -708,7 +761,7 @@ fn sh_limits(sh: &Shared) -> Limits<'_> {
 }
 
 impl Limits<'_> {
-    pub(crate) fn hit(&self, cfg: &Config, start: Instant) -> bool {
+    pub(crate) fn hit(&self, cfg: &Config, start: Instant) -> Option<Stop> {
         limits_hit(cfg, self.sh, start)
     }
     pub(crate) fn count(&self) -> u64 {
@@ -742,9 +795,19 @@ pub fn replay(program: &Program, decisions: &[u32], max_steps: u32) -> Replay {
         .edges()
         .map(|e| (e.from_name(), e.to_name()))
         .collect();
+    let mut diverged = sched.diverged;
+    // An execution that ends before its recorded decisions do left the schedule too
+    // (unless the step bound cut it short: a smaller bound than the search's).
+    if diverged.is_none() && sched.pos < decisions.len() && outcome.end != EndKind::StepBound {
+        diverged = Some(format!(
+            "the execution ended after {} of the {} recorded decisions",
+            sched.pos,
+            decisions.len()
+        ));
+    }
     Replay {
         outcome,
-        diverged: sched.diverged,
+        diverged,
         edges,
     }
 }

@@ -103,7 +103,13 @@ pub(crate) fn random_worker(
     let mut seed_rng = Rng::new(cfg.seed);
     let mut avg_steps: u32 = 100;
     let limit = cfg.max_executions.unwrap_or(10_000);
-    while execs < limit && !lim.hit(cfg, start) {
+    let stopped_by = loop {
+        if execs >= limit {
+            break crate::Stop::MaxExecutions;
+        }
+        if let Some(stop) = lim.hit(cfg, start) {
+            break stop;
+        }
         let seed = seed_rng.next_u64();
         let out;
         let decisions;
@@ -148,7 +154,7 @@ pub(crate) fn random_worker(
                 lim.stop();
             }
         }
-    }
+    };
     let lockdep = std::mem::take(&mut exec.lockdep);
     crate::WorkerResult {
         collector: col,
@@ -157,6 +163,7 @@ pub(crate) fn random_worker(
         pruned: 0,
         bound_hits: bound,
         exhausted: false,
+        stopped_by: Some(stopped_by),
         lockdep,
     }
 }
