@@ -171,6 +171,10 @@ pub fn classics() -> Vec<Classic> {
             shapes::choice_in_timed_wait(),
             "choose() inside a timed wait's condition and after its timeout, against a racing writer",
         ),
+        shape(
+            shapes::signal_vs_wake(),
+            "an interruptible timed wait whose wake-up races the signal main sends",
+        ),
         Classic {
             brute_cheap: false,
             ..shape(

@@ -219,6 +219,28 @@ pub fn choice_in_timed_wait() -> Program {
     })
 }
 
+/// A signal racing a wake-up, as usbfs's interruptible `W_inuse` wait meets the
+/// disable that releases it: the waiter's interruptible timed wait ends by the
+/// condition, by the signal main sends, or (if neither came in time) by its timeout.
+pub fn signal_vs_wake() -> Program {
+    Program::new("signal-vs-wake", || {
+        let flag = Arc::new(AtomicU32::new("svw.flag", 0));
+        let wq = Arc::new(WaitQueue::new(LockClass::new("svw.W")));
+        let (f2, w2) = (flag.clone(), wq.clone());
+        let waiter = spawn("waiter", move || {
+            let r = wq.wait_event_interruptible_timeout(|| flag.load() != 0, Some(50));
+            outcome(format!("{r:?}-{}", flag.load()));
+        });
+        let waker = spawn("waker", move || {
+            f2.store(1);
+            w2.wake_up();
+        });
+        ksync::yield_now();
+        ksync::signal(&waiter);
+        join_all(vec![waiter, waker]);
+    })
+}
+
 /// Every shape program.
 pub fn all() -> Vec<Program> {
     vec![
@@ -228,5 +250,6 @@ pub fn all() -> Vec<Program> {
         ordered_worker(),
         setup_then_race(),
         choice_in_timed_wait(),
+        signal_vs_wake(),
     ]
 }

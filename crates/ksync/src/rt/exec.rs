@@ -780,8 +780,12 @@ impl State {
             Op::Atomic { obj, write: true } | Op::PrepareWait { obj, .. } | Op::Wake { obj } => {
                 Some(Access::Write(obj))
             }
-            // A wait that ended by its timeout observes that no wake-up came.
-            Op::Sleep { obj, .. } if t.timed_out && !t.woken => Some(Access::Read(obj)),
+            // A sleep that can end without a wake-up (timed out, or interruptible with
+            // a signal pending) ends differently before and after one: it reads the
+            // queue.
+            Op::Sleep { obj, intr } if t.timed_out || (intr && t.signal_pending) => {
+                Some(Access::Read(obj))
+            }
             Op::Atomic { obj, write: false } => Some(Access::Read(obj)),
             Op::Lock { obj } => Some(Access::Lock(obj)),
             Op::TryLock { obj } => Some(Access::TryLock(obj)),
@@ -870,6 +874,10 @@ impl State {
             }
             Op::Sleep { obj, intr } => {
                 let task = &mut self.tasks[t];
+                if task.timed_out || (intr && task.signal_pending) {
+                    // Ends differently before and after a wake-up of the queue.
+                    self.accesses.push(Access::Read(obj));
+                }
                 let r = if task.woken {
                     0
                 } else if intr && task.signal_pending {
@@ -889,10 +897,8 @@ impl State {
                         vc_join(&mut task.vc, &w);
                     }
                 } else if task.timed_out {
-                    // Ended by the timer: after the clock step that fired it, and
-                    // ordered against wake-ups of the queue that came too late.
+                    // Ended by the timer: after the clock step that fired it.
                     self.accesses.push(Access::SyncWith(task.timeout_step));
-                    self.accesses.push(Access::Read(obj));
                 }
                 task.woken = false;
                 task.timed_out = false;
