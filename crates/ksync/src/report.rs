@@ -10,6 +10,8 @@ pub enum FindingKind {
     LockOrder,
     RecursiveLock,
     SleepInAtomic,
+    /// Two unordered accesses to a plain field, one a write (LK-8).
+    DataRace,
     Invariant,
     Leak,
     Panic,
@@ -22,6 +24,7 @@ impl FindingKind {
             FindingKind::LockOrder => "lock-order",
             FindingKind::RecursiveLock => "recursive-lock",
             FindingKind::SleepInAtomic => "sleep-in-atomic",
+            FindingKind::DataRace => "data-race",
             FindingKind::Invariant => "invariant",
             FindingKind::Leak => "leak",
             FindingKind::Panic => "panic",
@@ -94,6 +97,11 @@ impl Finding {
                     .split_once(": ")
                     .map_or(&*self.summary, |x| x.1);
                 s.push_str(&format!(" [{what}]"));
+            }
+            FindingKind::DataRace => {
+                // Its detail names both sides in a fixed order: whichever access
+                // came second reports it.
+                s.push_str(&format!(" {} [{}]", locks.join(","), self.detail));
             }
             _ => {
                 if let Some(t) = &self.task {

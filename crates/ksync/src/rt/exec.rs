@@ -966,8 +966,15 @@ impl State {
                 self.tasks[u].name,
                 if other_wrote { "wrote" } else { "read" },
             );
-            let mut f = self.finding_here(t, FindingKind::Invariant, "LK-8", summary);
+            let mut f = self.finding_here(t, FindingKind::DataRace, "LK-8", summary);
             f.locks = vec![class_name(self.objs[obj as usize].class)];
+            let rw = |w: bool| if w { "write" } else { "read" };
+            let mut sides = [
+                format!("{} {} in {site}", self.tasks[t].name, rw(write)),
+                format!("{} {} in {other_site}", self.tasks[u].name, rw(other_wrote)),
+            ];
+            sides.sort();
+            f.detail = sides.join("; ");
             self.push_finding(f);
         }
     }
