@@ -261,3 +261,38 @@ fn lock_cycle_summary_names_the_functions() {
         assert!(s.contains("waits for B held by t2 in f1"), "{s}");
     }
 }
+
+/// A condition that takes a lock cannot be evaluated from the scheduler (the lock
+/// may be held by a suspended task): the evaluation is refused, not hung, and the
+/// wait is left alone.
+#[test]
+fn a_condition_that_locks_is_not_evaluated() {
+    let p = Program::new("locking-cond", || {
+        let m = Arc::new(Mutex::new(LockClass::new("M"), ()));
+        let flag = Arc::new(AtomicU32::new("flag", 0));
+        let wq = Arc::new(WaitQueue::new(LockClass::new("W")));
+        let (m2, f2) = (m.clone(), flag.clone());
+        let waiter = spawn("waiter", move || {
+            wq.wait_event_timeout(
+                || {
+                    let _g = m2.lock();
+                    f2.load() != 0
+                },
+                Some(100),
+            );
+        });
+        let setter = spawn("setter", move || {
+            let _g = m.lock();
+            flag.store(1);
+        });
+        waiter.join();
+        setter.join();
+    });
+    let r = explore(&p, &Config::default());
+    assert!(r.exhausted);
+    assert!(
+        r.findings.iter().all(|f| f.finding.property != "LK-9"),
+        "{:#?}",
+        r.findings
+    );
+}

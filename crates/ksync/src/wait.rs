@@ -251,7 +251,8 @@ pub struct Completion {
 impl Completion {
     pub fn new(class: LockClass) -> Self {
         Completion {
-            done: AtomicU32::new(class.name, 0),
+            // x->wait.lock orders complete() and the waiter in the kernel
+            done: AtomicU32::ordered(class.name, 0),
             wq: WaitQueue::new(class),
         }
     }

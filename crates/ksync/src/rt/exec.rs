@@ -68,6 +68,10 @@ pub(crate) enum ObjKind {
     Mutex,
     Spin,
     Atomic,
+    /// An atomic that orders like the lock-protected state it stands for (a
+    /// completion's count, a work queue's item count): for data-race detection a
+    /// write releases and every access acquires.
+    SyncAtomic,
     WaitQueue,
 }
 
@@ -1125,6 +1129,15 @@ impl State {
                 } else {
                     Access::Read(obj)
                 });
+                if self.race_on && self.objs[obj as usize].kind == ObjKind::SyncAtomic {
+                    self.race_acquire(t, obj);
+                    if write {
+                        let vc = std::mem::take(&mut self.tasks[t].vc);
+                        vc_join(&mut self.objs[obj as usize].rel_vc, &vc);
+                        self.tasks[t].vc = vc;
+                        vc_tick(&mut self.tasks[t].vc, t);
+                    }
+                }
             }
             Op::Lock { obj } => {
                 let o = &mut self.objs[obj as usize];
