@@ -61,3 +61,40 @@ fn spawn_and_join_order_accesses() {
     });
     assert_eq!(races(&p), 0);
 }
+
+#[test]
+fn a_completion_orders_the_completer_before_the_waiter() {
+    // The waiter may find the completion done without sleeping (no wake-up edge):
+    // the completion itself orders, as its lock does in the kernel.
+    let p = Program::new("completion", || {
+        let w = Arc::new(Racy::new("field", 0u32));
+        let done = Arc::new(ksync::Completion::new(LockClass::new("done")));
+        let (w2, d2) = (w.clone(), done.clone());
+        let h = spawn("completer", move || {
+            w2.write(1);
+            d2.complete();
+        });
+        done.wait_for_completion();
+        w.write(2);
+        h.join();
+    });
+    assert_eq!(races(&p), 0);
+}
+
+#[test]
+fn atomics_do_not_order() {
+    let p = Program::new("flag", || {
+        let w = Arc::new(Racy::new("field", 0u32));
+        let flag = Arc::new(ksync::AtomicU32::new("flag", 0));
+        let (w2, f2) = (w.clone(), flag.clone());
+        let h = spawn("writer", move || {
+            w2.write(1);
+            f2.store(1);
+        });
+        if flag.load() == 1 {
+            w.write(2);
+        }
+        h.join();
+    });
+    assert_eq!(races(&p), 1);
+}

@@ -41,14 +41,20 @@ impl RawLock {
     }
 
     fn acquire(&self) -> Option<Rc<Shared>> {
-        let sh = sched(self.obj)?;
+        let Some(sh) = sched(self.obj) else {
+            rt::forbid_while_observing(self.obj, "takes a lock");
+            return None;
+        };
         sh.op(Op::Lock { obj: self.obj });
         Some(sh)
     }
 
     fn try_acquire(&self) -> Result<Option<Rc<Shared>>, ()> {
         match sched(self.obj) {
-            None => Ok(None),
+            None => {
+                rt::forbid_while_observing(self.obj, "takes a lock");
+                Ok(None)
+            }
             Some(sh) => match sh.op(Op::TryLock { obj: self.obj }) {
                 OpResult::Bool(true) => Ok(Some(sh)),
                 _ => Err(()),

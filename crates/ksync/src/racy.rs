@@ -15,7 +15,16 @@ pub struct Racy<T> {
 
 impl<T: Copy> Racy<T> {
     pub fn new(name: &'static str, v: T) -> Self {
-        let obj = register(ObjKind::Atomic, LockClass::new(name), None);
+        Self::register(name, None, v)
+    }
+
+    /// Like [`Self::new`], with an instance label for reports (`word(1-1.1)`).
+    pub fn labeled(name: &'static str, label: &str, v: T) -> Self {
+        Self::register(name, Some(label), v)
+    }
+
+    fn register(name: &'static str, label: Option<&str>, v: T) -> Self {
+        let obj = register(ObjKind::Atomic, LockClass::new(name), label);
         if let Some(sh) = crate::rt::current() {
             sh.st.borrow_mut().race_on = true;
         }

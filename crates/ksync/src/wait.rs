@@ -8,6 +8,7 @@ use crate::class::{intern, LockClass};
 use crate::lock::{register, sched, NO_OBJ};
 use crate::rt::{self, ObjKind, Op, OpResult};
 use crate::AtomicU32;
+use std::cell::RefCell;
 use std::time::Duration;
 
 /// How a wait ended.
@@ -92,15 +93,16 @@ impl WaitQueue {
         r != WaitResult::Interrupted
     }
 
-    fn wait(
-        &self,
-        mut cond: impl FnMut() -> bool,
-        timeout_ms: Option<u64>,
-        intr: bool,
-    ) -> WaitResult {
+    /// The prepare / re-check / sleep loop. While the task sleeps, the scheduler can
+    /// evaluate `cond` (with no task running, so it must only read: ksync atomics,
+    /// `Racy` or `peek`; it must not lock, wait or depend on how often it runs) to
+    /// find wake-ups that were never sent (LK-9).
+    fn wait(&self, cond: impl FnMut() -> bool, timeout_ms: Option<u64>, intr: bool) -> WaitResult {
         let Some(sh) = sched(self.obj) else {
             return self.wait_live(cond, timeout_ms);
         };
+        let cond = RefCell::new(cond);
+        let cond = || (cond.borrow_mut())();
         if cond() {
             return WaitResult::Cond;
         }
@@ -111,7 +113,7 @@ impl WaitQueue {
                 sh.cancel_timer(id);
             }
         };
-        loop {
+        sh.with_wait_cond(&cond, || loop {
             sh.op(Op::PrepareWait {
                 obj: self.obj,
                 intr,
@@ -140,7 +142,7 @@ impl WaitQueue {
                     };
                 }
             }
-        }
+        })
     }
 
     fn wait_live(&self, mut cond: impl FnMut() -> bool, timeout_ms: Option<u64>) -> WaitResult {
@@ -249,7 +251,8 @@ pub struct Completion {
 impl Completion {
     pub fn new(class: LockClass) -> Self {
         Completion {
-            done: AtomicU32::new(class.name, 0),
+            // x->wait.lock orders complete() and the waiter in the kernel
+            done: AtomicU32::ordered(class.name, 0),
             wq: WaitQueue::new(class),
         }
     }

@@ -32,8 +32,9 @@ impl WorkQueue {
         let inner = Arc::new(Inner {
             name,
             items: parking_lot::Mutex::new(VecDeque::new()),
-            queued: AtomicUsize::new(name, 0),
-            busy: AtomicUsize::new("worker busy", 0),
+            // pool->lock orders queueing, running and flushing in the kernel
+            queued: AtomicUsize::ordered(name, 0),
+            busy: AtomicUsize::ordered("worker busy", 0),
             wq: WaitQueue::new(LockClass::new(name)),
             idle_wq: WaitQueue::new(LockClass::new("flush_workqueue")),
         });

@@ -5,7 +5,7 @@
 //! notifier, RES-9 on use of freed objects). The rest run at quiescence.
 
 use crate::system::{Sys, System};
-use crate::usb::core::device::UsbState;
+use crate::usb::core::device::{bits, UsbState};
 use crate::usb::core::pm::{status_name, RPM_ACTIVE, RPM_SUSPENDED};
 use crate::Design;
 use ksync::FindingKind::{Invariant, Leak};
@@ -206,7 +206,7 @@ pub fn check_quiescent(sys: &System) {
         }
         match sys.design {
             Design::V2OffloadSpinlock => {
-                let locked = u.offload_pm_locked.peek();
+                let locked = u.bit_peek(bits::OFFLOAD);
                 if attached && locked != (status == RPM_SUSPENDED) {
                     ksync::report(
                         Invariant,
@@ -220,7 +220,7 @@ pub fn check_quiescent(sys: &System) {
                 }
             }
             _ => {
-                if u.offload_at_suspend.peek() {
+                if u.bit_peek(bits::OFFLOAD) {
                     ksync::report(
                         Invariant,
                         "PM-6",

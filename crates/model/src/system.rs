@@ -135,8 +135,19 @@ impl System {
     /// Builds the system (inside an execution: starts the worker daemons).
     pub fn new(cfg: Config) -> Sys {
         let cards = cfg.cards;
+        let v2 = cfg.design == Design::V2OffloadSpinlock;
         let mut devs = vec![
-            UsbDevice::new(0, "usb1", 0, None, true, vec![(IntfKind::Hub, true)], 0, 0),
+            UsbDevice::new(
+                0,
+                "usb1",
+                0,
+                None,
+                true,
+                vec![(IntfKind::Hub, true)],
+                0,
+                0,
+                v2,
+            ),
             UsbDevice::new(
                 1,
                 "1-1",
@@ -146,6 +157,7 @@ impl System {
                 vec![(IntfKind::Hub, true)],
                 0,
                 1,
+                v2,
             ),
         ];
         for k in 0..cards {
@@ -161,6 +173,7 @@ impl System {
                 ],
                 cfg.autosuspend_delay_ms,
                 2 + k as u32,
+                v2,
             ));
         }
         devs[0].children.push(1);

@@ -68,6 +68,10 @@ pub(crate) enum ObjKind {
     Mutex,
     Spin,
     Atomic,
+    /// An atomic that orders like the lock-protected state it stands for (a
+    /// completion's count, a work queue's item count): for data-race detection a
+    /// write releases and every access acquires.
+    SyncAtomic,
     WaitQueue,
 }
 
@@ -84,6 +88,9 @@ pub(crate) struct Obj {
     /// reads since.
     pub last_write: Option<(TaskId, u32, &'static str)>,
     pub reads: Vec<(TaskId, u32, &'static str)>,
+    /// Atomics: the task (or `CLOCK_TASK`) and function of the last write, named
+    /// when a wait condition that reads the object is found true with no wake-up.
+    pub last_writer: Option<(TaskId, &'static str)>,
 }
 
 fn vc_join(a: &mut Vec<u32>, b: &[u32]) {
@@ -244,6 +251,16 @@ pub(crate) struct State {
     pub race_on: bool,
     /// Mechanism marks set so far ([`crate::mechanism`]), sorted and distinct.
     pub tags: Vec<&'static str>,
+    /// The scheduler is evaluating a sleeping task's wait condition (no task runs):
+    /// ksync objects read meanwhile are collected in `observed`.
+    pub observing: bool,
+    pub observed: Vec<ObjId>,
+    /// Lost wake-ups found when a timer ended the wait: the queue, the tasks that
+    /// were blocked at a lock acquisition then, the finding. Reported at the end of
+    /// the execution unless one of those tasks wakes the queue meanwhile: that
+    /// wake-up was on its way, late (its sender was stuck behind a lock, e.g. one the
+    /// waiter held), not lost.
+    pending_lost: Vec<(ObjId, Vec<TaskId>, Finding)>,
 }
 
 /// Execution state shared between the driver and the tasks (one OS thread).
@@ -304,6 +321,7 @@ impl Shared {
             rel_vc: Vec::new(),
             last_write: None,
             reads: Vec::new(),
+            last_writer: None,
         });
         id
     }
@@ -418,12 +436,140 @@ impl Shared {
     pub fn clock_access(&self, a: Access) {
         let mut st = self.st.borrow_mut();
         if st.clock_cb {
+            if let Access::Write(o) = a {
+                st.objs[o as usize].last_writer = Some((CLOCK_TASK, "timer callback"));
+            }
             st.accesses.push(a);
+        } else if st.observing {
+            if let Some(o) = a.obj() {
+                st.observed.push(o);
+            }
         }
     }
 
     pub fn on_quiescence(&self, f: Box<dyn FnOnce()>) {
         self.st.borrow_mut().quiesce_hooks.push(f);
+    }
+
+    /// Runs `f`, the registration, sleep and re-check loop of a wait of the running
+    /// task, with `cond` registered as that task's wait condition, so that the
+    /// scheduler can evaluate it while the task sleeps (lost wake-ups, LK-9). The
+    /// registration ends when `f` returns or unwinds.
+    pub(crate) fn with_wait_cond<R>(&self, cond: &dyn Fn() -> bool, f: impl FnOnce() -> R) -> R {
+        struct Registered<'a> {
+            sh: &'a Shared,
+            t: TaskId,
+        }
+        impl Drop for Registered<'_> {
+            fn drop(&mut self) {
+                self.sh.st.borrow_mut().tasks[self.t].wait_cond = None;
+            }
+        }
+        let t = self.st.borrow().running.expect("wait outside a task");
+        let p: *const (dyn Fn() -> bool + '_) = cond;
+        // SAFETY: only the trait object's lifetime bound changes (same layout). The
+        // pointer is cleared by `Registered` before this function returns or unwinds,
+        // that is while `cond` is still borrowed, and `observe_wait_cond` is its only
+        // user.
+        let p: *const (dyn Fn() -> bool + 'static) = unsafe { std::mem::transmute(p) };
+        self.st.borrow_mut().tasks[t].wait_cond = Some(p);
+        let _reg = Registered { sh: self, t };
+        f()
+    }
+
+    /// Evaluates the wait condition of task `t`, which sleeps at its `Sleep`
+    /// operation, from the scheduler (no task running, so ksync atomics read without
+    /// a scheduling point and leave no footprint). The value, and the ksync objects
+    /// it read; `None` if `t` registered no condition or evaluating it panicked.
+    fn observe_wait_cond(&self, t: TaskId) -> Option<(bool, Vec<ObjId>)> {
+        let p = {
+            let mut st = self.st.borrow_mut();
+            debug_assert!(st.running.is_none() && !st.clock_cb);
+            if !matches!(st.tasks[t].pending, Op::Sleep { .. }) {
+                return None;
+            }
+            let p = st.tasks[t].wait_cond?;
+            st.observing = true;
+            st.observed.clear();
+            p
+        };
+        // SAFETY: `p` was registered by `with_wait_cond` on task `t`'s stack and is
+        // cleared before that call returns; `t` is suspended at its Sleep operation
+        // inside it, so the closure and what it borrows are alive, and no task runs,
+        // so nothing else uses them meanwhile. The closure is a shared `Fn`.
+        let r = catch_unwind(AssertUnwindSafe(|| unsafe { (*p)() }));
+        let mut st = self.st.borrow_mut();
+        st.observing = false;
+        let objs = std::mem::take(&mut st.observed);
+        r.ok().map(|v| (v, objs))
+    }
+
+    /// Something other than a wake-up is about to end task `t`'s wait (`how`): if
+    /// its condition already holds and no wake-up reached it, the wake-up was lost
+    /// (LK-9). `deferred`: the wait goes on (a timer ends it), so the report waits
+    /// for the end of the execution in case the wake-up is only late.
+    fn lost_wakeup_check(&self, t: TaskId, how: &str, deferred: bool) -> bool {
+        if self.st.borrow().tasks[t].woken {
+            return false;
+        }
+        match self.observe_wait_cond(t) {
+            Some((true, objs)) => {
+                self.st
+                    .borrow_mut()
+                    .report_lost_wakeup(t, &objs, how, deferred);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// No task can run and no timer is pending: the execution is over. Sleepers whose
+    /// condition holds lost their wake-up (LK-9); if any task that should have
+    /// finished is blocked, that is a deadlock (LK-2), summarised by what each
+    /// blocked task waits for.
+    fn no_task_can_run(&self) -> EndKind {
+        let sleepers: Vec<TaskId> = {
+            let st = self.st.borrow();
+            (0..st.tasks.len())
+                .filter(|&t| {
+                    let task = &st.tasks[t];
+                    !task.finished && task.wait_cond.is_some()
+                })
+                .collect()
+        };
+        let lost: Vec<TaskId> = sleepers
+            .into_iter()
+            .filter(|&t| {
+                self.lost_wakeup_check(
+                    t,
+                    "nothing else can run and no timer is pending: it sleeps forever",
+                    false,
+                )
+            })
+            .collect();
+        let mut st = self.st.borrow_mut();
+        if !st.tasks.iter().any(|t| t.is_blocking()) {
+            return EndKind::Done;
+        }
+        let sites: Vec<(String, String)> = (0..st.tasks.len())
+            .filter(|&t| st.tasks[t].is_blocking())
+            .filter_map(|t| st.wait_site(t, lost.contains(&t)))
+            .collect();
+        let summary = if sites.is_empty() {
+            "deadlock: no task can run and no timer is pending".to_string()
+        } else {
+            let parts: Vec<&str> = sites.iter().map(|s| s.0.as_str()).collect();
+            format!("deadlock: {}", parts.join("; "))
+        };
+        let mut f = Finding::new(FindingKind::Deadlock, "LK-2", summary);
+        f.detail = format!(
+            "no task can run and no timer is pending\n{}",
+            st.waits_for_description()
+        );
+        f.step = st.step;
+        f.locks = sites.into_iter().map(|s| s.1).collect();
+        st.push_finding(f);
+        EndKind::Deadlock
     }
 }
 
@@ -658,40 +804,187 @@ impl State {
     }
 
     fn report_wait_cycle(&mut self, t: TaskId, cycle: Vec<(TaskId, ObjId)>) {
-        let parts: Vec<String> = cycle
+        // `t` is still running: its acquisition, which closes the cycle, is not its
+        // pending operation yet, so each member is described by its pair.
+        let sites: Vec<(String, String)> = cycle
             .iter()
-            .map(|&(w, o)| {
-                let owner = self.objs[o as usize]
-                    .owner
-                    .map(|x| self.tasks[x].name.clone())
-                    .unwrap_or_default();
-                format!(
-                    "{} waits for {} held by {}",
-                    self.tasks[w].name,
-                    self.obj_name(o),
-                    owner
-                )
-            })
+            .map(|&(w, o)| self.lock_wait_site(w, o))
             .collect();
+        let parts: Vec<&str> = sites.iter().map(|s| s.0.as_str()).collect();
         let mut f = self.finding_here(
             t,
             FindingKind::Deadlock,
             "LK-2",
             format!("deadlock: {}", parts.join("; ")),
         );
-        f.locks = cycle
+        f.detail = cycle
             .iter()
-            .map(|&(_, o)| class_name(self.objs[o as usize].class))
+            .zip(&parts)
+            .map(|(&(w, _), p)| {
+                let held = self.held_lock_names(w);
+                if held.is_empty() {
+                    format!("  {p}\n")
+                } else {
+                    format!("  {p} [holds {}]\n", held.join(", "))
+                }
+            })
             .collect();
-        f.detail = parts.join("\n");
+        f.locks = sites.into_iter().map(|s| s.1).collect();
         self.push_finding(f);
         self.abort.get_or_insert(EndKind::Deadlock);
     }
 
+    /// The function a task is in (its top frame).
+    fn site_of(&self, t: TaskId) -> &'static str {
+        self.tasks[t].frames.last().copied().unwrap_or("?")
+    }
+
+    /// `t` waits for lock `obj`: the summary clause and the key of [`Self::wait_site`].
+    fn lock_wait_site(&self, t: TaskId, obj: ObjId) -> (String, String) {
+        let fr = self.site_of(t);
+        let owner = match self.objs[obj as usize].owner {
+            Some(o) if self.tasks[o].finished => format!("{} (exited)", self.tasks[o].name),
+            Some(o) => self.tasks[o].name.clone(),
+            None => "nobody".into(),
+        };
+        let class = class_name(self.objs[obj as usize].class);
+        (
+            format!(
+                "{} waits for {} held by {owner} in {fr}",
+                self.tasks[t].name,
+                self.obj_name(obj)
+            ),
+            format!("{class} in {fr}"),
+        )
+    }
+
+    /// The locks `t` holds, without the waits it declared it can end (those are not
+    /// locks: `W_rpm` held by the PM worker means it runs the transition).
+    fn held_lock_names(&self, t: TaskId) -> Vec<String> {
+        self.tasks[t]
+            .held
+            .iter()
+            .filter(|h| self.objs[h.obj as usize].kind != ObjKind::WaitQueue)
+            .map(|h| self.obj_name(h.obj))
+            .collect()
+    }
+
+    /// Tasks that declared they can end waits on queue `obj` (`WaitQueue::hold`:
+    /// the PM worker running a transition for `W_rpm`).
+    fn wait_holders(&self, obj: ObjId) -> Vec<String> {
+        self.tasks
+            .iter()
+            .filter(|x| !x.finished && x.held.iter().any(|h| h.obj == obj))
+            .map(|x| x.name.clone())
+            .collect()
+    }
+
+    /// What task `t` waits for, as a clause of a deadlock summary
+    /// (`T_hub waits for &udev->dev.mutex/2(1-1.1) held by T_sys in usb_disconnect`,
+    /// `T_sys sleeps on W_inuse(card0) in uaudio_send_disconnect_ind`), with the key
+    /// that tells deadlocks apart: the lock class or wait queue and the function that
+    /// waits. `lost`: the sleeper's condition holds (a lost wake-up). `None` for a
+    /// task that waits for another task to exit (a consequence, not a cause).
+    fn wait_site(&self, t: TaskId, lost: bool) -> Option<(String, String)> {
+        let task = &self.tasks[t];
+        let fr = self.site_of(t);
+        match task.pending {
+            Op::Lock { obj } | Op::TryLock { obj } => Some(self.lock_wait_site(t, obj)),
+            Op::Sleep { obj, .. } => {
+                let class = class_name(self.objs[obj as usize].class);
+                let holders = self.wait_holders(obj);
+                let note = if lost {
+                    " (its condition holds: the wake-up was lost)".to_string()
+                } else if !holders.is_empty() {
+                    format!(" (to be ended by {})", holders.join(", "))
+                } else {
+                    String::new()
+                };
+                Some((
+                    format!(
+                        "{} sleeps on {} in {fr}{note}",
+                        task.name,
+                        self.obj_name(obj)
+                    ),
+                    format!("{class} in {fr}"),
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// A lost wake-up (LK-9): task `t` sleeps on a queue although its wait condition
+    /// holds (it read `objs`), and no wake-up reached it since it registered; `how`
+    /// says what ends the wait instead.
+    fn report_lost_wakeup(&mut self, t: TaskId, objs: &[ObjId], how: &str, deferred: bool) {
+        let Op::Sleep { obj, .. } = self.tasks[t].pending else {
+            return;
+        };
+        let mut seen: Vec<ObjId> = Vec::new();
+        let mut writers = Vec::new();
+        for &o in objs {
+            if seen.contains(&o) {
+                continue;
+            }
+            seen.push(o);
+            if let Some((w, f)) = self.objs[o as usize].last_writer {
+                let who = if w == CLOCK_TASK {
+                    "[clock]".to_string()
+                } else {
+                    self.tasks[w].name.clone()
+                };
+                writers.push(format!("{} last written by {who} in {f}", self.obj_name(o)));
+            }
+        }
+        let cause = if writers.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", writers.join(", "))
+        };
+        let summary = format!(
+            "lost wake-up: {} sleeps on {} in {}; its condition holds{cause} but no wake-up was sent to it, and {how}",
+            self.tasks[t].name,
+            self.obj_name(obj),
+            self.site_of(t),
+        );
+        let mut f = self.finding_here(t, FindingKind::Invariant, "LK-9", summary);
+        f.locks = vec![class_name(self.objs[obj as usize].class)];
+        f.detail = format!(
+            "  {} in {}\n",
+            self.tasks[t].name,
+            self.tasks[t].frames.join(" > ")
+        );
+        if deferred {
+            if self.record {
+                let what = format!(
+                    "{}'s wait condition holds but no wake-up came (LK-9 unless a task blocked now wakes {} later)",
+                    self.tasks[t].name,
+                    self.obj_name(obj)
+                );
+                self.trace_line("[clock]".into(), Vec::new(), what, Vec::new());
+            }
+            let blocked = (0..self.tasks.len())
+                .filter(|&u| {
+                    u != t
+                        && !self.tasks[u].finished
+                        && matches!(self.tasks[u].pending, Op::Lock { .. })
+                })
+                .collect();
+            self.pending_lost.push((obj, blocked, f));
+        } else {
+            self.push_finding(f);
+        }
+    }
+
     /// Describes what every blocked task waits for.
     pub fn waits_for_description(&self) -> String {
+        self.waits_for_description_of(0..self.tasks.len())
+    }
+
+    fn waits_for_description_of(&self, tasks: impl Iterator<Item = TaskId>) -> String {
         let mut out = String::new();
-        for (i, task) in self.tasks.iter().enumerate() {
+        for i in tasks {
+            let task = &self.tasks[i];
             if !task.is_blocking() {
                 continue;
             }
@@ -704,19 +997,37 @@ impl State {
                     format!("waits for {} held by {owner}", self.obj_name(obj))
                 }
                 Op::Sleep { obj, .. } => {
-                    format!("sleeps on {} (no timeout, no wake-up)", self.obj_name(obj))
+                    let holders = self.wait_holders(obj);
+                    let by = if holders.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; to be ended by {}", holders.join(", "))
+                    };
+                    format!(
+                        "sleeps on {} (no timeout, no wake-up{by})",
+                        self.obj_name(obj)
+                    )
                 }
                 Op::Join { task } => format!("waits for task {} to exit", self.tasks[task].name),
                 op => format!("blocked at {}", self.op_name(op)),
             };
-            let held = self.held_names(i);
-            let held = if held.is_empty() {
-                String::new()
-            } else {
-                format!(" [holds {}]", held.join(", "))
-            };
+            // Locks held, and (separately) the waits this task has declared it can end.
+            let locks = self.held_lock_names(i);
+            let ends: Vec<String> = task
+                .held
+                .iter()
+                .filter(|h| self.objs[h.obj as usize].kind == ObjKind::WaitQueue)
+                .map(|h| self.obj_name(h.obj))
+                .collect();
+            let mut extra = String::new();
+            if !locks.is_empty() {
+                extra.push_str(&format!(" [holds {}]", locks.join(", ")));
+            }
+            if !ends.is_empty() {
+                extra.push_str(&format!(" [can end waits on {}]", ends.join(", ")));
+            }
             let fr = task.frames.last().copied().unwrap_or("?");
-            out.push_str(&format!("  {} in {fr}: {what}{held}\n", task.name));
+            out.push_str(&format!("  {} in {fr}: {what}{extra}\n", task.name));
         }
         out
     }
@@ -824,10 +1135,21 @@ impl State {
             }
             Op::Atomic { obj, write } => {
                 self.accesses.push(if write {
+                    let site = self.tasks[t].frames.last().copied().unwrap_or("?");
+                    self.objs[obj as usize].last_writer = Some((t, site));
                     Access::Write(obj)
                 } else {
                     Access::Read(obj)
                 });
+                if self.race_on && self.objs[obj as usize].kind == ObjKind::SyncAtomic {
+                    self.race_acquire(t, obj);
+                    if write {
+                        let vc = std::mem::take(&mut self.tasks[t].vc);
+                        vc_join(&mut self.objs[obj as usize].rel_vc, &vc);
+                        self.tasks[t].vc = vc;
+                        vc_tick(&mut self.tasks[t].vc, t);
+                    }
+                }
             }
             Op::Lock { obj } => {
                 let o = &mut self.objs[obj as usize];
@@ -906,6 +1228,11 @@ impl State {
                 self.objs[obj as usize].waiters.retain(|&w| w != t);
             }
             Op::Wake { obj } => {
+                if !self.pending_lost.is_empty() {
+                    // A late wake-up from a task that was stuck behind a lock.
+                    self.pending_lost
+                        .retain(|(o, blocked, _)| *o != obj || !blocked.contains(&t));
+                }
                 self.wake_waiters(obj, step);
                 self.accesses.push(Access::Write(obj));
             }
@@ -1071,6 +1398,9 @@ impl Execution {
                 lockdep: std::mem::take(&mut self.lockdep),
                 stack_size: self.config.stack_size,
                 race_on: false,
+                observing: false,
+                observed: Vec::new(),
+                pending_lost: Vec::new(),
                 clock_cb: false,
                 tags: Vec::new(),
                 signal_class: crate::class::intern(crate::LockClass::new("signal")),
@@ -1091,6 +1421,12 @@ impl Execution {
         shared.spawn(self.config.main_name.clone(), false, main);
         let end = self.drive(&shared, sched);
         if matches!(end, EndKind::Done | EndKind::Deadlock | EndKind::Panic) {
+            // Lost wake-ups that no later wake-up of their queue excused.
+            let mut st = shared.st.borrow_mut();
+            for (_, _, f) in std::mem::take(&mut st.pending_lost) {
+                st.push_finding(f);
+            }
+            drop(st);
             shared.st.borrow().task_views(&mut self.views);
             sched.execution_end(&self.views);
         }
@@ -1180,32 +1516,8 @@ impl Execution {
             let any = st.task_views(&mut self.views);
             if !any {
                 if st.timers.is_empty() {
-                    let blocked = st.tasks.iter().any(|t| t.is_blocking());
-                    if !blocked {
-                        return EndKind::Done;
-                    }
-                    let detail = st.waits_for_description();
-                    let mut f = Finding::new(
-                        FindingKind::Deadlock,
-                        "LK-2",
-                        "deadlock: no task can run and no timer is pending",
-                    );
-                    f.detail = detail;
-                    f.step = st.step;
-                    for t in st.tasks.iter() {
-                        if let Op::Lock { obj } = t.pending {
-                            if !t.finished {
-                                f.locks.push(class_name(st.objs[obj as usize].class));
-                            }
-                        }
-                        if let Op::Sleep { obj, .. } = t.pending {
-                            if t.is_blocking() {
-                                f.locks.push(class_name(st.objs[obj as usize].class));
-                            }
-                        }
-                    }
-                    st.push_finding(f);
-                    return EndKind::Deadlock;
+                    drop(st);
+                    return sh.no_task_can_run();
                 }
                 // Time passes: fire the earliest timer (ties: first armed).
                 let i = (0..st.timers.len())
@@ -1232,6 +1544,9 @@ impl Execution {
                 st.clock_cb = false;
                 match timer.action {
                     TimerAction::Task(t) => {
+                        drop(st);
+                        sh.lost_wakeup_check(t, "only its timeout ends the wait", true);
+                        st = sh.st.borrow_mut();
                         st.tasks[t].timed_out = true;
                         st.tasks[t].timeout_step = idx;
                     }

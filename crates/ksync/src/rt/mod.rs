@@ -42,6 +42,21 @@ pub fn in_checker() -> bool {
     current().is_some_and(|s| s.in_task())
 }
 
+/// Panics if the scheduler is evaluating a sleeping task's wait condition (which must
+/// only read): `what` the condition tried to do with checker object `obj`. The panic
+/// is caught by the evaluation, which then ignores the condition.
+pub(crate) fn forbid_while_observing(obj: ObjId, what: &str) {
+    if obj == u32::MAX {
+        return;
+    }
+    if let Some(sh) = current() {
+        let observing = sh.st.try_borrow().is_ok_and(|st| st.observing);
+        if observing {
+            panic!("a wait condition {what}: conditions must only read");
+        }
+    }
+}
+
 pub(crate) fn task_held(
     obj: ObjId,
     class: crate::class::ClassId,

@@ -127,6 +127,9 @@ pub(crate) struct Task {
     pub vc: Vec<u32>,
     /// Clock of the wake-up that will resume this task.
     pub wake_vc: Vec<u32>,
+    /// The condition of the wait this task is inside (`WaitQueue::wait`), registered
+    /// for the scheduler's lost-wake-up check; see `Shared::with_wait_cond`.
+    pub wait_cond: Option<*const (dyn Fn() -> bool + 'static)>,
 }
 
 impl Task {
@@ -152,6 +155,7 @@ impl Task {
             signal_pending: false,
             vc: Vec::new(),
             wake_vc: Vec::new(),
+            wait_cond: None,
         }
     }
 

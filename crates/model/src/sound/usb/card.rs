@@ -10,7 +10,7 @@ use crate::system::Sys;
 use crate::usb::core::device::{cond, IntfKind, UsbDevice, UsbInterface};
 use crate::usb::core::driver::PmMsg;
 use crate::usb::core::pm;
-use ksync::{AtomicBool, AtomicI32, FindingKind, LockClass, Mutex, WaitQueue};
+use ksync::{AtomicI32, FindingKind, LockClass, Mutex, Racy, WaitQueue};
 use std::sync::Arc;
 
 /// A USB endpoint of the audio stream: USB endpoint number and xHCI ep-context index.
@@ -70,8 +70,9 @@ pub struct RegState {
 /// The snd-usb-audio driver globals.
 pub struct SndUsb {
     pub register_mutex: Mutex<RegState>,
-    /// Unlocked view of `platform_ops` (suspend_cb reads it without L_reg).
-    pub platform_ops_ptr: AtomicBool,
+    /// `platform_ops` as the suspend path sees it: written under L_reg (with
+    /// `RegState::platform_ops`), read by `usb_audio_suspend` without it (LK-8).
+    pub platform_ops_ptr: Racy<bool>,
 }
 
 impl SndUsb {
@@ -84,7 +85,7 @@ impl SndUsb {
                     platform_ops: false,
                 },
             ),
-            platform_ops_ptr: AtomicBool::new("platform_ops", false),
+            platform_ops_ptr: Racy::new("platform_ops", false),
         }
     }
 }
@@ -277,7 +278,7 @@ pub fn usb_audio_suspend(sys: &Sys, _udev: &UsbDevice, intf: &UsbInterface, msg:
     if !msg.is_auto() && chip.system_suspend.load() == 0 {
         chip.system_suspend.store(n);
     }
-    if sys.snd.platform_ops_ptr.load() {
+    if sys.snd.platform_ops_ptr.read() {
         qc::qc_usb_audio_offload_suspend(sys, &chip, msg);
     }
     0
@@ -310,7 +311,7 @@ pub fn snd_usb_register_platform_ops(sys: &Sys) -> i32 {
         return -17;
     }
     reg.platform_ops = true;
-    sys.snd.platform_ops_ptr.store(true);
+    sys.snd.platform_ops_ptr.write(true);
     0
 }
 
@@ -319,7 +320,7 @@ pub fn snd_usb_unregister_platform_ops(sys: &Sys) {
     let _f = ksync::frame("snd_usb_unregister_platform_ops");
     let mut reg = sys.snd.register_mutex.lock();
     reg.platform_ops = false;
-    sys.snd.platform_ops_ptr.store(false);
+    sys.snd.platform_ops_ptr.write(false);
 }
 
 /// `snd_usb_rediscover_devices`: connect_cb for each existing chip, under L_reg.

@@ -5,7 +5,7 @@ use crate::ptr::{Ghost, Ptr};
 use crate::sound::usb::card::Chip;
 use crate::system::System;
 use crate::usb::core::pm::RuntimePm;
-use ksync::{AtomicBool, AtomicI32, AtomicU32, LockClass, Mutex, SpinLock};
+use ksync::{AtomicBool, AtomicU32, LockClass, Mutex, Racy, SpinLock};
 
 /// `enum usb_device_state`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +58,18 @@ pub enum IntfKind {
     AudioStreaming,
 }
 
+/// Bits of the `usb_device` bit-field word `do_remote_wakeup:1, reset_resume:1,
+/// port_is_suspended:1, offload_at_suspend:1` (v0, v1) / `offload_pm_locked:1` (v2)
+/// (spec §1.1). Writing one bit is a read-modify-write of the whole word, so every
+/// access is an access of the word ([`UsbDevice::pm_word`]).
+pub mod bits {
+    pub const DO_REMOTE_WAKEUP: u8 = 1 << 0;
+    pub const RESET_RESUME: u8 = 1 << 1;
+    pub const PORT_IS_SUSPENDED: u8 = 1 << 2;
+    /// `offload_at_suspend` (v0, v1) or `offload_pm_locked` (v2).
+    pub const OFFLOAD: u8 = 1 << 3;
+}
+
 /// `struct usb_interface`.
 pub struct UsbInterface {
     pub num: usize,
@@ -87,16 +99,18 @@ pub struct UsbDevice {
     pub port_lock: Mutex<()>,
     pub pm: RuntimePm,
     pub interfaces: Vec<UsbInterface>,
-    /// `offload_usage` (all versions). Plain int in the kernel: every access is a point.
-    pub offload_usage: AtomicI32,
-    /// v0/v1 `offload_at_suspend:1`.
-    pub offload_at_suspend: AtomicBool,
-    /// v2 `offload_pm_locked:1`.
-    pub offload_pm_locked: AtomicBool,
+    /// `offload_usage` (all versions): a plain int, written under udevL (v0 by
+    /// get/put, v1 by their callers) or `offload_lock` (v2), read by
+    /// `usb_offload_check` without `offload_lock` (LK-8).
+    pub offload_usage: Racy<i32>,
+    /// The bit-field word of [`bits`]: `offload_at_suspend` (v0/v1) or
+    /// `offload_pm_locked` (v2, written under `offload_lock`) shares it with
+    /// `do_remote_wakeup`, `reset_resume` and `port_is_suspended`, which are written
+    /// without that lock (LK-8).
+    pub pm_word: Racy<u8>,
     /// v2 `offload_lock` (L_off).
     pub offload_lock: SpinLock<()>,
     pub reset_in_progress: AtomicBool,
-    pub reset_resume: AtomicBool,
     /// `port->child` of the parent hub still points at this device.
     pub port_child: AtomicBool,
     pub slot_id: u32,
@@ -135,6 +149,7 @@ impl UsbDevice {
         interfaces: Vec<(IntfKind, bool)>,
         autosuspend_delay_ms: u64,
         slot_id: u32,
+        v2: bool,
     ) -> Self {
         let n_intf = interfaces.len();
         UsbDevice {
@@ -168,12 +183,18 @@ impl UsbDevice {
                     intfdata: Ptr::new("intfdata", None),
                 })
                 .collect(),
-            offload_usage: AtomicI32::new("udev->offload_usage", 0),
-            offload_at_suspend: AtomicBool::new("udev->offload_at_suspend", false),
-            offload_pm_locked: AtomicBool::new("udev->offload_pm_locked", false),
+            offload_usage: Racy::labeled("udev->offload_usage", name, 0),
+            pm_word: Racy::labeled(
+                if v2 {
+                    "udev->{do_remote_wakeup,reset_resume,port_is_suspended,offload_pm_locked}"
+                } else {
+                    "udev->{do_remote_wakeup,reset_resume,port_is_suspended,offload_at_suspend}"
+                },
+                name,
+                0,
+            ),
             offload_lock: SpinLock::labeled(LockClass::new("&udev->offload_lock"), name, ()),
             reset_in_progress: AtomicBool::new("udev->reset_in_progress", false),
-            reset_resume: AtomicBool::new("udev->reset_resume", false),
             port_child: AtomicBool::new("port->child", true),
             slot_id,
             vdev_present: AtomicBool::new("xhci->devs[slot]", true),
@@ -191,6 +212,21 @@ impl UsbDevice {
 
     pub fn is_root_hub(&self) -> bool {
         self.parent.is_none()
+    }
+
+    /// A plain read of bit `b` of [`Self::pm_word`] (the word is loaded).
+    pub fn bit(&self, b: u8) -> bool {
+        self.pm_word.read() & b != 0
+    }
+
+    /// A plain store of bit `b` (a read-modify-write of the word).
+    pub fn set_bit(&self, b: u8, v: bool) {
+        self.pm_word.update(|w| if v { w | b } else { w & !b });
+    }
+
+    /// Bit `b` without an access (end checks, reports).
+    pub fn bit_peek(&self, b: u8) -> bool {
+        self.pm_word.peek() & b != 0
     }
 }
 

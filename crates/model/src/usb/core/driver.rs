@@ -8,7 +8,7 @@ use crate::errno::*;
 use crate::sound::usb::card;
 use crate::system::Sys;
 use crate::usb::core::device::{
-    cond, usb_set_device_state, IntfKind, UsbDevice, UsbInterface, UsbState,
+    bits, cond, usb_set_device_state, IntfKind, UsbDevice, UsbInterface, UsbState,
 };
 use crate::usb::core::hub;
 use crate::usb::core::offload::{usb_offload_check, usb_offload_set_pm_locked};
@@ -36,13 +36,41 @@ pub fn autosuspend_check(_sys: &Sys, udev: &UsbDevice) -> i32 {
     if udev.state() == UsbState::NotAttached {
         return -ENODEV;
     }
-    let d = udev.pm.lock.lock();
-    for (i, u) in d.intf_usage.iter().enumerate() {
-        if d.intf_enabled[i] && *u > 0 {
-            return -EBUSY;
+    let mut w = false;
+    {
+        let d = udev.pm.lock.lock();
+        for (i, u) in d.intf_usage.iter().enumerate() {
+            if !d.intf_enabled[i] {
+                continue;
+            }
+            if *u > 0 {
+                return -EBUSY;
+            }
+            w |= udev.interfaces[i].needs_remote_wakeup;
         }
     }
+    // udev->do_remote_wakeup = w: a plain store into the bit-field word, with no
+    // lock (this runs from the PM worker and from any task whose put idles the udev)
+    udev.set_bit(bits::DO_REMOTE_WAKEUP, w);
     0
+}
+
+/// `choose_wakeup(udev, msg)` for a system suspend (PM core holds udevL): the
+/// remote-wakeup setting is the device's wakeup capability (the model's hubs have
+/// it, its audio devices not). A suspended device whose setting must change would be
+/// runtime-resumed first; the model's devices never need that.
+fn choose_wakeup(udev: &UsbDevice) {
+    let _f = ksync::frame("choose_wakeup");
+    let w = udev.interfaces.iter().any(|i| i.needs_remote_wakeup);
+    if udev.state() == UsbState::Suspended && w != udev.bit(bits::DO_REMOTE_WAKEUP) {
+        ksync::note(|| {
+            format!(
+                "{}: remote-wakeup setting changes while suspended",
+                udev.name
+            )
+        });
+    }
+    udev.set_bit(bits::DO_REMOTE_WAKEUP, w);
 }
 
 /// `usb_runtime_suspend` (PM worker, no udevL).
@@ -94,6 +122,10 @@ fn usb_resume_interface(sys: &Sys, udev: &UsbDevice, intf: &UsbInterface, _msg: 
 /// `usb_suspend_device` (generic_suspend → port suspend).
 fn usb_suspend_device(sys: &Sys, udev: &UsbDevice) -> i32 {
     let _f = ksync::frame("usb_port_suspend");
+    // if (udev->do_remote_wakeup) usb_enable_remote_wakeup(udev): no model state
+    let _ = udev.bit(bits::DO_REMOTE_WAKEUP);
+    // the port is suspended: udev->port_is_suspended = 1
+    udev.set_bit(bits::PORT_IS_SUSPENDED, true);
     usb_set_device_state(sys, udev, UsbState::Suspended);
     0
 }
@@ -101,10 +133,13 @@ fn usb_suspend_device(sys: &Sys, udev: &UsbDevice) -> i32 {
 /// `usb_resume_device` (port resume; a reset-resume does a port reset).
 fn usb_resume_device(sys: &Sys, udev: &UsbDevice) -> i32 {
     let _f = ksync::frame("usb_port_resume");
+    // SuspendCleared: udev->port_is_suspended = 0
+    udev.set_bit(bits::PORT_IS_SUSPENDED, false);
     if udev.state() == UsbState::Suspended {
         usb_set_device_state(sys, udev, UsbState::Configured);
     }
-    if udev.reset_resume.load() {
+    // finish_port_resume: if (udev->reset_resume) ... usb_reset_and_verify_device
+    if udev.bit(bits::RESET_RESUME) {
         return hub::usb_reset_and_verify_device(sys, udev);
     }
     0
@@ -123,7 +158,7 @@ pub fn usb_suspend_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
     }
     let offload_active = msg == PmMsg::Suspend && usb_offload_check(sys, udev);
     if offload_active && !v2 {
-        udev.offload_at_suspend.store(true);
+        udev.set_bit(bits::OFFLOAD, true);
     }
     let mut status = 0;
     for intf in udev.interfaces.iter().rev() {
@@ -171,7 +206,7 @@ pub fn usb_resume_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
         let decision = if v2 {
             msg == PmMsg::Resume && usb_offload_check(sys, udev)
         } else {
-            udev.offload_at_suspend.load()
+            udev.bit(bits::OFFLOAD)
         };
         if msg == PmMsg::Resume {
             udev.ghost.resume_skipped.set(decision as i64);
@@ -183,7 +218,7 @@ pub fn usb_resume_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
                 )
             });
         }
-        if (udev.state() == UsbState::Suspended || udev.reset_resume.load()) && !decision {
+        if (udev.state() == UsbState::Suspended || udev.bit(bits::RESET_RESUME)) && !decision {
             status = usb_resume_device(sys, udev);
         }
         if status == 0 {
@@ -195,14 +230,14 @@ pub fn usb_resume_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
             }
         }
         if !v2 {
-            udev.offload_at_suspend.store(false);
+            udev.set_bit(bits::OFFLOAD, false);
         }
     }
     if v2 {
         usb_offload_set_pm_locked(udev, false);
     }
     if status == 0 {
-        udev.reset_resume.store(false);
+        udev.set_bit(bits::RESET_RESUME, false);
     }
     status
 }
@@ -297,6 +332,7 @@ pub fn usb_rebind_intf(sys: &Sys, udev: &UsbDevice, intf: &UsbInterface) {
 pub fn usb_suspend(sys: &Sys, udev: &UsbDevice) -> i32 {
     let _f = ksync::frame("usb_suspend");
     udev.ghost.in_system_sleep.set(1);
+    choose_wakeup(udev);
     usb_suspend_both(sys, udev, PmMsg::Suspend);
     0 // errors of non-root devices are ignored in system sleep
 }
@@ -352,6 +388,8 @@ pub fn system_sleep_cycle(sys: &Sys) {
             continue;
         }
         let _f = ksync::frame("device_suspend");
+        // wait for runtime-PM callbacks in progress, then lock the device
+        pm::pm_runtime_barrier(u);
         let _g = u.dev_mutex.lock();
         attached_at_decision[idx] = sys.devs.iter().map(attached).collect();
         usb_suspend(sys, u);

@@ -32,7 +32,7 @@ pub fn hub_event_disconnect(sys: &Sys, udev_idx: usize) {
 pub fn usb_disconnect(sys: &Sys, udev: &UsbDevice) {
     let _f = ksync::frame("usb_disconnect");
     recursively_mark_not_attached(sys, udev);
-    // pm_runtime_barrier(&udev->dev): not modelled (no pending request matters here)
+    pm::pm_runtime_barrier(udev);
     let ul = udev.dev_mutex.lock();
     for &c in &udev.children {
         usb_disconnect(sys, &sys.devs[c]);

@@ -4,7 +4,7 @@
 
 use crate::errno::*;
 use crate::system::Sys;
-use crate::usb::core::device::{UsbDevice, UsbState};
+use crate::usb::core::device::{bits, UsbDevice, UsbState};
 use crate::usb::core::pm;
 use crate::Design;
 use ksync::FindingKind;
@@ -82,7 +82,7 @@ fn state_checks_and_change(sys: &Sys, udev: &UsbDevice, op: Op) -> i32 {
     if st == UsbState::NotAttached {
         return -ENODEV;
     }
-    if st == UsbState::Suspended || udev.offload_at_suspend.load() {
+    if st == UsbState::Suspended || udev.bit(bits::OFFLOAD) {
         return -EBUSY;
     }
     let r = pm::usb_autoresume_device(sys, udev);
@@ -102,7 +102,7 @@ fn v2_op(sys: &Sys, udev: &UsbDevice, op: Op) -> i32 {
     }
     let ret = {
         let _l = udev.offload_lock.lock();
-        if udev.offload_pm_locked.load() {
+        if udev.bit(bits::OFFLOAD) {
             -EAGAIN
         } else {
             change_count(udev, op);
@@ -116,8 +116,8 @@ fn v2_op(sys: &Sys, udev: &UsbDevice, op: Op) -> i32 {
 /// Step 5: get +1; put −1 unless 0. With the ACC-1/2/3/6 checks.
 fn change_count(udev: &UsbDevice, op: Op) {
     // checker-side read of the flags (no scheduling point)
-    let flag = udev.offload_at_suspend.peek() || udev.offload_pm_locked.peek();
-    let v = udev.offload_usage.load();
+    let flag = udev.bit_peek(bits::OFFLOAD);
+    let v = udev.offload_usage.read();
     match op {
         Op::Get => {
             ksync::check(!flag, "ACC-6", || {
@@ -126,7 +126,7 @@ fn change_count(udev: &UsbDevice, op: Op) {
                     udev.name
                 )
             });
-            udev.offload_usage.store(v + 1);
+            udev.offload_usage.write(v + 1);
             udev.ghost.gets_ok.add(1);
             ksync::note(|| format!("offload_usage({}) {} -> {}", udev.name, v, v + 1));
         }
@@ -138,7 +138,7 @@ fn change_count(udev: &UsbDevice, op: Op) {
                         udev.name
                     )
                 });
-                udev.offload_usage.store(v - 1);
+                udev.offload_usage.write(v - 1);
                 udev.ghost.puts_dec.add(1);
                 ksync::note(|| format!("offload_usage({}) {} -> {}", udev.name, v, v - 1));
             } else {
@@ -174,7 +174,7 @@ pub fn usb_offload_check(sys: &Sys, udev: &UsbDevice) -> bool {
         )
     });
     let v2 = sys.design == Design::V2OffloadSpinlock;
-    if v2 && udev.offload_usage.load() != 0 {
+    if v2 && udev.offload_usage.read() != 0 {
         return true;
     }
     for &c in &udev.children {
@@ -189,7 +189,7 @@ pub fn usb_offload_check(sys: &Sys, udev: &UsbDevice) -> bool {
         }
     }
     if !v2 {
-        return udev.offload_usage.load() != 0;
+        return udev.offload_usage.read() != 0;
     }
     false
 }
@@ -198,7 +198,7 @@ pub fn usb_offload_check(sys: &Sys, udev: &UsbDevice) -> bool {
 pub fn usb_offload_set_pm_locked(udev: &UsbDevice, b: bool) {
     let _f = ksync::frame("usb_offload_set_pm_locked");
     let _l = udev.offload_lock.lock();
-    udev.offload_pm_locked.store(b);
+    udev.set_bit(bits::OFFLOAD, b);
 }
 
 #[cfg(test)]
@@ -214,7 +214,7 @@ mod tests {
             let sys = System::new(Config::new(Design::V2OffloadSpinlock));
             let u = &sys.devs[sys.udev_of(0)];
             t_assert!(usb_offload_get(&sys, u) == 0, "get on active");
-            t_assert!(u.offload_usage.load() == 1, "count 1");
+            t_assert!(u.offload_usage.read() == 1, "count 1");
             usb_offload_set_pm_locked(u, true);
             t_assert!(usb_offload_put(&sys, u) == -EAGAIN, "pm_locked → -EAGAIN");
             usb_offload_set_pm_locked(u, false);
@@ -230,7 +230,7 @@ mod tests {
                 "v2 does not reject NOTATTACHED"
             );
             t_assert!(usb_offload_put(&sys, u) == 0, "put on 0 returns 0 (clamp)");
-            t_assert!(u.offload_usage.load() == 0, "count 0");
+            t_assert!(u.offload_usage.read() == 0, "count 0");
         }));
         assert!(
             f.iter().any(|x| x.property == "ACC-2"),
@@ -246,14 +246,14 @@ mod tests {
                 let u = &sys.devs[sys.udev_of(0)];
                 let g = (d == Design::V1CallerLocks).then(|| u.dev_mutex.lock());
                 t_assert!(usb_offload_get(&sys, u) == 0, "get");
-                u.offload_at_suspend.store(true);
+                u.set_bit(bits::OFFLOAD, true);
                 t_assert!(
                     usb_offload_put(&sys, u) == -EBUSY,
                     "offload_at_suspend → -EBUSY"
                 );
-                u.offload_at_suspend.store(false);
+                u.set_bit(bits::OFFLOAD, false);
                 t_assert!(usb_offload_put(&sys, u) == 0, "put");
-                t_assert!(u.offload_usage.load() == 0, "count 0");
+                t_assert!(u.offload_usage.read() == 0, "count 0");
                 drop(g);
                 usb_set_device_state(&sys, u, UsbState::NotAttached);
                 t_assert!(usb_offload_get(&sys, u) == -ENODEV, "NOTATTACHED → -ENODEV");

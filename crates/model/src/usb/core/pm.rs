@@ -12,7 +12,7 @@ use crate::ptr::Ghost;
 use crate::system::Sys;
 use crate::usb::core::device::UsbDevice;
 use crate::usb::core::driver;
-use ksync::{AtomicU32, LockClass, SpinLock, WaitQueue};
+use ksync::{AtomicBool, AtomicU32, LockClass, SpinLock, WaitQueue};
 
 pub const RPM_ACTIVE: u32 = 0;
 pub const RPM_RESUMING: u32 = 1;
@@ -43,8 +43,11 @@ pub struct RuntimePm {
     pub lock: SpinLock<RpmData>,
     /// `runtime_status`: written under L_rpm, read by waiters without it.
     pub status: AtomicU32,
-    /// `W_rpm(udev)`: "a transition of udev is in flight".
+    /// `W_rpm(udev)`: "a transition of udev is in flight" (`power.wait_queue`).
     pub w_rpm: WaitQueue,
+    /// `power.idle_notification`: the idle callback (`usb_runtime_idle`) runs.
+    /// Written under L_rpm; the barrier waits for it to clear.
+    pub idle_notification: AtomicBool,
     pub autosuspend_delay_ms: u64,
     /// Ghost: runtime-PM usage references taken on behalf of offload (v0/v1 get/put
     /// hold one only for their duration).
@@ -64,8 +67,10 @@ impl RuntimePm {
                     ..Default::default()
                 },
             ),
-            status: AtomicU32::new("power.runtime_status", RPM_ACTIVE),
+            // read under power.lock by every kernel path the model has
+            status: AtomicU32::ordered("power.runtime_status", RPM_ACTIVE),
             w_rpm: WaitQueue::labeled(LockClass::new("W_rpm"), name),
+            idle_notification: AtomicBool::ordered("power.idle_notification", false),
             autosuspend_delay_ms: delay,
             ghost_offload_refs: Ghost::default(),
         }
@@ -82,6 +87,31 @@ fn wait_for_transition(udev: &UsbDevice) {
     udev.pm
         .w_rpm
         .wait_event(|| !transitional(udev.pm.status.load()));
+}
+
+/// `__pm_runtime_barrier`'s wait: until no transition and no idle notification of
+/// `udev` is in progress (`~W_rpm`).
+fn wait_for_callbacks(udev: &UsbDevice) {
+    let _f = ksync::frame("__pm_runtime_barrier: wait for callbacks");
+    udev.pm
+        .w_rpm
+        .wait_event(|| !transitional(udev.pm.status.load()) && !udev.pm.idle_notification.load());
+}
+
+/// Under L_rpm: a runtime-PM callback of `udev` is in progress.
+fn callback_in_progress(udev: &UsbDevice) -> bool {
+    transitional(udev.pm.status.load()) || udev.pm.idle_notification.load()
+}
+
+/// `pm_runtime_barrier(dev)` of a udev: waits for a runtime-PM callback in progress
+/// (suspend, resume or idle notification). A pending request is not flushed (a
+/// queued autosuspend that runs later finds the caller's usage reference, or the
+/// device already gone, and does nothing). The kernel looks at the status and the
+/// idle flag under `power.lock`; the model reads them as atomics that order as that
+/// lock does (`AtomicX::ordered`), so the barrier adds no lock acquisition.
+pub fn pm_runtime_barrier(udev: &UsbDevice) {
+    let _f = ksync::frame("pm_runtime_barrier");
+    wait_for_callbacks(udev);
 }
 
 /// `pm_runtime_get_if_active`: 1 (counter+1), 0 (not ACTIVE) or -EINVAL (disabled).
@@ -168,21 +198,30 @@ pub fn rpm_resume(sys: &Sys, udev: &UsbDevice) -> i32 {
 /// `rpm_idle` for a udev: `usb_runtime_idle` → `autosuspend_check` → request an
 /// autosuspend (asynchronous, honouring the delay).
 pub fn rpm_idle(sys: &Sys, udev: &UsbDevice) {
-    let _f = ksync::frame("usb_runtime_idle");
+    let _f = ksync::frame("rpm_idle");
     {
         let d = udev.pm.lock.lock();
         if d.usage_count > 0
             || d.child_count > 0
             || d.disable_depth > 0
             || udev.pm.status.load() != RPM_ACTIVE
+            || udev.pm.idle_notification.load()
         {
             return;
         }
+        udev.pm.idle_notification.store(true);
     }
-    if driver::autosuspend_check(sys, udev) != 0 {
-        return;
+    {
+        let _f = ksync::frame("usb_runtime_idle");
+        if driver::autosuspend_check(sys, udev) == 0 {
+            pm_request_autosuspend(sys, udev);
+        }
     }
-    pm_request_autosuspend(sys, udev);
+    {
+        let _d = udev.pm.lock.lock();
+        udev.pm.idle_notification.store(false);
+    }
+    udev.pm.w_rpm.wake_up();
 }
 
 /// `pm_request_autosuspend`: arms the autosuspend timer (delayed work on `pm_wq`).
@@ -232,14 +271,14 @@ pub fn rpm_suspend(sys: &Sys, udev: &UsbDevice) -> i32 {
     r
 }
 
-/// `pm_runtime_disable` (with the barrier: waits for an in-flight transition).
+/// `pm_runtime_disable` (with the barrier: waits for a callback in progress).
 pub fn pm_runtime_disable(udev: &UsbDevice) {
     let _f = ksync::frame("pm_runtime_disable");
     loop {
         let mut d = udev.pm.lock.lock();
-        if transitional(udev.pm.status.load()) {
+        if callback_in_progress(udev) {
             drop(d);
-            wait_for_transition(udev);
+            wait_for_callbacks(udev);
             continue;
         }
         d.disable_depth += 1;
@@ -406,7 +445,7 @@ mod tests {
             );
             t_assert!(u.state() == UsbState::Suspended, "USB state SUSPENDED");
             t_assert!(
-                u.offload_pm_locked.load(),
+                u.bit_peek(crate::usb::core::device::bits::OFFLOAD),
                 "v2: pm_locked set by the runtime suspend"
             );
             t_assert!(
@@ -420,7 +459,7 @@ mod tests {
             t_assert!(u.pm.status.load() == RPM_ACTIVE, "active after resume");
             t_assert!(u.state() == UsbState::Configured, "configured after resume");
             t_assert!(
-                !u.offload_pm_locked.load(),
+                !u.bit_peek(crate::usb::core::device::bits::OFFLOAD),
                 "v2: pm_locked cleared by resume"
             );
             t_assert!(

@@ -10,7 +10,7 @@ use crate::sound::usb::qcom::offload as qc;
 use crate::system::{Fault, Sys};
 use crate::usb::core::device::{UsbDevice, UsbState};
 use crate::usb::core::offload;
-use ksync::{AtomicBool, FindingKind, LockClass, Mutex, SpinLock};
+use ksync::{FindingKind, LockClass, Mutex, Racy, SpinLock};
 use std::sync::Arc;
 
 /// Fields under `xhci->lock` (L_xhci).
@@ -24,7 +24,9 @@ pub struct XhciState {
 /// `struct xhci_hcd` (the part the model needs).
 pub struct Xhci {
     pub lock: SpinLock<XhciState>,
-    /// Per udev: the endpoint contexts that have a ring, with `ep->sideband`.
+    /// Per udev: the endpoint contexts that have a ring, with `ep->sideband`
+    /// (written under `sb->mutex`, read without it by `xhci_sideband_stop_endpoint`,
+    /// `get_endpoint_buffer` and the reset hook: a plain pointer, LK-8).
     pub vdev_eps: Vec<Vec<(usize, Ptr<Sideband>)>>,
     pub next_sb_id: Ghost,
 }
@@ -43,9 +45,10 @@ impl Xhci {
             ),
             vdev_eps: eps
                 .into_iter()
-                .map(|v| {
+                .enumerate()
+                .map(|(d, v)| {
                     v.into_iter()
-                        .map(|i| (i, Ptr::new("ep->sideband", None)))
+                        .map(|i| (i, Ptr::racy("ep->sideband", &format!("dev{d} ep{i}"), None)))
                         .collect()
                 })
                 .collect(),
@@ -69,11 +72,12 @@ pub struct SbState {
 pub struct Sideband {
     pub id: u32,
     pub mutex: Mutex<SbState>,
-    /// `sb->xhci != NULL`.
-    pub xhci_set: AtomicBool,
-    /// `sb->ir != NULL` as seen by lock-free readers (written under L_sb together
-    /// with `SbState::ir`).
-    pub ir_set: AtomicBool,
+    /// `sb->xhci != NULL`: written under `xhci->lock`, read without a lock by
+    /// `xhci_sideband_create_interrupter` (LK-8).
+    pub xhci_set: Racy<bool>,
+    /// `sb->ir != NULL` as seen by lock-free readers (`get_event_buffer`): written
+    /// under L_sb together with `SbState::ir` (LK-8).
+    pub ir_set: Racy<bool>,
     pub udev: usize,
     /// `sb->intf` (the interface number given at register time).
     pub intf: usize,
@@ -112,8 +116,8 @@ pub fn xhci_sideband_register(sys: &Sys, udev: &UsbDevice, intf: usize) -> Optio
                 ..SbState::default()
             },
         ),
-        xhci_set: AtomicBool::new("sb->xhci", false),
-        ir_set: AtomicBool::new("sb->ir", false),
+        xhci_set: Racy::labeled("sb->xhci", &udev.name, false),
+        ir_set: Racy::labeled("sb->ir", &udev.name, false),
         udev: udev.idx,
         intf,
         freed: Ghost::default(),
@@ -125,7 +129,7 @@ pub fn xhci_sideband_register(sys: &Sys, udev: &UsbDevice, intf: usize) -> Optio
         return None;
     }
     // fill sb (xhci, vdev, intf, type, notify)
-    sb.xhci_set.store(true);
+    sb.xhci_set.write(true);
     x.vdev_sideband[udev.idx] = Some(id);
     drop(x);
     sys.res.sb_alloc.add(1);
@@ -152,7 +156,7 @@ pub fn xhci_sideband_unregister(sys: &Sys, sb: &Arc<Sideband>) {
     drop(s);
     {
         let mut x = sys.xhci.lock.lock();
-        sb.xhci_set.store(false);
+        sb.xhci_set.write(false);
         if x.vdev_sideband[vdev] == Some(sb.id) {
             x.vdev_sideband[vdev] = None;
         }
@@ -209,6 +213,15 @@ pub fn xhci_sideband_remove_endpoint(sys: &Sys, sb: &Arc<Sideband>, ep_index: us
     }
     let mut s = sb.mutex.lock();
     if s.eps & (1 << ep_index) == 0 {
+        // -ENODEV, which the qc driver's callers ignore
+        ksync::report(
+            FindingKind::Invariant,
+            "SB-9",
+            format!(
+                "xhci_sideband_remove_endpoint: endpoint context {ep_index} is not owned by xhci_sideband #{} (returns -ENODEV)",
+                sb.id
+            ),
+        );
         return -ENODEV;
     }
     __xhci_sideband_remove_endpoint(sys, sb, &mut s, ep_index);
@@ -240,13 +253,13 @@ pub fn xhci_sideband_get_event_buffer(sys: &Sys, sb: &Arc<Sideband>) -> bool {
     if sys.fail(Fault::GetEventBuffer) {
         return false;
     }
-    sb.ir_set.load()
+    sb.ir_set.read()
 }
 
 /// `xhci_sideband_create_interrupter(sb, 1, false, 0, intr_num)`.
 pub fn xhci_sideband_create_interrupter(sys: &Sys, sb: &Arc<Sideband>, intr_num: usize) -> i32 {
     let _f = ksync::frame("xhci_sideband_create_interrupter");
-    if !check_live(sb, "xhci_sideband_create_interrupter") || !sb.xhci_set.load() {
+    if !check_live(sb, "xhci_sideband_create_interrupter") || !sb.xhci_set.read() {
         return -ENODEV;
     }
     let mut s = sb.mutex.lock();
@@ -272,7 +285,7 @@ pub fn xhci_sideband_create_interrupter(sys: &Sys, sb: &Arc<Sideband>, intr_num:
     };
     let Some(slot) = slot else { return -ENOMEM };
     s.ir = Some(slot);
-    sb.ir_set.store(true);
+    sb.ir_set.write(true);
     sys.res.interrupters.add(1);
     if sys.design.sideband_tracks_usage() {
         // v0: get under L_sb; its result is returned, the interrupter stays on failure
@@ -293,10 +306,20 @@ pub fn __xhci_sideband_remove_interrupter(sys: &Sys, sb: &Sideband, s: &mut SbSt
         let mut x = sys.xhci.lock.lock();
         if x.interrupters[slot] == Some(sb.id) {
             x.interrupters[slot] = None;
+        } else {
+            let owner = x.interrupters[slot];
+            ksync::report(
+                FindingKind::Invariant,
+                "SB-9",
+                format!(
+                    "xhci_remove_secondary_interrupter: slot {slot} released by xhci_sideband #{} but owned by {owner:?}",
+                    sb.id
+                ),
+            );
         }
     }
     s.ir = None;
-    sb.ir_set.store(false);
+    sb.ir_set.write(false);
     sys.res.interrupters.add(-1);
     if sys.design.sideband_tracks_usage() {
         if let Some(vdev) = s.vdev {
@@ -315,6 +338,17 @@ pub fn xhci_sideband_remove_interrupter(sys: &Sys, sb: &Arc<Sideband>) {
         return;
     }
     let mut s = sb.mutex.lock();
+    if s.ir.is_none() {
+        // __xhci_sideband_remove_interrupter returns quietly
+        ksync::report(
+            FindingKind::Invariant,
+            "SB-9",
+            format!(
+                "xhci_sideband_remove_interrupter: xhci_sideband #{} has no interrupter to remove",
+                sb.id
+            ),
+        );
+    }
     __xhci_sideband_remove_interrupter(sys, sb, &mut s);
 }
 
@@ -408,7 +442,7 @@ mod tests {
                 );
                 let expect_usage = if d == Design::V0CoreLocks { 1 } else { 0 };
                 t_assert!(
-                    u0.offload_usage.load() == expect_usage,
+                    u0.offload_usage.read() == expect_usage,
                     "v0 counts inside the sideband"
                 );
                 xhci_sideband_unregister(&sys, &sb);
@@ -422,7 +456,7 @@ mod tests {
                     "ep->sideband cleared"
                 );
                 t_assert!(
-                    u0.offload_usage.load() == 0,
+                    u0.offload_usage.read() == 0,
                     "v0 put in __remove_interrupter"
                 );
                 // use after free is reported (RES-9)

@@ -3,6 +3,8 @@
 //! Pure data structure, modelled after the kernel code including its quirks (an
 //! exact-size free entry is reused; otherwise consecutive free entries whose sizes add
 //! up exactly are merged into one allocation; a put of an IOVA not in use is ignored).
+//! [`IovaAlloc::put`] says what a put released, so that callers can report a put of
+//! something that was not allocated (RES-3) where the kernel ignores it.
 
 pub const PAGE_SIZE: u64 = 4096;
 pub const SNDRV_CARDS: u64 = 32;
@@ -18,6 +20,20 @@ pub struct IovaInfo {
     pub start: u64,
     pub size: u64,
     pub in_use: bool,
+}
+
+/// What `uaudio_put_iova` did with a range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// The range was allocated and is free again.
+    Freed,
+    /// No allocation starts at this IOVA: ignored.
+    NotAllocated,
+    /// The allocation that starts here is already free (a double put): ignored.
+    AlreadyFree,
+    /// The allocations from this IOVA do not add up to the size: they are marked
+    /// free up to the end of the list, and the whole size is credited anyway.
+    SizeMismatch,
 }
 
 /// One allocator (`xfer_ring_list` + `curr_xfer_ring_iova` + `xfer_ring_iova_size`).
@@ -89,19 +105,19 @@ impl IovaAlloc {
     }
 
     /// `uaudio_put_iova`.
-    pub fn put(&mut self, va: u64, size: u64) {
+    pub fn put(&mut self, va: u64, size: u64) -> PutOutcome {
         let mut tmp = size;
         let mut found = false;
         for info in self.list.iter_mut() {
             if info.start == va {
                 if !info.in_use {
-                    return;
+                    return PutOutcome::AlreadyFree;
                 }
                 found = true;
                 info.in_use = false;
                 if info.size == size {
                     self.remaining += size;
-                    return;
+                    return PutOutcome::Freed;
                 }
             }
             if found && tmp >= info.size {
@@ -109,13 +125,15 @@ impl IovaAlloc {
                 tmp -= info.size;
                 if tmp == 0 {
                     self.remaining += size;
-                    return;
+                    return PutOutcome::Freed;
                 }
             }
         }
         if found {
             self.remaining += size;
+            return PutOutcome::SizeMismatch;
         }
+        PutOutcome::NotAllocated
     }
 
     /// Bytes currently handed out.
@@ -140,10 +158,10 @@ mod tests {
         let y = a.get(PAGE_SIZE);
         assert_eq!(x, IOVA_XFER_RING_BASE);
         assert_eq!(y, x + PAGE_SIZE);
-        a.put(x, PAGE_SIZE);
+        assert_eq!(a.put(x, PAGE_SIZE), PutOutcome::Freed);
         assert_eq!(a.get(PAGE_SIZE), x);
-        a.put(x, PAGE_SIZE);
-        a.put(y, PAGE_SIZE);
+        assert_eq!(a.put(x, PAGE_SIZE), PutOutcome::Freed);
+        assert_eq!(a.put(y, PAGE_SIZE), PutOutcome::Freed);
         assert!(a.at_initial());
     }
 
@@ -156,7 +174,7 @@ mod tests {
         a.put(y, PAGE_SIZE);
         let z = a.get(2 * PAGE_SIZE);
         assert_eq!(z, x);
-        a.put(z, 2 * PAGE_SIZE);
+        assert_eq!(a.put(z, 2 * PAGE_SIZE), PutOutcome::Freed);
         assert!(a.at_initial());
     }
 
@@ -166,11 +184,15 @@ mod tests {
         assert_eq!(a.get(100), 0);
         assert_eq!(a.get(0), 0);
         let x = a.get(PAGE_SIZE);
-        a.put(x, PAGE_SIZE);
-        a.put(x, PAGE_SIZE);
+        assert_eq!(a.put(x, PAGE_SIZE), PutOutcome::Freed);
+        assert_eq!(a.put(x, PAGE_SIZE), PutOutcome::AlreadyFree);
         assert!(a.at_initial());
-        a.put(0xdead000, PAGE_SIZE);
+        assert_eq!(a.put(0xdead000, PAGE_SIZE), PutOutcome::NotAllocated);
         assert!(a.at_initial());
+        // a size that does not match the allocation is credited in full
+        let y = a.get(PAGE_SIZE);
+        assert_eq!(a.put(y, 2 * PAGE_SIZE), PutOutcome::SizeMismatch);
+        assert!(!a.at_initial());
     }
 
     proptest! {
@@ -192,13 +214,13 @@ mod tests {
                     live.push((va, size));
                 } else {
                     let (va, size) = live.swap_remove(idx.index(live.len()));
-                    a.put(va, size);
+                    prop_assert_eq!(a.put(va, size), PutOutcome::Freed);
                 }
                 let used: u64 = live.iter().map(|x| x.1).sum();
                 prop_assert_eq!(a.initial - a.remaining, used);
             }
             for (va, size) in live.drain(..) {
-                a.put(va, size);
+                prop_assert_eq!(a.put(va, size), PutOutcome::Freed);
             }
             prop_assert!(a.at_initial());
         }

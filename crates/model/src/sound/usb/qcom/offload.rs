@@ -11,14 +11,16 @@ use crate::ptr::{Ghost, Ptr};
 use crate::soc::qcom::qmi_interface::{self as qmi_if, QmiHandle, SockaddrQrtr};
 use crate::sound::usb::card::{self, Chip, ChipState};
 use crate::sound::usb::pcm;
-use crate::sound::usb::qcom::iova::{IovaAlloc, IOVA_BASE, MAX_XFER_BUFF_LEN, PAGE_SIZE};
+use crate::sound::usb::qcom::iova::{
+    IovaAlloc, PutOutcome, IOVA_BASE, MAX_XFER_BUFF_LEN, PAGE_SIZE,
+};
 use crate::system::{Fault, Sys};
 use crate::usb::core::offload;
 use crate::usb::host::xhci_sideband::{self as sbapi, Sideband};
 use crate::Design;
 use ksync::{
-    AtomicBool, AtomicI32, AtomicU64, FindingKind, Kref, LockClass, Mutex, MutexGuard, WaitQueue,
-    WaitResult,
+    AtomicBool, AtomicI32, AtomicU64, FindingKind, Kref, LockClass, Mutex, MutexGuard, Racy,
+    WaitQueue, WaitResult,
 };
 use qmi::{
     AppsMemInfo, DeviceSpeed, EndpointDescriptor, InterfaceDescriptor, MemInfo, StreamStatus,
@@ -69,7 +71,6 @@ pub struct IntfInfo {
 /// `uadev[card]` fields accessed under `qdev_mutex`.
 #[derive(Default)]
 pub struct UadevLocked {
-    pub udev: Option<usize>,
     pub ctrl_intf: Option<usize>,
     pub info: Option<Vec<IntfInfo>>,
     pub num_intf: usize,
@@ -92,12 +93,14 @@ pub struct UadevShared {
     pub in_use: AtomicI32,
     pub kref: Kref,
     pub disconnect_wq: WaitQueue,
-    /// `uadev[card].chip` (read without L_qdev by remove and the suspend path)
+    /// `uadev[card].chip`: written under L_qdev, read without it by remove (spec
+    /// (j)2), a plain pointer (LK-8).
     pub chip: Ptr<Chip>,
+    /// `uadev[card].udev` (a udev index): written under L_qdev, read without it by
+    /// `uaudio_send_disconnect_ind` for the indication's slot id (LK-8).
+    pub udev: Racy<Option<usize>>,
     /// Ghost: the forced clear of in_use after a W_inuse timeout/signal happened.
     pub forced_clear: Ghost,
-    /// Ghost: tasks currently inside the W_inuse wait (LK-9).
-    pub waiters: Ghost,
 }
 
 /// The driver's globals.
@@ -137,9 +140,9 @@ impl QcDriver {
                         LockClass::new("W_inuse"),
                         &format!("card{c}"),
                     ),
-                    chip: Ptr::new("uadev->chip", None),
+                    chip: Ptr::racy("uadev->chip", &format!("card{c}"), None),
+                    udev: Racy::labeled("uadev->udev", &format!("card{c}"), None),
                     forced_clear: Ghost::default(),
-                    waiters: Ghost::default(),
                 })
                 .collect(),
             qdev_present: AtomicBool::new("uaudio_qdev", false),
@@ -208,7 +211,8 @@ fn uaudio_iommu_map_xfer_ring(sys: &Sys, q: &mut QdevState) -> u64 {
         return 0;
     }
     if sys.fail(Fault::XferRingMap) {
-        q.xfer_ring.put(va, PAGE_SIZE);
+        let r = q.xfer_ring.put(va, PAGE_SIZE);
+        check_iova_put(r, "transfer ring", va, PAGE_SIZE);
         return 0;
     }
     iommu_map(sys);
@@ -229,13 +233,38 @@ fn uaudio_iommu_map_event_ring(sys: &Sys, q: &QdevState) -> u64 {
     IOVA_BASE
 }
 
-/// `uaudio_iommu_unmap(MEM_EVENT_RING, ...)`.
+/// `uaudio_iommu_unmap(MEM_EVENT_RING, ...)`: the kernel skips the unmap when
+/// `er_mapped` is clear; the model reports that unmap of nothing (RES-4).
 fn uaudio_iommu_unmap_event_ring(sys: &Sys, q: &mut QdevState) {
     if q.er_mapped {
         q.er_mapped = false;
         iommu_unmap(sys, "event ring");
         sys.res.er_mappings.add(-1);
+    } else {
+        ksync::report(
+            FindingKind::Invariant,
+            "RES-4",
+            "uaudio_iommu_unmap(MEM_EVENT_RING) while the event ring is not mapped (er_mapped clear; the kernel skips it)",
+        );
     }
+}
+
+/// A `uaudio_put_iova` that released nothing, or not what was allocated: the
+/// kernel ignores it (or credits the whole size); the model reports it (RES-3).
+fn check_iova_put(r: PutOutcome, what: &str, va: u64, size: u64) {
+    let why = match r {
+        PutOutcome::Freed => return,
+        PutOutcome::NotAllocated => "no allocation starts there",
+        PutOutcome::AlreadyFree => "it is already free (returned twice)",
+        PutOutcome::SizeMismatch => {
+            "the allocations there do not add up to that size (the whole size is credited)"
+        }
+    };
+    ksync::report(
+        FindingKind::Invariant,
+        "RES-3",
+        format!("uaudio_put_iova({va:#x}, {size:#x}) on the {what} allocator: {why}"),
+    );
 }
 
 #[derive(Clone, Copy)]
@@ -249,10 +278,19 @@ fn uaudio_iommu_unmap(sys: &Sys, q: &mut QdevState, mem: Mem, iova: u64, size: u
     if iova == 0 || size == 0 {
         return;
     }
-    match mem {
+    let r = match mem {
         Mem::XferRing => q.xfer_ring.put(iova, size),
         Mem::XferBuf => q.xfer_buf.put(iova, size),
-    }
+    };
+    check_iova_put(
+        r,
+        match mem {
+            Mem::XferRing => "transfer ring",
+            Mem::XferBuf => "transfer buffer",
+        },
+        iova,
+        size,
+    );
     if mapped > 0 {
         iommu_unmap(sys, "transfer ring/buffer");
     }
@@ -291,12 +329,20 @@ pub fn uaudio_send_disconnect_ind<'a>(
     if dev.in_use.load() == 0 {
         return (qg, cg);
     }
-    let slot = qg.uadev[card]
-        .udev
-        .map(|u| sys.devs[u].slot_id)
-        .unwrap_or(0);
     drop(cg);
     drop(qg);
+    // disconnect_ind.slot_id = dev->udev->slot_id: read with both locks released
+    let slot = match dev.udev.read() {
+        Some(u) => sys.devs[u].slot_id,
+        None => {
+            ksync::report(
+                FindingKind::Invariant,
+                "RES-9",
+                format!("card {card}: uaudio_send_disconnect_ind dereferences dev->udev after releasing qdev_mutex, and it is NULL (uaudio_dev_cleanup ran since the in_use check): NULL pointer dereference"),
+            );
+            0
+        }
+    };
     let ind = qmi::StreamInd {
         dev_event: qmi::DeviceIndication::Disconnect,
         slot_id: slot,
@@ -311,12 +357,10 @@ pub fn uaudio_send_disconnect_ind<'a>(
         format!("card {card}: disconnect indication sent with no client recorded (client_sq zeroed by BYE/DEL_CLIENT after the in_use check): it goes to 0:0")
     });
     qmi_if::qmi_send_indication(sys, client.unwrap_or_default(), &ind);
-    dev.waiters.add(1);
     let r = dev.disconnect_wq.wait_event_interruptible_timeout(
         || dev.in_use.load() == 0,
         Some(DEV_RELEASE_WAIT_TIMEOUT_MS),
     );
-    dev.waiters.add(-1);
     if r != WaitResult::Cond {
         ksync::note(|| format!("W_inuse(card{card}) ended by {r:?}: forced in_use = 0"));
         ksync::mechanism(if r == WaitResult::TimedOut {
@@ -387,6 +431,10 @@ fn uaudio_dev_intf_cleanup(sys: &Sys, q: &mut QdevState, card: usize, idx: usize
 /// `uaudio_event_ring_cleanup_free(dev)`.
 fn uaudio_event_ring_cleanup_free(sys: &Sys, q: &mut QdevState, card: usize) {
     let _f = ksync::frame("uaudio_event_ring_cleanup_free");
+    // clear_bit(card, &card_slot): the kernel does not look whether it was set
+    ksync::check(q.card_slot & (1 << card) != 0, "RES-12", || {
+        format!("card {card}: uaudio_event_ring_cleanup_free clears card_slot bit {card}, which is not set (card_slot = {:#x}): the session was already torn down", q.card_slot)
+    });
     q.card_slot &= !(1 << card);
     if q.card_slot != 0 {
         return;
@@ -396,7 +444,7 @@ fn uaudio_event_ring_cleanup_free(sys: &Sys, q: &mut QdevState, card: usize) {
         sbapi::xhci_sideband_remove_interrupter(sys, &sb);
     }
     if sys.design != Design::V0CoreLocks {
-        if let Some(u) = q.uadev[card].udev {
+        if let Some(u) = sys.qc.uadev[card].udev.read() {
             let _ = offload::usb_offload_put(sys, &sys.devs[u]); // return value ignored
         } else {
             ksync::report(
@@ -412,7 +460,7 @@ fn uaudio_event_ring_cleanup_free(sys: &Sys, q: &mut QdevState, card: usize) {
 fn uaudio_dev_cleanup(sys: &Sys, q: &mut QdevState, card: usize) {
     let _f = ksync::frame("uaudio_dev_cleanup");
     qdev_live(sys, "uaudio_dev_cleanup");
-    if q.uadev[card].udev.is_none() {
+    if sys.qc.uadev[card].udev.read().is_none() {
         return;
     }
     let n = q.uadev[card].info.as_ref().map_or(0, |v| v.len());
@@ -426,7 +474,7 @@ fn uaudio_dev_cleanup(sys: &Sys, q: &mut QdevState, card: usize) {
         sys.res.info_arrays.add(-1);
     }
     uaudio_event_ring_cleanup_free(sys, q, card);
-    q.uadev[card].udev = None;
+    sys.qc.uadev[card].udev.write(None);
 }
 
 /// `uaudio_dev_release(kref)`.
@@ -709,7 +757,7 @@ fn prepare_qmi_response(
         let n = sys.devs[udev].interfaces.len();
         q.uadev[card].num_intf = n;
         q.uadev[card].info = Some(vec![IntfInfo::default(); n]);
-        q.uadev[card].udev = Some(udev);
+        sys.qc.uadev[card].udev.write(Some(udev));
         dev.in_use.store(1);
     } else {
         dev.kref.get();
@@ -849,7 +897,7 @@ pub fn handle_uaudio_stream_req(sys: &Sys, sq: SockaddrQrtr, txn: u16, req_msg: 
                 if pipe == 0 {
                     continue;
                 }
-                if qg.uadev[card].udev.is_none() {
+                if sys.qc.uadev[card].udev.read().is_none() {
                     ksync::report(
                         FindingKind::Invariant,
                         "RES-9",
@@ -936,22 +984,18 @@ pub fn qmi_stop_session(sys: &Sys) {
             }
             disable_audio_stream(sys, chip);
         }
-        dev.in_use.store(0); // no wake-up of disconnect_wq
-        if dev.waiters.get() > 0 {
-            ksync::report(
-                FindingKind::Invariant,
-                "LK-9",
-                format!("qmi_stop_session clears in_use(card{card}) without wake_up while a task sleeps in W_inuse"),
-            );
-        }
+        // No wake-up of disconnect_wq: a task asleep in W_inuse is left to its
+        // timeout (the checker reports that lost wake-up, LK-9).
+        dev.in_use.store(0);
         let Some(chip) = chip else {
             ksync::note(|| "qmi_stop_session: dev->chip NULL, cleanup skipped".into());
             continue;
         };
-        let ug = match (v1, qg.uadev[card].udev) {
-            (true, Some(u)) => Some(sys.devs[u].dev_mutex.lock()),
-            _ => None,
-        };
+        // v1: guard(device)(&dev->udev->dev)
+        let ug = v1
+            .then(|| dev.udev.read())
+            .flatten()
+            .map(|u| sys.devs[u].dev_mutex.lock());
         let cg = chip.mutex.lock();
         uaudio_dev_cleanup(sys, &mut qg, card);
         drop(cg);
@@ -1003,7 +1047,7 @@ pub fn qc_usb_audio_offload_disconnect(sys: &Sys, chip: &Arc<Chip>) {
     if dev.chip.load().is_none() {
         return;
     }
-    let (mut qg, cg) = if qg.uadev[card].udev.is_some() {
+    let (mut qg, cg) = if dev.udev.read().is_some() {
         let (mut qg, cg) = uaudio_send_disconnect_ind(sys, chip, qg, cg);
         uaudio_dev_cleanup(sys, &mut qg, card);
         (qg, cg)
