@@ -13,7 +13,7 @@ fn findings(p: &Program) -> Vec<Found> {
     let r = explore(p, &Config::default());
     assert!(r.exhausted, "{}: not exhausted", p.name);
     let keys: std::collections::BTreeSet<String> =
-        r.findings.iter().map(|f| f.finding.dedup_key()).collect();
+        r.findings.iter().map(|f| f.signature.clone()).collect();
     let bf = brute_force(p, &Limits::default());
     assert!(bf.complete, "{}: brute force did not finish", p.name);
     let missing: Vec<_> = bf.finding_keys.difference(&keys).collect();
