@@ -146,14 +146,6 @@ pub struct BruteSched {
 }
 
 impl BruteSched {
-    /// Starts the next schedule (for tools that drive brute force themselves).
-    pub fn begin_pub(&mut self) {
-        self.begin()
-    }
-    /// Moves to the next schedule; false when all have been run.
-    pub fn advance_pub(&mut self) -> bool {
-        self.advance()
-    }
     fn begin(&mut self) {
         self.pos = 0;
         self.rec.reset();
