@@ -970,13 +970,8 @@ impl State {
 
     /// Describes what every blocked task waits for.
     pub fn waits_for_description(&self) -> String {
-        self.waits_for_description_of(0..self.tasks.len())
-    }
-
-    fn waits_for_description_of(&self, tasks: impl Iterator<Item = TaskId>) -> String {
         let mut out = String::new();
-        for i in tasks {
-            let task = &self.tasks[i];
+        for (i, task) in self.tasks.iter().enumerate() {
             if !task.is_blocking() {
                 continue;
             }
@@ -1280,7 +1275,20 @@ impl State {
                 if other_wrote { "wrote" } else { "read" },
             );
             let mut f = self.finding_here(t, FindingKind::Invariant, "LK-8", summary);
-            f.locks = vec![class_name(self.objs[obj as usize].class)];
+            // The field and the two access sites, so that a write/write race is not
+            // merged into a read/write race on the same field elsewhere.
+            let mut pair = [
+                format!("{site} ({})", if write { "write" } else { "read" }),
+                format!(
+                    "{other_site} ({})",
+                    if other_wrote { "write" } else { "read" }
+                ),
+            ];
+            pair.sort();
+            f.locks = vec![
+                class_name(self.objs[obj as usize].class),
+                format!("{} ~ {}", pair[0], pair[1]),
+            ];
             self.push_finding(f);
         }
     }
