@@ -242,10 +242,18 @@ pub fn pm_request_autosuspend(sys: &Sys, udev: &UsbDevice) {
 }
 
 /// `rpm_suspend` run by the PM worker (T_rpm): the status is SUSPENDING (= W_rpm
-/// held) for the whole callback.
+/// held) for the whole callback. The model runs the udev's idle callback in the task
+/// whose put idled it (the kernel queues it as a request on the device's one
+/// `power.work`, so an idle callback and a suspend request never overlap): the
+/// suspend request first waits for an idle notification in progress.
 pub fn rpm_suspend(sys: &Sys, udev: &UsbDevice) -> i32 {
     let _f = ksync::frame("rpm_suspend");
     let mut d = udev.pm.lock.lock();
+    while udev.pm.idle_notification.load() {
+        drop(d);
+        wait_for_callbacks(udev);
+        d = udev.pm.lock.lock();
+    }
     d.request_pending = false;
     if d.disable_depth > 0 {
         return -EACCES;
