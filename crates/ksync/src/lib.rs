@@ -10,6 +10,7 @@ pub mod class;
 pub mod kref;
 pub mod lock;
 pub mod lockdep_report;
+pub mod order;
 pub mod racy;
 pub mod report;
 pub mod rt;
