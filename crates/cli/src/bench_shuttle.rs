@@ -146,19 +146,8 @@ pub fn program(name: &str) -> Option<Body> {
     })
 }
 
-/// What one shuttle DFS run did.
-pub struct ShuttleRun {
-    /// Executions started.
-    pub executions: u64,
-    /// The DFS ran out of schedules before the time cap.
-    pub finished: bool,
-    /// The run stopped at a failing execution (deadlock or panic), its number.
-    pub failed_at: Option<u64>,
-    pub seconds: f64,
-}
-
 /// Runs `body` under shuttle's DFS scheduler for at most `cap`.
-pub fn run_dfs(body: Body, cap: Duration) -> ShuttleRun {
+pub fn run_dfs(body: Body, cap: Duration) -> super::ShuttleRun {
     let count = Arc::new(AtomicU64::new(0));
     let c2 = count.clone();
     let mut config = Config::new();
@@ -180,13 +169,13 @@ pub fn run_dfs(body: Body, cap: Duration) -> ShuttleRun {
     let seconds = start.elapsed().as_secs_f64();
     let executions = count.load(Ordering::Relaxed);
     match r {
-        Ok(_) => ShuttleRun {
+        Ok(_) => super::ShuttleRun {
             executions,
             finished: seconds < cap.as_secs_f64(),
             failed_at: None,
             seconds,
         },
-        Err(_) => ShuttleRun {
+        Err(_) => super::ShuttleRun {
             executions,
             finished: false,
             failed_at: Some(executions),

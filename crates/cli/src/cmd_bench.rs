@@ -1,6 +1,7 @@
 //! `usb-offload bench explore`: scheduler throughput, and the classic programs under
 //! our DPOR, our plain DFS and shuttle's DFS side by side.
 
+#[cfg(feature = "shuttle")]
 #[path = "bench_shuttle.rs"]
 mod bench_shuttle;
 
@@ -11,7 +12,8 @@ use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// What to benchmark: `explore` (the engine on classic programs, with shuttle) or
+    /// What to benchmark: `explore` (the engine on classic programs, with shuttle when
+    /// built with the `shuttle` feature) or
     /// `check` (the model suite, per design × scenario).
     pub what: String,
     /// One JSON object.
@@ -47,14 +49,34 @@ struct ProgramRow {
     dfs_executions: u64,
     dfs_finished: bool,
     dfs_seconds: f64,
-    shuttle_executions: u64,
-    shuttle_seconds: f64,
-    shuttle_finished: bool,
-    /// Shuttle stopped at a failing execution (deadlock), its number.
-    shuttle_failed_at: Option<u64>,
+    /// Shuttle's DFS on the same program (null: built without the `shuttle` feature).
+    shuttle: Option<ShuttleRun>,
     /// Shuttle executions per second over our plain-DFS executions per second
     /// (the same unreduced search: raw scheduler speed).
-    dfs_speed_ratio: f64,
+    dfs_speed_ratio: Option<f64>,
+}
+
+/// What one shuttle DFS run did.
+#[derive(Serialize)]
+pub struct ShuttleRun {
+    /// Executions started.
+    pub executions: u64,
+    /// The DFS ran out of schedules before the time cap.
+    pub finished: bool,
+    /// The run stopped at a failing execution (deadlock or panic), its number.
+    pub failed_at: Option<u64>,
+    pub seconds: f64,
+}
+
+#[cfg(feature = "shuttle")]
+fn shuttle_dfs(name: &str, cap: Duration) -> Option<ShuttleRun> {
+    let body = bench_shuttle::program(name).expect("shuttle program");
+    Some(bench_shuttle::run_dfs(body, cap))
+}
+
+#[cfg(not(feature = "shuttle"))]
+fn shuttle_dfs(_name: &str, _cap: Duration) -> Option<ShuttleRun> {
+    None
 }
 
 #[derive(Serialize)]
@@ -77,8 +99,9 @@ struct BenchReport {
     throughput: Vec<Throughput>,
     cap_seconds: f64,
     /// Geometric mean of `dfs_speed_ratio` over the programs where both unreduced
-    /// searches ran long enough and shuttle did not stop at a bug (< 1: ours is faster).
-    shuttle_speed_ratio: f64,
+    /// searches ran long enough and shuttle did not stop at a bug (< 1: ours is faster;
+    /// null without the `shuttle` feature).
+    shuttle_speed_ratio: Option<f64>,
     programs: Vec<ProgramRow>,
 }
 
@@ -146,10 +169,11 @@ pub fn run(a: Args) -> u8 {
                 ..Config::default()
             },
         );
-        let body = bench_shuttle::program(name).expect("shuttle program");
-        let sh = bench_shuttle::run_dfs(body, cap);
+        let sh = shuttle_dfs(name, cap);
         let dfs_rate = dfs.executions as f64 / dfs.elapsed.as_secs_f64().max(1e-9);
-        let sh_rate = sh.executions as f64 / sh.seconds.max(1e-9);
+        let dfs_speed_ratio = sh
+            .as_ref()
+            .map(|sh| sh.executions as f64 / sh.seconds.max(1e-9) / dfs_rate.max(1e-9));
         rows.push(ProgramRow {
             program: name.to_string(),
             dpor_executions: dpor.executions,
@@ -158,21 +182,20 @@ pub fn run(a: Args) -> u8 {
             dfs_executions: dfs.executions,
             dfs_finished: dfs.exhausted,
             dfs_seconds: dfs.elapsed.as_secs_f64(),
-            shuttle_executions: sh.executions,
-            shuttle_seconds: sh.seconds,
-            shuttle_finished: sh.finished,
-            shuttle_failed_at: sh.failed_at,
-            dfs_speed_ratio: sh_rate / dfs_rate.max(1e-9),
+            shuttle: sh,
+            dfs_speed_ratio,
         });
     }
     let ratios: Vec<f64> = rows
         .iter()
-        .filter(|p| {
-            p.shuttle_failed_at.is_none() && p.dfs_seconds > 0.05 && p.shuttle_seconds > 0.05
+        .filter_map(|p| {
+            let sh = p.shuttle.as_ref()?;
+            let comparable = sh.failed_at.is_none() && p.dfs_seconds > 0.05 && sh.seconds > 0.05;
+            comparable.then(|| p.dfs_speed_ratio.unwrap_or(1.0).max(1e-12).ln())
         })
-        .map(|p| p.dfs_speed_ratio.max(1e-12).ln())
         .collect();
-    let shuttle_speed_ratio = (ratios.iter().sum::<f64>() / ratios.len().max(1) as f64).exp();
+    let shuttle_speed_ratio =
+        (!ratios.is_empty()).then(|| (ratios.iter().sum::<f64>() / ratios.len() as f64).exp());
     let report = BenchReport {
         shuttle_speed_ratio,
         steps_per_sec: tps[0].steps_per_sec,
@@ -217,35 +240,51 @@ fn print_human(r: &BenchReport) {
         } else {
             format!(">{}", p.dfs_executions)
         };
-        let sh = match (p.shuttle_finished, p.shuttle_failed_at) {
-            (_, Some(n)) => format!("bug@{n}"),
-            (true, None) => p.shuttle_executions.to_string(),
-            (false, None) => format!(">{}", p.shuttle_executions),
-        };
-        let more = if p.shuttle_finished || p.shuttle_failed_at.is_some() {
-            ""
-        } else {
-            "≥"
+        let (sh, sh_s, sh_dpor, sh_ours) = match &p.shuttle {
+            None => ("-".into(), "-".into(), "-".into(), "-".into()),
+            Some(s) => {
+                let more = if s.finished || s.failed_at.is_some() {
+                    ""
+                } else {
+                    "≥"
+                };
+                let count = match (s.finished, s.failed_at) {
+                    (_, Some(n)) => format!("bug@{n}"),
+                    (true, None) => s.executions.to_string(),
+                    (false, None) => format!(">{}", s.executions),
+                };
+                (
+                    count,
+                    format!("{:.2}", s.seconds),
+                    format!(
+                        "{more}{:.0}×",
+                        s.executions as f64 / p.dpor_executions.max(1) as f64
+                    ),
+                    format!("{more}{:.0}×", s.seconds / p.ours_seconds.max(1e-6)),
+                )
+            }
         };
         println!(
-            "{:<16} {:>9} {:>9.4} {:>11} {:>8.2} {:>12} {:>8.2} {:>10} {:>12}",
+            "{:<16} {:>9} {:>9.4} {:>11} {:>8.2} {:>12} {:>8} {:>10} {:>12}",
             p.program,
             p.dpor_executions,
             p.ours_seconds,
             dfs,
             p.dfs_seconds,
             sh,
-            p.shuttle_seconds,
-            format!(
-                "{more}{:.0}×",
-                p.shuttle_executions as f64 / p.dpor_executions.max(1) as f64
-            ),
-            format!("{more}{:.0}×", p.shuttle_seconds / p.ours_seconds.max(1e-6)),
+            sh_s,
+            sh_dpor,
+            sh_ours,
         );
     }
-    let geo = r.shuttle_speed_ratio;
-    println!(
-        "\nraw speed, same unreduced DFS: shuttle executions/s over ours, geometric mean {geo:.2} \
+    match r.shuttle_speed_ratio {
+        Some(geo) => println!(
+            "\nraw speed, same unreduced DFS: shuttle executions/s over ours, geometric mean {geo:.2} \
 (< 1: ours is faster)\nsh/dpor = shuttle executions per DPOR execution; sh s/ours s = shuttle wall time over our DPOR's"
-    );
+        ),
+        None => println!(
+            "\nshuttle columns: this binary was built without the comparison; \
+`cargo run --release -p usb-offload --features shuttle -- bench explore` adds it"
+        ),
+    }
 }
