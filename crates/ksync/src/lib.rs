@@ -13,6 +13,7 @@ pub mod lockdep_report;
 pub mod order;
 pub mod racy;
 pub mod report;
+pub mod rng;
 pub mod rt;
 pub mod thread;
 pub mod wait;
@@ -29,7 +30,7 @@ pub use wait::{Completion, HoldGuard, WaitQueue, WaitResult};
 pub use work::WorkQueue;
 
 use rt::{Op, OpResult};
-use std::cell::Cell;
+use std::cell::RefCell;
 
 /// A named frame of the task-local call stack that reports print; pops on drop.
 #[must_use = "the frame is popped when this guard drops"]
@@ -70,7 +71,7 @@ impl Drop for Frame {
 }
 
 thread_local! {
-    static RNG: Cell<u64> = const { Cell::new(0x9E37_79B9_7F4A_7C15) };
+    static RNG: RefCell<rng::Rng> = const { RefCell::new(rng::Rng::new(0x9E37_79B9_7F4A_7C15)) };
 }
 
 /// A nondeterministic choice among `n` values (`0..n`). The checker explores every
@@ -86,14 +87,7 @@ pub fn choose(n: usize) -> usize {
         }
         unreachable!("choose without a value");
     }
-    RNG.with(|r| {
-        let mut x = r.get();
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        r.set(x);
-        (x % n as u64) as usize
-    })
+    RNG.with(|r| r.borrow_mut().below(n))
 }
 
 /// A plain scheduling point (`cond_resched`): lets other tasks run here.
