@@ -6,7 +6,7 @@
 
 use crate::class::{intern, LockClass};
 use crate::lock::{register, sched, NO_OBJ};
-use crate::rt::{self, ObjKind, Op, OpResult};
+use crate::rt::{self, ObjKind, Op, OpResult, Wake};
 use crate::AtomicU32;
 use std::cell::RefCell;
 use std::time::Duration;
@@ -129,8 +129,8 @@ impl WaitQueue {
                 obj: self.obj,
                 intr,
             }) {
-                OpResult::Usize(0) => continue,
-                OpResult::Usize(2) | OpResult::Usize(3) => {
+                OpResult::Wake(Wake::Woken) => continue,
+                OpResult::Wake(Wake::Signalled | Wake::ExecutionOver) => {
                     cancel(&sh);
                     return WaitResult::Interrupted;
                 }

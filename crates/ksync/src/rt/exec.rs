@@ -61,6 +61,20 @@ pub(crate) enum OpResult {
     None,
     Bool(bool),
     Usize(usize),
+    Wake(Wake),
+}
+
+/// Why a `Sleep` ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// A wake-up of the queue.
+    Woken,
+    /// The wait's timer fired.
+    TimedOut,
+    /// A signal ended an interruptible sleep.
+    Signalled,
+    /// The execution is over and an idle daemon should exit.
+    ExecutionOver,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1201,12 +1215,12 @@ impl State {
                     self.accesses.push(Access::Read(obj));
                 }
                 let r = if task.woken {
-                    0
+                    Wake::Woken
                 } else if intr && task.signal_pending {
                     task.signal_pending = false;
-                    2
+                    Wake::Signalled
                 } else {
-                    1
+                    Wake::TimedOut
                 };
                 if intr {
                     self.accesses.push(Access::Read(task.signal_obj));
@@ -1224,7 +1238,7 @@ impl State {
                 }
                 task.woken = false;
                 task.timed_out = false;
-                task.result = OpResult::Usize(r);
+                task.result = OpResult::Wake(r);
                 self.objs[obj as usize].waiters.retain(|&w| w != t);
             }
             Op::Wake { obj } => {
@@ -1485,7 +1499,7 @@ impl Execution {
             {
                 continue;
             }
-            task.result = OpResult::Usize(3);
+            task.result = OpResult::Wake(Wake::ExecutionOver);
             task.pending = Op::Yield;
             let Some(mut co) = task.co.take() else {
                 continue;

@@ -19,7 +19,7 @@ pub use task::{Access, TaskId};
 use std::cell::RefCell;
 use std::rc::Rc;
 
-pub(crate) use exec::{ObjKind, Op, OpResult, Shared};
+pub(crate) use exec::{ObjKind, Op, OpResult, Shared, Wake};
 
 /// Identifier of a synchronisation object inside one execution.
 pub type ObjId = u32;
