@@ -107,6 +107,22 @@ pub(crate) struct Obj {
     pub last_writer: Option<(TaskId, &'static str)>,
 }
 
+impl Obj {
+    /// A fresh object in a recycled slot: the vectors keep their capacity.
+    fn reset(&mut self, kind: ObjKind, class: ClassId, label: Option<Rc<str>>) {
+        self.kind = kind;
+        self.class = class;
+        self.label = label;
+        self.owner = None;
+        self.last_unlock = NO_STEP;
+        self.waiters.clear();
+        self.rel_vc.clear();
+        self.last_write = None;
+        self.reads.clear();
+        self.last_writer = None;
+    }
+}
+
 fn vc_join(a: &mut Vec<u32>, b: &[u32]) {
     if a.len() < b.len() {
         a.resize(b.len(), 0);
@@ -275,6 +291,24 @@ pub(crate) struct State {
     /// wake-up was on its way, late (its sender was stuck behind a lock, e.g. one the
     /// waiter held), not lost.
     pending_lost: Vec<(ObjId, Vec<TaskId>, Finding)>,
+    /// Tasks and objects of the previous execution, reused so that an execution does
+    /// not allocate their vectors again (most executions are a few dozen steps).
+    spare_tasks: Vec<Task>,
+    spare_objs: Vec<Obj>,
+}
+
+/// The containers an execution leaves behind for the next one.
+#[derive(Default)]
+struct Pool {
+    tasks: Vec<Task>,
+    objs: Vec<Obj>,
+    spare_tasks: Vec<Task>,
+    spare_objs: Vec<Obj>,
+    timers: Vec<Timer>,
+    accesses: Vec<Access>,
+    observed: Vec<ObjId>,
+    timer_deadlines: Vec<u64>,
+    tags: Vec<&'static str>,
 }
 
 /// Execution state shared between the driver and the tasks (one OS thread).
@@ -325,18 +359,25 @@ impl Shared {
     pub fn register_obj(&self, kind: ObjKind, class: ClassId, label: Option<Rc<str>>) -> ObjId {
         let mut st = self.st.borrow_mut();
         let id = st.objs.len() as ObjId;
-        st.objs.push(Obj {
-            kind,
-            class,
-            label,
-            owner: None,
-            last_unlock: NO_STEP,
-            waiters: Vec::new(),
-            rel_vc: Vec::new(),
-            last_write: None,
-            reads: Vec::new(),
-            last_writer: None,
-        });
+        let obj = match st.spare_objs.pop() {
+            Some(mut o) => {
+                o.reset(kind, class, label);
+                o
+            }
+            None => Obj {
+                kind,
+                class,
+                label,
+                owner: None,
+                last_unlock: NO_STEP,
+                waiters: Vec::new(),
+                rel_vc: Vec::new(),
+                last_write: None,
+                reads: Vec::new(),
+                last_writer: None,
+            },
+        };
+        st.objs.push(obj);
         id
     }
 
@@ -385,7 +426,15 @@ impl Shared {
             task.finished = true;
             task.last_step = step;
         });
-        let mut task = Task::new(name, daemon, if self.in_task() { step } else { NO_STEP });
+        let spawn_step = if self.in_task() { step } else { NO_STEP };
+        let spare = self.st.borrow_mut().spare_tasks.pop();
+        let mut task = match spare {
+            Some(mut t) => {
+                t.reset(name, daemon, spawn_step);
+                t
+            }
+            None => Task::new(name, daemon, spawn_step),
+        };
         {
             let class = self.st.borrow().signal_class;
             task.signal_obj = self.register_obj(ObjKind::Atomic, class, None);
@@ -588,6 +637,31 @@ impl Shared {
 }
 
 impl State {
+    /// Empties the state into a pool for the next execution. Tasks and objects move
+    /// to the spare lists with their vectors; the others are cleared.
+    fn recycle(&mut self) -> Pool {
+        let mut spare_tasks = std::mem::take(&mut self.spare_tasks);
+        spare_tasks.append(&mut self.tasks);
+        let mut spare_objs = std::mem::take(&mut self.spare_objs);
+        spare_objs.append(&mut self.objs);
+        fn clear<T>(v: &mut Vec<T>) -> Vec<T> {
+            let mut v = std::mem::take(v);
+            v.clear();
+            v
+        }
+        Pool {
+            tasks: std::mem::take(&mut self.tasks),
+            objs: std::mem::take(&mut self.objs),
+            spare_tasks,
+            spare_objs,
+            timers: clear(&mut self.timers),
+            accesses: clear(&mut self.accesses),
+            observed: clear(&mut self.observed),
+            timer_deadlines: clear(&mut self.timer_deadlines),
+            tags: clear(&mut self.tags),
+        }
+    }
+
     fn add_timer(&mut self, deadline: u64, what: &'static str, action: TimerAction) -> u64 {
         self.timer_seq += 1;
         let id = self.timer_seq;
@@ -1379,6 +1453,7 @@ pub struct Execution {
     pub config: ExecConfig,
     pub lockdep: LockDep,
     views: Vec<TaskView>,
+    pool: Pool,
 }
 
 impl Execution {
@@ -1388,21 +1463,23 @@ impl Execution {
             config,
             lockdep: LockDep::default(),
             views: Vec::new(),
+            pool: Pool::default(),
         }
     }
 
     /// Runs `main` as task 0 to the end of one execution.
     pub fn run(&mut self, main: Box<dyn FnOnce()>, sched: &mut dyn Scheduler) -> ExecOutcome {
+        let pool = std::mem::take(&mut self.pool);
         let shared = Rc::new(Shared {
             st: RefCell::new(State {
-                tasks: Vec::new(),
+                tasks: pool.tasks,
                 running: None,
-                objs: Vec::new(),
+                objs: pool.objs,
                 now: 0,
-                timers: Vec::new(),
+                timers: pool.timers,
                 timer_seq: 0,
                 step: 0,
-                accesses: Vec::with_capacity(8),
+                accesses: pool.accesses,
                 findings: Vec::new(),
                 abort: None,
                 teardown: false,
@@ -1413,13 +1490,15 @@ impl Execution {
                 stack_size: self.config.stack_size,
                 race_on: false,
                 observing: false,
-                observed: Vec::new(),
+                observed: pool.observed,
                 pending_lost: Vec::new(),
                 clock_cb: false,
-                tags: Vec::new(),
+                tags: pool.tags,
                 signal_class: crate::class::intern(crate::LockClass::new("signal")),
                 time_obj: 0,
-                timer_deadlines: Vec::new(),
+                timer_deadlines: pool.timer_deadlines,
+                spare_tasks: pool.spare_tasks,
+                spare_objs: pool.spare_objs,
             }),
         });
         set_current(Some(shared.clone()));
@@ -1480,6 +1559,7 @@ impl Execution {
             trace: std::mem::take(&mut st.trace),
             virtual_ms: st.now,
         };
+        self.pool = st.recycle();
         drop(st);
         set_current(None);
         out

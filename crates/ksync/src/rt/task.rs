@@ -133,6 +133,25 @@ pub(crate) struct Task {
 }
 
 impl Task {
+    /// A fresh task in a recycled slot: the vectors keep their capacity.
+    pub fn reset(&mut self, name: String, daemon: bool, spawn_step: u32) {
+        let mut held = std::mem::take(&mut self.held);
+        let mut frames = std::mem::take(&mut self.frames);
+        let mut vc = std::mem::take(&mut self.vc);
+        let mut wake_vc = std::mem::take(&mut self.wake_vc);
+        held.clear();
+        frames.clear();
+        vc.clear();
+        wake_vc.clear();
+        *self = Task {
+            held,
+            frames,
+            vc,
+            wake_vc,
+            ..Task::new(name, daemon, spawn_step)
+        };
+    }
+
     pub fn new(name: String, daemon: bool, spawn_step: u32) -> Self {
         Task {
             name,
