@@ -42,7 +42,6 @@ pub struct Rec {
     pub summary: String,
     pub signature: String,
     pub replay: String,
-    pub occurrences: u64,
 }
 
 impl Rec {
@@ -69,7 +68,6 @@ impl Rec {
 /// One design × scenario pair.
 pub struct Pair {
     pub design: String,
-    pub scenario: String,
     pub verdict: String,
     pub findings: Vec<Rec>,
 }
@@ -112,13 +110,11 @@ pub fn parse(input: &str) -> Result<Vec<Pair>, String> {
                 summary: text(f, "summary", line)?,
                 signature: text(f, "signature", line)?,
                 replay: text(f, "replay", line)?,
-                occurrences: field(f, "occurrences", line)?.as_u64().unwrap_or(0),
             });
         }
         pairs.push(Pair {
             verdict: text(&v, "verdict", line)?,
             design,
-            scenario,
             findings: recs,
         });
     }
