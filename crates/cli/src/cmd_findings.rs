@@ -143,8 +143,10 @@ fn slot(r: &Rec) -> Slot {
     }
 }
 
+/// signature → findings.
+type BySignature<'a> = BTreeMap<&'a str, Vec<&'a Rec>>;
 /// design → slot → signature → findings.
-type Groups<'a> = BTreeMap<(usize, String), BTreeMap<Slot, BTreeMap<&'a str, Vec<&'a Rec>>>>;
+type Groups<'a> = BTreeMap<(usize, String), BTreeMap<Slot, BySignature<'a>>>;
 
 /// Designs in their historical order, unknown names after them.
 fn design_rank(d: &str) -> usize {
@@ -335,7 +337,7 @@ fn markdown(pairs: &[Pair]) -> String {
     let mut s = String::from(INTRO);
     let _ = writeln!(s, "\n## Summary\n\n{}", summary_table(pairs, &g));
     // Slots in document order, each with its findings per design.
-    let mut by_slot: BTreeMap<Slot, Vec<(&str, &BTreeMap<&str, Vec<&Rec>>)>> = BTreeMap::new();
+    let mut by_slot: BTreeMap<Slot, Vec<(&str, &BySignature)>> = BTreeMap::new();
     for ((_, design), slots) in &g {
         for (sl, sigs) in slots {
             by_slot.entry(*sl).or_default().push((design, sigs));
