@@ -468,8 +468,9 @@ against a `uaudio_qdev`/`uaudio_svc` the remove is freeing, or in a module being
         explanation: "`offload_pm_locked` (v2) / `offload_at_suspend` (v0, v1) is a one-bit field of `struct usb_device` in \
 the same word as `do_remote_wakeup`, `reset_resume` and `port_is_suspended`. The PM paths write those bits under \
 the device lock (`choose_wakeup()`, `autosuspend_check()`, `usb_port_resume()`, `usb_resume_both()`), the offload \
-get/put read the word under `offload_lock` (v2) or under nothing the writers hold: a data race by the kernel \
-memory model (KCSAN would report it), and a lost update if two writers ever use different locks.",
+get/put read the word under locks the writers do not hold (v2: `offload_lock`; v0/v1: the device lock or nothing, \
+while the runtime-PM writer in `autosuspend_check()` holds neither): a data race by the kernel memory model (KCSAN \
+would report it), and a lost update if two writers ever use different locks.",
         matches: |f| f.race_field().starts_with("udev->{"),
     },
     // ---- environment --------------------------------------------------------------

@@ -3,6 +3,9 @@ use super::*;
 /// Mechanisms `check` printed for the three designs (one row per distinct design ×
 /// signature, plus the summaries the rules read), with the cause each was given when
 /// the rules were written: design, scenario, kind, property, summary, signature, cause.
+/// The rows are static inputs, so a model change does not touch them; a deliberate change
+/// of a rule updates the last column (`usb-offload findings --from RUN.jsonl --tsv` prints
+/// the cause of every finding of a run).
 const FIXTURE: &str = include_str!("fixture.tsv");
 
 fn rows() -> Vec<(Facts<'static>, &'static str)> {
