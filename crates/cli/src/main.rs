@@ -17,6 +17,7 @@ mod cmd_bench;
 mod cmd_bench_check;
 mod cmd_check;
 mod cmd_explain;
+mod cmd_findings;
 mod cmd_locks;
 mod cmd_qmi;
 mod cmd_replay;
@@ -63,6 +64,8 @@ enum Cmd {
     Replay(cmd_replay::Args),
     /// One finding of `check` by its id (DESIGN/SCENARIO/PROPERTY#N), with its counterexample.
     Explain(cmd_explain::Args),
+    /// The findings of a `check --json` run grouped by explained cause (docs/findings.md, docs/upstream-report.md).
+    Findings(cmd_findings::Args),
     /// The lock-order graph observed over all scenarios of a design (text or DOT).
     Locks(cmd_locks::Args),
     /// Check the checker: classic small programs, DPOR against brute force.
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Cmd::Scenarios(a) => cmd_scenarios::run(a),
         Cmd::Replay(a) => cmd_replay::run(a),
         Cmd::Explain(a) => cmd_explain::run(a),
+        Cmd::Findings(a) => cmd_findings::run(a),
         Cmd::Locks(a) => cmd_locks::run(a),
         Cmd::Selftest(a) => cmd_selftest::run(a),
         Cmd::Bench(a) => cmd_bench::run(a),

@@ -10,6 +10,7 @@
 
 pub mod dsp;
 pub mod errno;
+pub mod findings;
 pub mod invariants;
 pub mod ptr;
 pub mod scenarios;
