@@ -1577,6 +1577,10 @@ impl Execution {
         loop {
             let mut st = sh.st.borrow_mut();
             if let Some(a) = st.abort {
+                // A deadlock ends the execution as its last wait begins: record it.
+                if st.record {
+                    st.note_blocked(&mut blocked_noted);
+                }
                 return a;
             }
             if st.step >= self.config.max_steps {
