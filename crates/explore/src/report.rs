@@ -93,25 +93,13 @@ pub fn fold_stack(old: &[&str], new: &[&'static str]) -> String {
     )
 }
 
-/// What a task holds after each of its events: for event `i`, the held list of the
-/// task's next event (each event records what was held before it), `None` for its
-/// last event. Findings' lines carry no held list and are skipped.
-fn held_after(trace: &[TraceEntry]) -> Vec<Option<&[String]>> {
-    let mut out = vec![None; trace.len()];
-    let mut last: Vec<(&str, usize)> = Vec::new();
-    for (i, e) in trace.iter().enumerate() {
-        if e.what.starts_with("!! ") {
-            continue;
-        }
-        match last.iter_mut().find(|(t, _)| *t == e.task) {
-            Some(slot) => {
-                out[slot.1] = Some(&e.held[..]);
-                slot.1 = i;
-            }
-            None => last.push((&e.task, i)),
-        }
-    }
-    out
+/// The lock an acquisition line takes: `mutex_lock(&chip->mutex(card0))` →
+/// `&chip->mutex(card0)`. Such a line is recorded before the lock is taken.
+fn acquired(what: &str) -> Option<&str> {
+    ["mutex_lock(", "spin_lock("]
+        .iter()
+        .find_map(|p| what.strip_prefix(p))
+        .and_then(|r| r.strip_suffix(')'))
 }
 
 /// `[+a -b]`: the change from `before` to `after`, empty when none.
@@ -141,17 +129,18 @@ fn format_trace_slice(trace: &[TraceEntry], last: u32, total: usize) -> String {
             tasks.push(&e.task);
         }
     }
-    let after = held_after(trace);
     let mut stacks: Vec<Vec<&'static str>> = vec![Vec::new(); tasks.len()];
     // Whether a task's held locks and waits were printed in full yet, and its last
     // `ends` list.
     let mut introduced = vec![false; tasks.len()];
+    // The locks each task is known to hold, as the lines so far tell.
+    let mut state: Vec<Vec<String>> = vec![Vec::new(); tasks.len()];
     let mut ends: Vec<Vec<String>> = vec![Vec::new(); tasks.len()];
     let mut o = String::new();
     let _ = writeln!(o, "  tasks: {}", tasks.join(", "));
     let mut shown = 0;
     let mut boot = 0usize;
-    for (i, e) in trace.iter().enumerate() {
+    for e in trace {
         if e.step > last {
             break;
         }
@@ -186,14 +175,22 @@ fn format_trace_slice(trace: &[TraceEntry], last: u32, total: usize) -> String {
             if !e.held.is_empty() {
                 notes.push_str(&format!("   [holds {}]", e.held.join(", ")));
             }
-        }
-        if e.blocked {
+        } else if e.blocked {
             // A blocked task's locks are the point of the line: say them again.
-            if !e.held.is_empty() && notes.is_empty() {
+            if !e.held.is_empty() {
                 notes.push_str(&format!("   [holds {}]", e.held.join(", ")));
             }
-        } else if let Some(next) = after[i] {
-            notes.push_str(&held_change(&e.held, next));
+        } else {
+            notes.push_str(&held_change(&state[col], &e.held));
+        }
+        state[col].clone_from(&e.held);
+        if !e.blocked {
+            if let Some(l) = acquired(&e.what) {
+                if !state[col].iter().any(|h| h == l) {
+                    notes.push_str(&format!("   [+{l}]"));
+                    state[col].push(l.to_string());
+                }
+            }
         }
         if e.ends != ends[col] {
             if !e.ends.is_empty() {
@@ -229,7 +226,9 @@ pub fn format_found(program: &Program, f: &Found, max_steps: u32) -> String {
     let mut o = String::new();
     let fi = &f.finding;
     let _ = writeln!(o, "[{}] {}", f.id, headline(fi));
-    let _ = writeln!(o, "  mechanism: {}", f.signature);
+    // A finding of no task's frame carries `@?` in its signature; the reader
+    // needs no placeholder.
+    let _ = writeln!(o, "  mechanism: {}", f.signature.replace("@?", ""));
     if let Some(t) = &fi.task {
         let _ = writeln!(
             o,
@@ -305,6 +304,8 @@ mod tests {
 
     #[test]
     fn held_locks_print_as_changes() {
+        assert_eq!(acquired("mutex_lock(&chip->mutex(card0))"), Some("&chip->mutex(card0)"));
+        assert_eq!(acquired("unlock(x)"), None);
         assert_eq!(held_change(&["a".into()], &["a".into(), "b".into()]), "   [+b]");
         assert_eq!(held_change(&["a".into()], &[]), "   [-a]");
         assert_eq!(held_change(&["a".into()], &["a".into()]), "");

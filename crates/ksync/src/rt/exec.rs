@@ -1094,8 +1094,13 @@ impl State {
             if !ends.is_empty() {
                 extra.push_str(&format!(" [can end waits on {}]", ends.join(", ")));
             }
-            let fr = task.frames.last().copied().unwrap_or("?");
-            out.push_str(&format!("  {} in {fr}: {what}{extra}\n", task.name));
+            // A task outside any kernel function (the scenario's main) has no "in".
+            let fr = task
+                .frames
+                .last()
+                .map(|f| format!(" in {f}"))
+                .unwrap_or_default();
+            out.push_str(&format!("  {}{fr}: {what}{extra}\n", task.name));
         }
         out
     }
