@@ -128,7 +128,8 @@ pub fn build(title: &str, trace: &[TraceEntry], w: &Window, cycle: &[String]) ->
         } else {
             RowKind::Event
         };
-        let what = e.what.strip_prefix("!! ").unwrap_or(&e.what).to_string();
+        let what = explore::report::finding_line(&e.what);
+        let what = what.strip_prefix("!! ").unwrap_or(&what).to_string();
         rows.push(Row {
             lane,
             step: e.step,

@@ -16,17 +16,17 @@ const SLOT_W: f64 = 6.0;
 /// Characters of event text that fit beside the bars (11 px monospace ≈ 6.6 px each).
 const CHAR_W: f64 = 6.6;
 
-/// Colours of lock classes, picked by a hash of the class so a lock has one colour
-/// in every lane and every diagram of a report.
-const PALETTE: [&str; 8] = [
-    "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#bab0ac",
+/// Colours of lock classes, given in the order the classes first show in a
+/// diagram, so each class of one diagram has its own colour in every lane.
+const PALETTE: [&str; 10] = [
+    "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#e15759",
+    "#ff9da7", "#bab0ac",
 ];
 
-fn colour(lock: &str) -> &'static str {
-    let h = class_of(lock)
-        .bytes()
-        .fold(2166136261u32, |h, b| (h ^ b as u32).wrapping_mul(16777619));
-    PALETTE[(h % PALETTE.len() as u32) as usize]
+fn colour(locks: &[&str], lock: &str) -> &'static str {
+    let c = class_of(lock);
+    let i = locks.iter().position(|l| *l == c).unwrap_or(0);
+    PALETTE[i % PALETTE.len()]
 }
 
 fn truncate(s: &str, chars: usize) -> String {
@@ -58,8 +58,19 @@ pub fn render(d: &Diagram) -> String {
         };
     }
     ys.push(y);
-    let bottom = y + 8.0;
     let width = LEFT + LANE_W * d.lanes.len() as f64 + 8.0;
+    // The lock classes drawn, for the key under the lanes.
+    let mut locks: Vec<&str> = Vec::new();
+    for h in &d.holds {
+        let c = class_of(&h.lock);
+        if !locks.contains(&c) {
+            locks.push(c);
+        }
+    }
+    let per_line = ((width - LEFT) / 230.0).max(1.0) as usize;
+    let key_lines = locks.len().div_ceil(per_line);
+    let key_top = y + 10.0;
+    let bottom = key_top + 18.0 * key_lines as f64 + 6.0;
     let row_h = |i: usize| ys[i + 1] - ys[i];
     let lane_x = |l: usize| LEFT + LANE_W * l as f64;
     let slots: Vec<usize> = (0..d.lanes.len())
@@ -216,7 +227,7 @@ pub fn render(d: &Diagram) -> String {
                 ("y", f(ys[h.from] + 2.0)),
                 ("width", f(SLOT_W - 1.0)),
                 ("height", f((ys[h.to + 1] - ys[h.from] - 4.0).max(2.0))),
-                ("fill", colour(&h.lock)),
+                ("fill", colour(&locks, &h.lock)),
                 ("stroke", if h.in_cycle { "#c0392b" } else { "none" }),
                 ("stroke-width", if h.in_cycle { 1.5 } else { 0.0 })
             ],
@@ -271,7 +282,7 @@ pub fn render(d: &Diagram) -> String {
                 room
             };
             let label = if r.kind == RowKind::Block {
-                format!("⏸ {}", r.what)
+                format!("blocked: {}", r.what)
             } else {
                 r.what.clone()
             };
@@ -321,6 +332,28 @@ pub fn render(d: &Diagram) -> String {
                 ("stroke-width", 1.5),
                 ("marker-end", "url(#arrow)")
             ],
+        );
+        w.close();
+    }
+    // Key: one colour per lock class.
+    for (i, l) in locks.iter().enumerate() {
+        let x = LEFT + 230.0 * (i % per_line) as f64;
+        let y = key_top + 18.0 * (i / per_line) as f64;
+        w.open("g", attrs![("class", "key")]);
+        w.empty(
+            "rect",
+            attrs![
+                ("x", f(x)),
+                ("y", f(y + 3.0)),
+                ("width", 10),
+                ("height", 10),
+                ("fill", colour(&locks, l))
+            ],
+        );
+        w.text(
+            "text",
+            attrs![("x", f(x + 14.0)), ("y", f(y + 12.0)), ("fill", "#444")],
+            &truncate(l, 32),
         );
         w.close();
     }
@@ -383,6 +416,8 @@ mod tests {
     fn long_text_is_cut_to_its_lane() {
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
-        assert_eq!(colour("m(1)"), colour("m(2)"), "one colour per class");
+        let locks = ["m", "n"];
+        assert_eq!(colour(&locks, "m(1)"), colour(&locks, "m(2)"), "one colour per class");
+        assert_ne!(colour(&locks, "m"), colour(&locks, "n"));
     }
 }

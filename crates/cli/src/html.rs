@@ -287,10 +287,14 @@ pub fn replay_page(
     o
 }
 
-/// The diagram of a replayed execution: windowed on its first finding, or the whole
-/// end of the execution when it has none.
+/// The diagram of a replayed execution: windowed on its deadlock or else its first
+/// finding (a deadlock ends the execution, so it is the whole story), or the end of
+/// the execution when it has none.
 pub fn replay_diagram(program: &str, trace: &[TraceEntry], findings: &[ksync::Finding]) -> Diagram {
-    match findings.first() {
+    let deadlock = findings
+        .iter()
+        .find(|f| f.kind == ksync::FindingKind::Deadlock);
+    match deadlock.or(findings.first()) {
         Some(fi) => diagram_of(program, fi, trace),
         None => diagram::build(
             program,

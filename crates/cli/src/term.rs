@@ -94,3 +94,22 @@ pub fn verdict(word: &str, width: usize) -> String {
         _ => padded,
     }
 }
+
+/// A bar over `len` items of a subcommand's own loop (hidden unless on a terminal).
+pub fn bar(len: u64, unit: &str) -> indicatif::ProgressBar {
+    if progress() != Progress::Bar {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new(len);
+    let template = format!("{{spinner}} [{{elapsed_precise}}] {{bar:30}} {{pos}}/{{len}} {unit}, ETA {{eta}}  {{msg}}");
+    b.set_style(indicatif::ProgressStyle::with_template(&template).expect("template"));
+    b.enable_steady_tick(std::time::Duration::from_millis(200));
+    b
+}
+
+/// A progress line for logs (standard error is not a terminal, no `--quiet`).
+pub fn log(line: &str) {
+    if progress() == Progress::Lines {
+        eprintln!("{line}");
+    }
+}

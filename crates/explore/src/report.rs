@@ -51,7 +51,7 @@ fn undoubled(kind: ksync::FindingKind, summary: &str) -> &str {
 }
 
 /// A trace line of a finding (`!! deadlock LK-2: deadlock: …`) without the doubled kind.
-fn finding_line(what: &str) -> String {
+pub fn finding_line(what: &str) -> String {
     let Some(rest) = what.strip_prefix("!! ") else {
         return what.to_string();
     };
