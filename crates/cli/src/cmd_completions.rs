@@ -5,15 +5,19 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  usb-offload completions bash > /etc/bash_completion.d/usb-offload\n  \
-usb-offload completions zsh > ~/.zfunc/_usb-offload\n  usb-offload completions fish > ~/.config/fish/completions/usb-offload.fish")]
+#[command(
+    after_help = "Examples:\n  usb-offload completions bash > /etc/bash_completion.d/usb-offload\n  \
+usb-offload completions zsh > ~/.zfunc/_usb-offload\n  usb-offload completions fish > ~/.config/fish/completions/usb-offload.fish"
+)]
 pub struct Args {
     /// The shell: bash, zsh, fish, elvish, powershell.
     pub shell: Shell,
 }
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  usb-offload man > usb-offload.1 && man ./usb-offload.1\n  usb-offload man check > usb-offload-check.1")]
+#[command(
+    after_help = "Examples:\n  usb-offload man > usb-offload.1 && man ./usb-offload.1\n  usb-offload man check > usb-offload-check.1"
+)]
 pub struct ManArgs {
     /// A subcommand (check, replay, …): its own page, usb-offload-SUBCOMMAND(1).
     pub subcommand: Option<String>,
@@ -33,7 +37,8 @@ pub fn man(a: ManArgs) -> u8 {
         Some(name) => match cmd.find_subcommand(name) {
             Some(sub) => {
                 // clap names are 'static; the process prints one page and exits.
-                let full: &'static str = Box::leak(format!("usb-offload-{}", sub.get_name()).into_boxed_str());
+                let full: &'static str =
+                    Box::leak(format!("usb-offload-{}", sub.get_name()).into_boxed_str());
                 sub.clone().name(full)
             }
             None => {

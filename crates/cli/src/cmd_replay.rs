@@ -77,7 +77,11 @@ fn human(name: &str, decisions: &[u32], r: &explore::Replay, max_steps: u32) -> 
     let mut o = String::new();
     let _ = writeln!(o, "replaying {name} ({} decisions)", decisions.len());
     o.push_str(&explore::report::format_trace(&r.outcome.trace));
-    let _ = writeln!(o, "end: {:?} after {} steps", r.outcome.end, r.outcome.steps);
+    let _ = writeln!(
+        o,
+        "end: {:?} after {} steps",
+        r.outcome.end, r.outcome.steps
+    );
     if let Some(d) = &r.diverged {
         let _ = writeln!(o, "warning: the replay left the recorded schedule ({d}); the token is intact, so the model changed since the token was made: run `usb-offload check` again for a fresh token");
     }
@@ -103,7 +107,8 @@ fn write_files(a: &Args, name: &str, r: &explore::Replay, text: &str) -> Result<
         std::fs::write(path, body).map_err(|e| format!("cannot write {}: {e}", path.display()))
     };
     if let Some(p) = &a.html {
-        let page = crate::html::replay_page(name, &a.token, &r.outcome.trace, &r.outcome.findings, text);
+        let page =
+            crate::html::replay_page(name, &a.token, &r.outcome.trace, &r.outcome.findings, text);
         write(p, page)?;
     }
     if let Some(p) = &a.svg {

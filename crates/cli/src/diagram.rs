@@ -164,7 +164,11 @@ fn held_after(r: &Row, next: Option<&Row>) -> Vec<String> {
         return n.held.clone();
     }
     let mut h = r.held.clone();
-    for (prefix, take) in [("mutex_lock(", true), ("spin_lock(", true), ("unlock(", false)] {
+    for (prefix, take) in [
+        ("mutex_lock(", true),
+        ("spin_lock(", true),
+        ("unlock(", false),
+    ] {
         if let Some(rest) = r.what.strip_prefix(prefix) {
             let name = rest.strip_suffix(')').unwrap_or(rest).to_string();
             if take && r.kind == RowKind::Event {
@@ -251,7 +255,8 @@ fn waits(rows: &[Row], deadlock: bool) -> Vec<Wait> {
         if r.kind != RowKind::Block {
             continue;
         }
-        let next = (i + 1..rows.len()).find(|&j| rows[j].lane == r.lane && rows[j].kind != RowKind::Finding);
+        let next = (i + 1..rows.len())
+            .find(|&j| rows[j].lane == r.lane && rows[j].kind != RowKind::Finding);
         out.push(Wait {
             lane: r.lane,
             what: r.what.clone(),
@@ -440,9 +445,24 @@ mod tests {
     fn qmi_sends_meet_their_receives() {
         let t = vec![
             ev(0, "DSP", "DSP tx req txn 2 disable card 0 (46 bytes)", &[]),
-            ev(1, "qmi_wq", "QMI rx req txn 2 disable card 0 pcm 0 dir 0 → h", &[]),
-            ev(2, "T_hub", "QMI tx ind txn 0 to 5:0xd: DISCONNECT slot 2 (25 bytes)", &[]),
-            ev(3, "DSP", "DSP rx ind txn 0: DISCONNECT slot 2 controller Some(0)", &[]),
+            ev(
+                1,
+                "qmi_wq",
+                "QMI rx req txn 2 disable card 0 pcm 0 dir 0 → h",
+                &[],
+            ),
+            ev(
+                2,
+                "T_hub",
+                "QMI tx ind txn 0 to 5:0xd: DISCONNECT slot 2 (25 bytes)",
+                &[],
+            ),
+            ev(
+                3,
+                "DSP",
+                "DSP rx ind txn 0: DISCONNECT slot 2 controller Some(0)",
+                &[],
+            ),
         ];
         let d = build("t", &t, &all(), &[]);
         assert_eq!(d.messages.len(), 2);
@@ -469,7 +489,10 @@ mod tests {
     fn cycles_name_their_lock_classes() {
         use ksync::FindingKind::*;
         assert_eq!(
-            cycle_classes(LockOrder, "possible circular locking dependency: a --> b/2 --> a"),
+            cycle_classes(
+                LockOrder,
+                "possible circular locking dependency: a --> b/2 --> a"
+            ),
             ["a", "b/2", "a"]
         );
         assert_eq!(

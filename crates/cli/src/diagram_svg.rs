@@ -145,7 +145,14 @@ pub fn render(d: &Diagram) -> String {
                 ("width", f(LANE_W - 4.0)),
                 ("height", 22),
                 ("rx", 4),
-                ("fill", if name == "DSP" || name == "qmi_wq" { "#e8f0fb" } else { "#eeeeee" }),
+                (
+                    "fill",
+                    if name == "DSP" || name == "qmi_wq" {
+                        "#e8f0fb"
+                    } else {
+                        "#eeeeee"
+                    }
+                ),
                 ("stroke", "#888")
             ],
         );
@@ -247,7 +254,10 @@ pub fn render(d: &Diagram) -> String {
         } else {
             format!("\nholds {}", r.held.join(", "))
         };
-        let tip = format!("step {} @{} ms  {lane}: {}{held}{stack}", r.step, r.time_ms, r.what);
+        let tip = format!(
+            "step {} @{} ms  {lane}: {}{held}{stack}",
+            r.step, r.time_ms, r.what
+        );
         let cls = match r.kind {
             RowKind::Event => "event",
             RowKind::Access => "event access",
@@ -292,7 +302,14 @@ pub fn render(d: &Diagram) -> String {
                     ("x", f(text_x(r.lane))),
                     ("y", f(y + 12.0)),
                     ("fill", colour),
-                    ("font-style", if r.kind == RowKind::Block { "italic" } else { "normal" })
+                    (
+                        "font-style",
+                        if r.kind == RowKind::Block {
+                            "italic"
+                        } else {
+                            "normal"
+                        }
+                    )
                 ],
                 &truncate(&label, room),
             );
@@ -391,16 +408,60 @@ mod tests {
     #[test]
     fn draws_lanes_bars_waits_arrows_and_the_failing_row() {
         let t = vec![
-            ev(0, "DSP", "DSP tx req txn 1 enable card 0 (46 bytes)", &[], false),
-            ev(1, "qmi_wq", "QMI rx req txn 1 enable card 0 → h", &[], false),
+            ev(
+                0,
+                "DSP",
+                "DSP tx req txn 1 enable card 0 (46 bytes)",
+                &[],
+                false,
+            ),
+            ev(
+                1,
+                "qmi_wq",
+                "QMI rx req txn 1 enable card 0 → h",
+                &[],
+                false,
+            ),
             ev(2, "qmi_wq", "mutex_lock(qdev_mutex)", &[], false),
-            ev(3, "T_hub", "mutex_lock(&udev->dev.mutex/2(1-1))", &[], false),
-            ev(4, "qmi_wq", "waits for &udev->dev.mutex/2(1-1) held by T_hub in h", &["qdev_mutex"], true),
-            ev(5, "T_hub", "waits for qdev_mutex held by qmi_wq in g", &["&udev->dev.mutex/2(1-1)"], true),
-            ev(5, "T_hub", "!! deadlock LK-2: T_hub waits for …", &[], false),
+            ev(
+                3,
+                "T_hub",
+                "mutex_lock(&udev->dev.mutex/2(1-1))",
+                &[],
+                false,
+            ),
+            ev(
+                4,
+                "qmi_wq",
+                "waits for &udev->dev.mutex/2(1-1) held by T_hub in h",
+                &["qdev_mutex"],
+                true,
+            ),
+            ev(
+                5,
+                "T_hub",
+                "waits for qdev_mutex held by qmi_wq in g",
+                &["&udev->dev.mutex/2(1-1)"],
+                true,
+            ),
+            ev(
+                5,
+                "T_hub",
+                "!! deadlock LK-2: T_hub waits for …",
+                &[],
+                false,
+            ),
         ];
         let cycle = vec!["qdev_mutex".to_string(), "&udev->dev.mutex/2".to_string()];
-        let d = build("v1/x", &t, &Window { last: u32::MAX, rows: 100 }, &cycle);
+        let d = build(
+            "v1/x",
+            &t,
+            &Window {
+                last: u32::MAX,
+                rows: 100,
+            },
+            &cycle,
+        );
         let s = render(&d);
         assert_eq!(s.matches("class=\"lane\"").count(), 3);
         assert_eq!(s.matches("class=\"hold cycle\"").count(), 2);
@@ -408,7 +469,10 @@ mod tests {
         assert_eq!(s.matches("class=\"msg\"").count(), 1);
         assert_eq!(s.matches("class=\"fail\"").count(), 1);
         assert!(s.contains("&amp;udev-&gt;dev.mutex/2"), "names are escaped");
-        assert!(s.contains("handle_uaudio_stream_req"), "the stack is in the hover text");
+        assert!(
+            s.contains("handle_uaudio_stream_req"),
+            "the stack is in the hover text"
+        );
         assert!(standalone(&d).starts_with("<?xml"));
     }
 
@@ -417,7 +481,11 @@ mod tests {
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
         let locks = ["m", "n"];
-        assert_eq!(colour(&locks, "m(1)"), colour(&locks, "m(2)"), "one colour per class");
+        assert_eq!(
+            colour(&locks, "m(1)"),
+            colour(&locks, "m(2)"),
+            "one colour per class"
+        );
         assert_ne!(colour(&locks, "m"), colour(&locks, "n"));
     }
 }

@@ -5,8 +5,8 @@
 use crate::diagram::{self, Diagram, Window};
 use crate::diagram_svg;
 use crate::properties;
-use crate::summary::{self, Family};
 use crate::suite::PairResult;
+use crate::summary::{self, Family};
 use crate::svg::esc;
 use explore::{Found, Program};
 use ksync::rt::TraceEntry;

@@ -60,7 +60,13 @@ pub struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
     /// Colour verdicts and findings: auto (when standard output is a terminal and NO_COLOR is unset), always, never.
-    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
     color: term::ColorChoice,
     /// No progress on standard error (results and errors still print).
     #[arg(long, short = 'q', global = true)]
@@ -69,11 +75,11 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Check designs × scenarios: verdict table and counterexamples (the main job).
+    /// Check designs × scenarios: verdict matrix, findings, counterexamples, HTML report (the main job).
     Check(cmd_check::Args),
     /// List the scenarios `check` runs.
     Scenarios(cmd_scenarios::Args),
-    /// Re-run one counterexample from its replay token, step by step.
+    /// Re-run one counterexample from its replay token, step by step (text, JSON, SVG or HTML).
     Replay(cmd_replay::Args),
     /// One finding of `check` by its id (DESIGN/SCENARIO/PROPERTY#N), with its counterexample.
     Explain(cmd_explain::Args),

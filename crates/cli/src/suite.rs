@@ -1,12 +1,12 @@
 //! Running design × scenario pairs of the model through the checker, in parallel.
 
+use crate::term::Progress;
 use explore::{explore, Config, Program, Report, Strategy};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use model::{Design, Scenario};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use crate::term::Progress;
 
 /// The checker program of one design × scenario pair.
 pub fn program(design: Design, sc: &Scenario) -> Program {

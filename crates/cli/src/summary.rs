@@ -99,7 +99,10 @@ pub fn site(f: &ksync::Finding) -> String {
                         Some(format!("{} in {func}", crate::diagram::class_of(lock)))
                     } else if let Some((_, rest)) = c.split_once(" sleeps on ") {
                         let q = rest.split(' ').next().unwrap_or(rest);
-                        Some(format!("sleep on {} in {func}", crate::diagram::class_of(q)))
+                        Some(format!(
+                            "sleep on {} in {func}",
+                            crate::diagram::class_of(q)
+                        ))
                     } else {
                         None
                     }

@@ -101,7 +101,9 @@ pub fn bar(len: u64, unit: &str) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let b = indicatif::ProgressBar::new(len);
-    let template = format!("{{spinner}} [{{elapsed_precise}}] {{bar:30}} {{pos}}/{{len}} {unit}, ETA {{eta}}  {{msg}}");
+    let template = format!(
+        "{{spinner}} [{{elapsed_precise}}] {{bar:30}} {{pos}}/{{len}} {unit}, ETA {{eta}}  {{msg}}"
+    );
     b.set_style(indicatif::ProgressStyle::with_template(&template).expect("template"));
     b.enable_steady_tick(std::time::Duration::from_millis(200));
     b

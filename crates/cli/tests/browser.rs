@@ -125,7 +125,12 @@ fn the_report_renders_in_a_browser() {
         .arg(&html)
         .output()
         .expect("run usb-offload");
-    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let url = format!("file://{}", html.display());
 
     let shot = dir.join("shot.png");
@@ -144,7 +149,10 @@ fn the_report_renders_in_a_browser() {
         ink * 20 > total,
         "the page looks blank: {ink} of {total} pixels are not background"
     );
-    assert!(red > 50, "no red: the FAIL verdict and the cycle are not drawn ({red})");
+    assert!(
+        red > 50,
+        "no red: the FAIL verdict and the cycle are not drawn ({red})"
+    );
 
     let dom = String::from_utf8_lossy(&browse(
         &bin,
@@ -164,7 +172,10 @@ fn the_report_renders_in_a_browser() {
         ("usb-offload replay uo2.", 2),
     ] {
         let found = dom.matches(what).count();
-        assert!(found >= n, "{what}: {found} in the rendered page, expected at least {n}");
+        assert!(
+            found >= n,
+            "{what}: {found} in the rendered page, expected at least {n}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

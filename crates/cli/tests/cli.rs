@@ -424,9 +424,15 @@ fn check_prints_a_short_summary_ending_in_the_exit_code() {
         .find(|l| l.starts_with("enable-disable "))
         .expect("a matrix row");
     assert!(row.contains("FAIL ") && row.contains("pass"), "{row}");
-    assert!(out.contains("v1-caller-locks/enable-disable/LK-4#1"), "{out}");
+    assert!(
+        out.contains("v1-caller-locks/enable-disable/LK-4#1"),
+        "{out}"
+    );
     assert!(out.contains("LK-4 documented lock precondition"), "{out}");
-    assert!(out.contains("properties (docs/spec/invariants.md)"), "{out}");
+    assert!(
+        out.contains("properties (docs/spec/invariants.md)"),
+        "{out}"
+    );
     let last = lines.last().unwrap();
     assert!(last.starts_with("exit code 1: "), "{last}");
     assert!(!out.contains('\x1b'), "colour on a pipe");
@@ -434,7 +440,10 @@ fn check_prints_a_short_summary_ending_in_the_exit_code() {
         lines.iter().all(|l| l.trim_end() == *l),
         "trailing blanks:\n{out}"
     );
-    assert!(!out.contains("counterexample ("), "details without --details");
+    assert!(
+        !out.contains("counterexample ("),
+        "details without --details"
+    );
     // Not a terminal: one progress line per pair on standard error.
     let e = stderr(&o);
     assert_eq!(e.lines().filter(|l| l.starts_with('[')).count(), 4, "{e}");
@@ -459,8 +468,17 @@ fn check_quiet_details_and_color() {
     let brief: Vec<&str> = pair.iter().chain(&["--brief", "-q"]).copied().collect();
     let b = stdout(&run(&brief));
     assert!(!b.contains("LK-4#1"), "--brief lists no findings: {b}");
-    assert!(b.trim_end().lines().last().unwrap().starts_with("exit code 1"));
-    let bad: Vec<&str> = pair.iter().chain(&["--color", "sometimes"]).copied().collect();
+    assert!(b
+        .trim_end()
+        .lines()
+        .last()
+        .unwrap()
+        .starts_with("exit code 1"));
+    let bad: Vec<&str> = pair
+        .iter()
+        .chain(&["--color", "sometimes"])
+        .copied()
+        .collect();
     assert_eq!(run(&bad).status.code(), Some(2));
 }
 
@@ -480,12 +498,23 @@ fn replay_writes_a_diagram_and_a_page() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stdout(&o).contains("replaying v1-caller-locks/enable-disable"));
     let s = std::fs::read_to_string(&svg).unwrap();
-    assert!(s.starts_with("<?xml") && s.trim_end().ends_with("</svg>"), "{s}");
-    for class in ["class=\"lane\"", "class=\"hold", "class=\"fail\"", "class=\"msg\""] {
+    assert!(
+        s.starts_with("<?xml") && s.trim_end().ends_with("</svg>"),
+        "{s}"
+    );
+    for class in [
+        "class=\"lane\"",
+        "class=\"hold",
+        "class=\"fail\"",
+        "class=\"msg\"",
+    ] {
         assert!(s.contains(class), "{class} missing from the SVG");
     }
     let h = std::fs::read_to_string(&html).unwrap();
-    assert!(h.starts_with("<!DOCTYPE html>") && h.contains("<svg"), "{h}");
+    assert!(
+        h.starts_with("<!DOCTYPE html>") && h.contains("<svg"),
+        "{h}"
+    );
     assert!(!h.contains("<script"), "no scripts");
     assert!(h.contains(&t), "the page names its replay command");
     let _ = std::fs::remove_dir_all(&dir);
@@ -497,14 +526,20 @@ fn completions_and_man_page_come_from_the_definitions() {
         let o = run(&["completions", shell]);
         assert_eq!(o.status.code(), Some(0), "{shell}");
         let s = stdout(&o);
-        assert!(s.contains("usb-offload") && s.contains("--max-executions"), "{shell}");
+        assert!(
+            s.contains("usb-offload") && s.contains("max-executions"),
+            "{shell}"
+        );
     }
     let m = run(&["man"]);
     assert_eq!(m.status.code(), Some(0));
     let s = stdout(&m);
     assert!(s.contains(".TH usb-offload") && s.contains("check"), "{s}");
     let c = stdout(&run(&["man", "check"]));
-    assert!(c.contains("usb-offload-check") && c.contains("\\-\\-details"), "{c}");
+    assert!(
+        c.contains("usb-offload-check") && c.contains("\\-\\-details"),
+        "{c}"
+    );
     assert_eq!(run(&["man", "nope"]).status.code(), Some(2));
     assert_eq!(run(&["completions", "tcsh"]).status.code(), Some(2));
 }

@@ -39,7 +39,12 @@ pub fn format_trace_window(trace: &[TraceEntry], last: u32, tail: usize) -> Stri
 /// A finding's one-line headline: `deadlock LK-2: T_hub waits for …`, without the
 /// kind said twice when the summary starts with it.
 pub fn headline(f: &ksync::Finding) -> String {
-    format!("{} {}: {}", f.kind.as_str(), f.property, undoubled(f.kind, &f.summary))
+    format!(
+        "{} {}: {}",
+        f.kind.as_str(),
+        f.property,
+        undoubled(f.kind, &f.summary)
+    )
 }
 
 /// `summary` without a leading `KIND: ` (the headline already names the kind).
@@ -58,7 +63,10 @@ pub fn finding_line(what: &str) -> String {
     // `KIND PROP: KIND: summary`
     if let Some((head, summary)) = rest.split_once(": ") {
         if let Some(kind) = head.split(' ').next() {
-            if let Some(s) = summary.strip_prefix(kind).and_then(|r| r.strip_prefix(": ")) {
+            if let Some(s) = summary
+                .strip_prefix(kind)
+                .and_then(|r| r.strip_prefix(": "))
+            {
                 return format!("!! {head}: {s}");
             }
         }
@@ -157,7 +165,13 @@ fn format_trace_slice(trace: &[TraceEntry], last: u32, total: usize) -> String {
         let col = tasks.iter().position(|t| *t == e.task).unwrap_or(0);
         let indent = "  ".repeat(col.min(8));
         if e.what.starts_with("!! ") {
-            let _ = writeln!(o, "  {:>5} {indent}{}: {}", e.step, e.task, finding_line(&e.what));
+            let _ = writeln!(
+                o,
+                "  {:>5} {indent}{}: {}",
+                e.step,
+                e.task,
+                finding_line(&e.what)
+            );
             continue;
         }
         if !e.frames.is_empty() && stacks[col] != e.frames {
@@ -304,9 +318,15 @@ mod tests {
 
     #[test]
     fn held_locks_print_as_changes() {
-        assert_eq!(acquired("mutex_lock(&chip->mutex(card0))"), Some("&chip->mutex(card0)"));
+        assert_eq!(
+            acquired("mutex_lock(&chip->mutex(card0))"),
+            Some("&chip->mutex(card0)")
+        );
         assert_eq!(acquired("unlock(x)"), None);
-        assert_eq!(held_change(&["a".into()], &["a".into(), "b".into()]), "   [+b]");
+        assert_eq!(
+            held_change(&["a".into()], &["a".into(), "b".into()]),
+            "   [+b]"
+        );
         assert_eq!(held_change(&["a".into()], &[]), "   [-a]");
         assert_eq!(held_change(&["a".into()], &["a".into()]), "");
     }

@@ -22,7 +22,10 @@ pub fn format_cycle(
     let new = &cycle.edges[0];
     let (src, dst) = (new.from_name(), new.to_name());
     // Where the acquisition happened, if a kernel frame says so.
-    let here = frames.last().map(|f| format!(" at: {f}")).unwrap_or_default();
+    let here = frames
+        .last()
+        .map(|f| format!(" at: {f}"))
+        .unwrap_or_default();
     let _ = writeln!(o, "======================================================");
     let _ = writeln!(o, "WARNING: possible circular locking dependency detected");
     let _ = writeln!(o, "------------------------------------------------------");

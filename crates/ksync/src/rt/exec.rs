@@ -652,16 +652,16 @@ impl State {
     /// `noted[t]` says whether its current blocking is already in the trace.
     fn note_blocked(&mut self, noted: &mut Vec<bool>) {
         noted.resize(self.tasks.len(), false);
-        for t in 0..self.tasks.len() {
+        for (t, seen) in noted.iter_mut().enumerate() {
             let task = &self.tasks[t];
             if !task.is_blocking() || self.is_enabled(task) {
-                noted[t] = false;
+                *seen = false;
                 continue;
             }
-            if noted[t] {
+            if *seen {
                 continue;
             }
-            noted[t] = true;
+            *seen = true;
             let what = match self.wait_site(t, false) {
                 Some((clause, _)) => clause
                     .strip_prefix(&format!("{} ", task.name))
