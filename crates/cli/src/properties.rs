@@ -102,6 +102,13 @@ mod tests {
             let Some((id, _)) = rest.split_once("**") else {
                 continue;
             };
+            // Property ids are FAMILY-N; other bold lead words are definitions.
+            let is_id = id
+                .rsplit_once('-')
+                .is_some_and(|(_, n)| n.parse::<u32>().is_ok());
+            if !is_id {
+                continue;
+            }
             assert!(name(id).is_some(), "{id} has no name");
             n += 1;
         }

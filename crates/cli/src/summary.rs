@@ -12,7 +12,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 /// A line of the findings list is cut to about this width (the scenario list shrinks).
-const LINE_WIDTH: usize = 160;
+const LINE_WIDTH: usize = 190;
 
 /// `pass`, `FAIL` or `incomplete`: the failing verdict is the one to spot.
 pub fn verdict_word(v: Verdict) -> &'static str {
@@ -129,8 +129,21 @@ pub fn site(f: &ksync::Finding) -> String {
     }
 }
 
-/// Groups the findings of `results` into families, in suite order.
+/// Groups the findings of `results` into families: by property (in the order of the
+/// specification), then in suite order.
 pub fn families(results: &[PairResult]) -> Vec<Family<'_>> {
+    let mut fams = families_in_suite_order(results);
+    let mut ids: Vec<String> = fams
+        .iter()
+        .map(|f| f.first.finding.property.clone())
+        .collect();
+    properties::sort_ids(&mut ids);
+    ids.dedup();
+    fams.sort_by_key(|f| ids.iter().position(|p| *p == f.first.finding.property));
+    fams
+}
+
+fn families_in_suite_order(results: &[PairResult]) -> Vec<Family<'_>> {
     let mut out: Vec<Family> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut seen: HashMap<(&str, &str), ()> = HashMap::new();
@@ -295,22 +308,20 @@ pub fn findings(fams: &[Family]) -> String {
             design_tags(&g.designs),
             scenario_list(&g.scenarios, 40)
         );
-        // The site is what tells the lines of one property apart: keep some of it
-        // even when the line grows past its width.
-        let room = LINE_WIDTH
-            .saturating_sub(lead.chars().count() + place.chars().count() + 4)
-            .max(40);
+        // The site tells the lines of one property apart; it comes last and is cut
+        // only where the line would grow past its width.
+        let room = LINE_WIDTH.saturating_sub(lead.chars().count() + place.chars().count() + 4);
         let site = if g.site.is_empty() {
             String::new()
         } else if g.site.chars().count() > room {
             let cut: String = g.site.chars().take(room.saturating_sub(1)).collect();
-            format!(": {cut}…")
+            format!("  {cut}…")
         } else {
-            format!(": {}", g.site)
+            format!("  {}", g.site)
         };
         let _ = writeln!(
             o,
-            "{}{}{site}  {place}",
+            "{}{}  {place}{site}",
             term::bold(&lead[..2 + wid]),
             &lead[2 + wid..]
         );
@@ -318,8 +329,15 @@ pub fn findings(fams: &[Family]) -> String {
     o
 }
 
-/// `a, b, c` or, when they do not fit in `room` characters, `a, b +3 more`.
+/// `a, b, c`; when they do not fit in `room` characters, their number.
 fn scenario_list(scenarios: &[&str], room: usize) -> String {
+    let all = scenarios.join(", ");
+    if all.len() <= room || scenarios.len() == 1 {
+        return all;
+    }
+    if scenarios.len() > 3 {
+        return format!("{} scenarios", scenarios.len());
+    }
     let mut s = String::new();
     for (i, sc) in scenarios.iter().enumerate() {
         let rest = scenarios.len() - i;
@@ -407,8 +425,11 @@ mod tests {
         assert_eq!(scenario_list(&["a"], 50), "a");
         assert_eq!(scenario_list(&["a", "b"], 50), "a, b");
         let many = ["enable-disable"; 12];
-        let s = scenario_list(&many, 60);
-        assert!(s.len() <= 60, "{s}");
-        assert!(s.ends_with("more"), "{s}");
+        assert_eq!(scenario_list(&many, 60), "12 scenarios");
+        let three = ["enable-disable", "bye-vs-unplug", "stream-vs-reset"];
+        assert_eq!(
+            scenario_list(&three, 40),
+            "enable-disable, bye-vs-unplug +1 more"
+        );
     }
 }
