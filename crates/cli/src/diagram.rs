@@ -112,10 +112,12 @@ pub fn build(title: &str, trace: &[TraceEntry], w: &Window, cycle: &[String]) ->
     let mut lanes: Vec<String> = Vec::new();
     let mut rows = Vec::new();
     for e in shown {
-        let lane = match lanes.iter().position(|l| *l == e.task) {
+        // A check at the end of the execution (a leak) belongs to no task.
+        let task = if e.task.is_empty() { "[end]" } else { &e.task };
+        let lane = match lanes.iter().position(|l| l == task) {
             Some(i) => i,
             None => {
-                lanes.push(e.task.clone());
+                lanes.push(task.to_string());
                 lanes.len() - 1
             }
         };

@@ -131,9 +131,11 @@ fn held_change(before: &[String], after: &[String]) -> String {
 }
 
 fn format_trace_slice(trace: &[TraceEntry], last: u32, total: usize) -> String {
+    // The tasks with events of their own (a finding of the end of the execution
+    // has no task, and is no column).
     let mut tasks: Vec<&str> = Vec::new();
     for e in trace {
-        if !tasks.contains(&e.task.as_str()) {
+        if !e.task.is_empty() && !tasks.contains(&e.task.as_str()) {
             tasks.push(&e.task);
         }
     }
@@ -161,6 +163,10 @@ fn format_trace_slice(trace: &[TraceEntry], last: u32, total: usize) -> String {
         if boot > 0 {
             let _ = writeln!(o, "        (set-up: {boot} events under boot)");
             boot = 0;
+        }
+        if e.task.is_empty() {
+            let _ = writeln!(o, "  {:>5} {}", e.step, finding_line(&e.what));
+            continue;
         }
         let col = tasks.iter().position(|t| *t == e.task).unwrap_or(0);
         let indent = "  ".repeat(col.min(8));
