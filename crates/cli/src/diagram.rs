@@ -359,21 +359,28 @@ pub fn cycle_classes(kind: ksync::FindingKind, summary: &str) -> Vec<String> {
     out
 }
 
+/// A trace event for tests: `task` does `what` holding `held`, inside the frames
+/// `process_one_work > handle_uaudio_stream_req`.
+#[cfg(test)]
+pub(crate) fn test_event(step: u32, task: &str, what: &str, held: &[&str]) -> TraceEntry {
+    TraceEntry {
+        step,
+        task: task.into(),
+        frames: vec!["process_one_work", "handle_uaudio_stream_req"],
+        what: what.into(),
+        held: held.iter().map(|s| s.to_string()).collect(),
+        ends: Vec::new(),
+        blocked: false,
+        time_ms: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn ev(step: u32, task: &str, what: &str, held: &[&str]) -> TraceEntry {
-        TraceEntry {
-            step,
-            task: task.into(),
-            frames: vec!["worker", "f"],
-            what: what.into(),
-            held: held.iter().map(|s| s.to_string()).collect(),
-            ends: Vec::new(),
-            blocked: false,
-            time_ms: 0,
-        }
+        test_event(step, task, what, held)
     }
 
     fn all() -> Window {

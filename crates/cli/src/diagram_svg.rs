@@ -394,14 +394,8 @@ mod tests {
 
     fn ev(step: u32, task: &str, what: &str, held: &[&str], blocked: bool) -> TraceEntry {
         TraceEntry {
-            step,
-            task: task.into(),
-            frames: vec!["process_one_work", "handle_uaudio_stream_req"],
-            what: what.into(),
-            held: held.iter().map(|s| s.to_string()).collect(),
-            ends: Vec::new(),
             blocked,
-            time_ms: 0,
+            ..crate::diagram::test_event(step, task, what, held)
         }
     }
 
