@@ -117,7 +117,7 @@ pub fn run(a: Args) -> u8 {
         }
     }
     if let Some(path) = &a.html {
-        let page = crate::html::check_page(&results, a.max_steps);
+        let page = crate::html::check_page(&results, started.elapsed(), a.max_steps);
         if let Err(e) = std::fs::write(path, page) {
             eprintln!("error: cannot write {}: {e}", path.display());
             return crate::EXIT_USAGE;

@@ -81,10 +81,15 @@ fn legend(o: &mut String) {
 }
 
 /// The report of a `check` run.
-pub fn check_page(results: &[PairResult], max_steps: u32) -> String {
+pub fn check_page(results: &[PairResult], wall: std::time::Duration, max_steps: u32) -> String {
     let mut o = String::new();
     page_start(&mut o, "usb-offload check");
     let _ = writeln!(o, "<h1>usb-offload check</h1>");
+    let _ = writeln!(
+        o,
+        "<p>{}</p>",
+        esc(summary::header(results, wall).trim_end())
+    );
     let exit = crate::suite::exit_code(results);
     let _ = writeln!(
         o,

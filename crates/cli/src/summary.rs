@@ -199,7 +199,8 @@ pub fn format(results: &[PairResult], wall: Duration, exit: u8) -> String {
     o
 }
 
-fn header(results: &[PairResult], wall: Duration) -> String {
+/// The first line: what ran, how many executions, how long.
+pub fn header(results: &[PairResult], wall: Duration) -> String {
     let execs: u64 = results.iter().map(|r| r.report.executions).sum();
     let searching: f64 = results.iter().map(|r| r.report.elapsed.as_secs_f64()).sum();
     let designs = columns(results).len();
