@@ -24,6 +24,7 @@ td.pass { background: #e3f4e1; } td.FAIL { background: #fbd3d0; font-weight: bol
 td.incomplete { background: #fff3c4; }
 table.findings { border-collapse: collapse; font-size: 0.85em; }
 table.findings td { border-bottom: 1px solid #eee; padding: 2px 8px; vertical-align: top; }
+table.findings td.id, table.findings td.kind, table.findings td.designs { white-space: nowrap; }
 code, pre { font-family: ui-monospace, monospace; }
 .finding { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
 .diagram { overflow: auto; max-width: 100%; border: 1px solid #ddd; }
@@ -184,13 +185,13 @@ fn findings_table(groups: &[Family]) -> String {
         let fi = &g.first.finding;
         let _ = writeln!(
             o,
-            "<tr><td><a href=\"#{}\"><code>{}</code></a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"id\"><a href=\"#{}\"><code>{}</code></a></td><td class=\"kind\">{}</td><td>{}</td><td>{}</td><td class=\"designs\">{}</td><td>{}</td></tr>",
             anchor(&g.first.id),
             esc(&g.first.id),
             esc(fi.kind.as_str()),
             esc(&properties::labelled(&fi.property)),
             esc(&g.site),
-            esc(&designs(g)),
+            esc(&summary::design_tags(&g.designs)),
             esc(&g.scenarios.join(", "))
         );
     }

@@ -272,7 +272,7 @@ pub fn matrix(results: &[PairResult]) -> String {
 }
 
 /// Designs by their short tag (`v0`, `v1`, …), the part of the name before its first `-`.
-fn design_tags(ds: &[Design]) -> String {
+pub fn design_tags(ds: &[Design]) -> String {
     ds.iter()
         .map(|d| d.name().split('-').next().unwrap_or(d.name()))
         .collect::<Vec<_>>()
