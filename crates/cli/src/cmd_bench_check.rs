@@ -27,7 +27,7 @@ pub fn run(json_out: bool, quick: bool) -> u8 {
         jobs,
         seed: 1,
         shard: None,
-        progress: !json_out,
+        progress: crate::term::progress(),
     };
     let t = Instant::now();
     let all_cores = suite::run_pairs(pairs, &opts(suite::default_jobs()));

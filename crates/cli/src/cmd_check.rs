@@ -1,15 +1,20 @@
 //! `usb-offload check`: every design × scenario through the checker.
 
 use crate::suite::{self, PairResult, SuiteOpts};
-use explore::{Found, Strategy, Verdict};
+use crate::summary;
+use explore::{Found, Strategy};
 use serde_json::json;
-use std::collections::HashSet;
 use std::time::Duration;
 
 #[derive(clap::Args)]
 #[command(after_help = concat!(
-    "Examples:\n  usb-offload check\n  usb-offload check --design v1-caller-locks --scenario stream-vs-reset\n  \
-usb-offload check --strategy pct --max-executions 20000 --json\n\n\
+    "Examples:\n  usb-offload check\n  usb-offload check --design v1-caller-locks --scenario stream-vs-reset --details\n  \
+usb-offload check --html report.html\n  usb-offload check --strategy pct --max-executions 20000 --json\n\n\
+Output: a matrix of scenarios (rows) × designs (columns) whose cells say `pass`, `FAIL n` (n distinct \
+findings) or `incomplete`; the distinct findings, one line each (id, kind, property); a legend of the \
+property ids; and a last line with the exit code and why. `usb-offload explain ID` prints one finding's \
+counterexample, `--details` all of them. Progress goes to standard error: a bar on a terminal, one line \
+per finished pair otherwise (nothing with --quiet); JSON lines stream out as pairs finish.\n\n\
 A pair's verdict is `FAIL` if it has findings, `pass` if its search covered the whole space \
 without one, `incomplete` otherwise (the JSON line's `bound` says what bounded it).\n\n",
     exit_codes_help!()
@@ -42,12 +47,18 @@ pub struct Args {
     /// Seed of the random and PCT strategies.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// JSON Lines, one object per design × scenario.
+    /// JSON Lines, one object per design × scenario, each printed as its search ends.
     #[arg(long)]
     pub json: bool,
-    /// Do not print counterexamples (table only).
-    #[arg(long)]
+    /// The matrix and the exit line only (no list of findings).
+    #[arg(long, conflicts_with = "details")]
     pub brief: bool,
+    /// After the summary, every distinct finding with its counterexample.
+    #[arg(long)]
+    pub details: bool,
+    /// Also write a self-contained HTML report (matrix, findings, a sequence diagram each).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 pub fn finding_json(f: &Found) -> serde_json::Value {
@@ -83,104 +94,62 @@ pub fn run(a: Args) -> u8 {
         jobs: a.jobs.unwrap_or_else(suite::default_jobs),
         seed: a.seed,
         shard: a.shard,
-        progress: !a.json,
+        progress: crate::term::progress(),
     };
     let started = std::time::Instant::now();
-    let results = suite::run_pairs(pairs, &opts);
-    if a.json {
-        for r in &results {
-            let mut v = suite::pair_json(r);
-            v.insert(
-                "findings".into(),
-                r.report.findings.iter().map(finding_json).collect(),
-            );
-            let v = serde_json::Value::Object(v);
-            println!("{v}");
+    let json = a.json;
+    let stream = move |r: &PairResult| {
+        if json {
+            println!("{}", pair_line(r));
         }
-    } else {
-        print_table(&results, started.elapsed());
-        if !a.brief {
-            print_counterexamples(&results, a.max_steps);
-        }
-    }
-    suite::exit_code(&results)
-}
-
-fn print_table(results: &[PairResult], total: Duration) {
-    let w = results
-        .iter()
-        .map(|r| r.scenario.name.len())
-        .max()
-        .unwrap_or(8)
-        .max(8);
-    println!(
-        "{:<20} {:<w$} {:<10} {:>10} {:>8}  findings",
-        "design", "scenario", "verdict", "executions", "seconds"
-    );
-    println!("{}", "-".repeat(20 + w + 36));
-    for r in results {
-        let v = r.report.verdict();
-        let mark = match v {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "FAIL",
-            Verdict::Incomplete => "incomplete",
-        };
-        let kinds: Vec<String> = r
-            .report
-            .findings
-            .iter()
-            .map(|f| format!("{} {}", f.finding.kind.as_str(), f.finding.property))
-            .collect();
-        println!(
-            "{:<20} {:<w$} {:<10} {:>10} {:>8.2}  {}",
-            r.design.name(),
-            r.scenario.name,
-            mark,
-            r.report.executions,
-            r.report.elapsed.as_secs_f64(),
-            kinds.join(", ")
-        );
-    }
-    let execs: u64 = results.iter().map(|r| r.report.executions).sum();
-    let incomplete = results
-        .iter()
-        .filter(|r| r.report.verdict() == Verdict::Incomplete)
-        .count();
-    println!(
-        "\n{} pair(s), {} executions, {:.1} s wall; {} with findings{}",
-        results.len(),
-        execs,
-        total.as_secs_f64(),
-        results
-            .iter()
-            .filter(|r| !r.report.findings.is_empty())
-            .count(),
-        if incomplete > 0 {
-            format!("; {incomplete} incomplete (bounded search, no finding)")
+    };
+    let results = suite::run_pairs_with(pairs, &opts, &stream);
+    let code = suite::exit_code(&results);
+    if !a.json {
+        if a.brief {
+            print!("{}", summary::matrix(&results));
+            println!("\n{}", summary::exit_line(&results, code));
         } else {
-            String::new()
+            if a.details {
+                print_details(&results, a.max_steps);
+            }
+            print!("{}", summary::format(&results, started.elapsed(), code));
         }
-    );
+    }
+    if let Some(path) = &a.html {
+        let page = crate::html::check_page(&results, started.elapsed(), a.max_steps);
+        if let Err(e) = std::fs::write(path, page) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return crate::EXIT_USAGE;
+        }
+        if !crate::term::quiet() {
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    code
 }
 
-/// One counterexample per distinct finding of each design (kind, property, locks).
-fn print_counterexamples(results: &[PairResult], max_steps: u32) {
-    let mut seen = HashSet::new();
-    let mut first = true;
-    for r in results {
-        for f in &r.report.findings {
-            if !seen.insert((r.design, f.signature.clone())) {
-                continue;
-            }
-            if first {
-                println!("\n=== counterexamples (one per distinct finding and design) ===");
-                first = false;
-            }
-            println!();
-            print!(
-                "{}",
-                explore::report::format_found(&r.program, f, max_steps)
-            );
+/// The JSON line of one pair: its fields and its findings.
+fn pair_line(r: &PairResult) -> serde_json::Value {
+    let mut v = suite::pair_json(r);
+    v.insert(
+        "findings".into(),
+        r.report.findings.iter().map(finding_json).collect(),
+    );
+    serde_json::Value::Object(v)
+}
+
+/// Every distinct finding (per design and mechanism) with its counterexample, printed
+/// before the summary so the summary stays the last screen.
+fn print_details(results: &[PairResult], max_steps: u32) {
+    for g in summary::distinct(results) {
+        print!(
+            "{}",
+            explore::report::format_found(&g.pair.program, g.first, max_steps)
+        );
+        if g.scenarios.len() > 1 {
+            println!("  also in: {}", g.scenarios[1..].join(", "));
         }
+        println!();
     }
 }

@@ -54,7 +54,7 @@ pub fn run(a: Args) -> u8 {
         jobs: 1,
         seed: 1,
         shard: None,
-        progress: !a.json,
+        progress: crate::term::progress(),
     };
     let r = suite::run_pairs(vec![(design, scenario)], &opts)
         .pop()

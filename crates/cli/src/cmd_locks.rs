@@ -38,7 +38,7 @@ pub fn run(a: Args) -> u8 {
         jobs: a.jobs.unwrap_or_else(suite::default_jobs),
         seed: 1,
         shard: None,
-        progress: true,
+        progress: crate::term::progress(),
     };
     let results = suite::run_pairs(pairs, &opts);
     // design → (from, to) → (first task, stack, scenarios)

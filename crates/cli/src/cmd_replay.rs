@@ -20,6 +20,12 @@ pub struct Args {
     /// The trace and findings as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also write a self-contained HTML page: the sequence diagram beside the text.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
+    /// Also write the sequence diagram alone, as SVG.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<std::path::PathBuf>,
 }
 
 pub fn run(a: Args) -> u8 {
@@ -38,6 +44,11 @@ pub fn run(a: Args) -> u8 {
         }
     };
     let r = explore::replay(&program, &tok.decisions, a.max_steps);
+    let text = human(&program.name, &tok.decisions, &r, a.max_steps);
+    if let Err(e) = write_files(&a, &program.name, &r, &text) {
+        eprintln!("error: {e}");
+        return crate::EXIT_USAGE;
+    }
     if a.json {
         let v = json!({
             "program": program.name,
@@ -49,29 +60,7 @@ pub fn run(a: Args) -> u8 {
         });
         println!("{v}");
     } else {
-        println!(
-            "replaying {} ({} decisions)",
-            program.name,
-            tok.decisions.len()
-        );
-        print!("{}", explore::report::format_trace(&r.outcome.trace));
-        println!("end: {:?} after {} steps", r.outcome.end, r.outcome.steps);
-        if let Some(d) = &r.diverged {
-            println!("warning: the replay left the recorded schedule ({d}); the token is intact, so the model changed since the token was made: run `usb-offload check` again for a fresh token");
-        }
-        if r.outcome.end == ksync::rt::EndKind::StepBound {
-            println!(
-                "note: the execution hit the step bound ({} steps); if `check` ran with a larger --max-steps, pass it here too",
-                a.max_steps
-            );
-        }
-        for f in &r.outcome.findings {
-            println!("\n{} {}: {}", f.kind.as_str(), f.property, f.summary);
-            println!("  mechanism: {}", f.signature());
-            for l in f.detail.lines() {
-                println!("  {l}");
-            }
-        }
+        print!("{text}");
     }
     if r.diverged.is_some() {
         crate::EXIT_USAGE
@@ -80,4 +69,51 @@ pub fn run(a: Args) -> u8 {
     } else {
         crate::EXIT_FINDING
     }
+}
+
+/// The human text of a replay: the trace, how it ended, and its findings.
+fn human(name: &str, decisions: &[u32], r: &explore::Replay, max_steps: u32) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(o, "replaying {name} ({} decisions)", decisions.len());
+    o.push_str(&explore::report::format_trace(&r.outcome.trace));
+    let _ = writeln!(
+        o,
+        "end: {:?} after {} steps",
+        r.outcome.end, r.outcome.steps
+    );
+    if let Some(d) = &r.diverged {
+        let _ = writeln!(o, "warning: the replay left the recorded schedule ({d}); the token is intact, so the model changed since the token was made: run `usb-offload check` again for a fresh token");
+    }
+    if r.outcome.end == ksync::rt::EndKind::StepBound {
+        let _ = writeln!(
+            o,
+            "note: the execution hit the step bound ({max_steps} steps); if `check` ran with a larger --max-steps, pass it here too"
+        );
+    }
+    for f in &r.outcome.findings {
+        let _ = writeln!(o, "\n{}", explore::report::headline(f));
+        let _ = writeln!(o, "  mechanism: {}", f.signature());
+        for l in f.detail.lines() {
+            let _ = writeln!(o, "  {l}");
+        }
+    }
+    o
+}
+
+/// The `--html` and `--svg` files, if asked for.
+fn write_files(a: &Args, name: &str, r: &explore::Replay, text: &str) -> Result<(), String> {
+    let write = |path: &std::path::Path, body: String| {
+        std::fs::write(path, body).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    if let Some(p) = &a.html {
+        let page =
+            crate::html::replay_page(name, &a.token, &r.outcome.trace, &r.outcome.findings, text);
+        write(p, page)?;
+    }
+    if let Some(p) = &a.svg {
+        let d = crate::html::replay_diagram(name, &r.outcome.trace, &r.outcome.findings);
+        write(p, crate::diagram_svg::standalone(&d))?;
+    }
+    Ok(())
 }

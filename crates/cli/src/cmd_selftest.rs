@@ -106,8 +106,18 @@ pub fn run(a: Args) -> u8 {
         );
     }
     let stdout = std::io::stdout();
-    for c in &chosen {
+    let bar = crate::term::bar(chosen.len() as u64, "programs");
+    for (i, c) in chosen.iter().enumerate() {
+        bar.set_message(c.name().to_string());
         let o = run_classic(c, &opts);
+        bar.inc(1);
+        crate::term::log(&format!(
+            "[{}/{}] {}: {}",
+            i + 1,
+            chosen.len(),
+            o.program,
+            if o.ok { "ok" } else { "MISMATCH" }
+        ));
         all_ok &= o.ok;
         let mut out = stdout.lock();
         if a.json {
@@ -130,9 +140,18 @@ pub fn run(a: Args) -> u8 {
         }
         let _ = out.flush();
     }
+    bar.finish_and_clear();
     let n_random = a.random.unwrap_or(if a.quick { 50 } else { 200 });
-    let random = (n_random > 0 && a.programs.is_empty())
-        .then(|| explore::selftest::random::check_seeds(0..n_random, 20_000));
+    let random = (n_random > 0 && a.programs.is_empty()).then(|| {
+        let spin = crate::term::bar(1, "phases");
+        spin.set_message(format!("{n_random} random programs against brute force"));
+        crate::term::log(&format!(
+            "selftest: comparing {n_random} random programs with brute force"
+        ));
+        let d = explore::selftest::random::check_seeds(0..n_random, 20_000);
+        spin.finish_and_clear();
+        d
+    });
     if let Some(d) = &random {
         all_ok &= d.unsound.is_empty();
         if a.json {

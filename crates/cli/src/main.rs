@@ -16,6 +16,7 @@ mod args;
 mod cmd_bench;
 mod cmd_bench_check;
 mod cmd_check;
+mod cmd_completions;
 mod cmd_explain;
 mod cmd_findings;
 mod cmd_locks;
@@ -23,7 +24,14 @@ mod cmd_qmi;
 mod cmd_replay;
 mod cmd_scenarios;
 mod cmd_selftest;
+mod diagram;
+mod diagram_svg;
+mod html;
+mod properties;
 mod suite;
+mod summary;
+mod svg;
+mod term;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -49,18 +57,30 @@ replayable counterexample.\n\nStart with `usb-offload check` (all designs × all
 `usb-offload replay TOKEN` on a counterexample.",
     after_help = exit_codes_help!()
 )]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+    /// Colour verdicts and findings: auto (when standard output is a terminal and NO_COLOR is unset), always, never.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    color: term::ColorChoice,
+    /// No progress on standard error (results and errors still print).
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Check designs × scenarios: verdict table and counterexamples (the main job).
+    /// Check designs × scenarios: verdict matrix, findings, counterexamples, HTML report (the main job).
     Check(cmd_check::Args),
     /// List the scenarios `check` runs.
     Scenarios(cmd_scenarios::Args),
-    /// Re-run one counterexample from its replay token, step by step.
+    /// Re-run one counterexample from its replay token, step by step (text, JSON, SVG or HTML).
     Replay(cmd_replay::Args),
     /// One finding of `check` by its id (DESIGN/SCENARIO/PROPERTY#N), with its counterexample.
     Explain(cmd_explain::Args),
@@ -74,10 +94,15 @@ enum Cmd {
     Qmi(cmd_qmi::Args),
     /// Benchmarks: `bench explore` (scheduler and DPOR, side by side with shuttle), `bench check` (the model suite).
     Bench(cmd_bench::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(cmd_completions::Args),
+    /// Print the man page (roff), generated from these definitions.
+    Man(cmd_completions::ManArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    term::init(cli.color, cli.quiet);
     let code = match cli.cmd {
         Cmd::Check(a) => cmd_check::run(a),
         Cmd::Scenarios(a) => cmd_scenarios::run(a),
@@ -88,6 +113,8 @@ fn main() -> ExitCode {
         Cmd::Selftest(a) => cmd_selftest::run(a),
         Cmd::Bench(a) => cmd_bench::run(a),
         Cmd::Qmi(a) => cmd_qmi::run(a),
+        Cmd::Completions(a) => cmd_completions::run(a),
+        Cmd::Man(a) => cmd_completions::man(a),
     };
     ExitCode::from(code)
 }

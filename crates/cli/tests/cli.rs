@@ -389,3 +389,163 @@ fn selftest_json_contract() {
         assert_eq!(p["sound"], true);
     }
 }
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The human summary: matrix, one line per family of findings, a legend, and last
+/// the exit code with its reason; progress as log lines on standard error.
+#[test]
+fn check_prints_a_short_summary_ending_in_the_exit_code() {
+    let o = run(&[
+        "check",
+        "-d",
+        "v1-caller-locks",
+        "-d",
+        "v2-offload-spinlock",
+        "-s",
+        "enable-disable",
+        "-s",
+        "stream-vs-reset",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.len() < 40, "{} lines:\n{out}", lines.len());
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("scenario ") && l.contains("v1-caller-locks")),
+        "{out}"
+    );
+    let row = lines
+        .iter()
+        .find(|l| l.starts_with("enable-disable "))
+        .expect("a matrix row");
+    assert!(row.contains("FAIL ") && row.contains("pass"), "{row}");
+    assert!(
+        out.contains("v1-caller-locks/enable-disable/LK-4#1"),
+        "{out}"
+    );
+    assert!(out.contains("LK-4 documented lock precondition"), "{out}");
+    assert!(
+        out.contains("properties (docs/spec/invariants.md)"),
+        "{out}"
+    );
+    let last = lines.last().unwrap();
+    assert!(last.starts_with("exit code 1: "), "{last}");
+    assert!(!out.contains('\x1b'), "colour on a pipe");
+    assert!(
+        lines.iter().all(|l| l.trim_end() == *l),
+        "trailing blanks:\n{out}"
+    );
+    assert!(
+        !out.contains("counterexample ("),
+        "details without --details"
+    );
+    // Not a terminal: one progress line per pair on standard error.
+    let e = stderr(&o);
+    assert_eq!(e.lines().filter(|l| l.starts_with('[')).count(), 4, "{e}");
+    assert!(e.contains("v1-caller-locks/enable-disable: FAIL"), "{e}");
+}
+
+#[test]
+fn check_quiet_details_and_color() {
+    let pair = ["check", "-d", "v1-caller-locks", "-s", "enable-disable"];
+    let args: Vec<&str> = pair
+        .iter()
+        .chain(&["--quiet", "--details", "--color", "always"])
+        .copied()
+        .collect();
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).is_empty(), "--quiet: {}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("counterexample ("), "{out}");
+    assert!(out.contains("replay: usb-offload replay uo2."), "{out}");
+    assert!(out.contains("\x1b[1;31mFAIL"), "{out}");
+    let brief: Vec<&str> = pair.iter().chain(&["--brief", "-q"]).copied().collect();
+    let b = stdout(&run(&brief));
+    assert!(!b.contains("LK-4#1"), "--brief lists no findings: {b}");
+    assert!(b
+        .trim_end()
+        .lines()
+        .last()
+        .unwrap()
+        .starts_with("exit code 1"));
+    let bad: Vec<&str> = pair
+        .iter()
+        .chain(&["--color", "sometimes"])
+        .copied()
+        .collect();
+    assert_eq!(run(&bad).status.code(), Some(2));
+}
+
+#[test]
+fn replay_writes_a_diagram_and_a_page() {
+    let dir = std::env::temp_dir().join(format!("usb-offload-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (svg, html) = (dir.join("d.svg"), dir.join("d.html"));
+    let t = lk4_token();
+    let o = Command::new(env!("CARGO_BIN_EXE_usb-offload"))
+        .args(["replay", &t, "--svg"])
+        .arg(&svg)
+        .arg("--html")
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).contains("replaying v1-caller-locks/enable-disable"));
+    let s = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        s.starts_with("<?xml") && s.trim_end().ends_with("</svg>"),
+        "{s}"
+    );
+    for class in [
+        "class=\"lane\"",
+        "class=\"hold",
+        "class=\"fail\"",
+        "class=\"msg\"",
+    ] {
+        assert!(s.contains(class), "{class} missing from the SVG");
+    }
+    let h = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        h.starts_with("<!DOCTYPE html>") && h.contains("<svg"),
+        "{h}"
+    );
+    assert!(!h.contains("<script"), "no scripts");
+    assert!(h.contains(&t), "the page names its replay command");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_definitions() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = run(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        let s = stdout(&o);
+        assert!(
+            s.contains("usb-offload") && s.contains("max-executions"),
+            "{shell}"
+        );
+    }
+    let m = run(&["man"]);
+    assert_eq!(m.status.code(), Some(0));
+    let s = stdout(&m);
+    assert!(s.contains(".TH usb-offload") && s.contains("check"), "{s}");
+    let c = stdout(&run(&["man", "check"]));
+    assert!(
+        c.contains("usb-offload-check") && c.contains("\\-\\-details"),
+        "{c}"
+    );
+    assert_eq!(run(&["man", "nope"]).status.code(), Some(2));
+    assert_eq!(run(&["completions", "tcsh"]).status.code(), Some(2));
+}
+
+#[test]
+fn locks_help_documents_jobs() {
+    let h = stdout(&run(&["locks", "--help"]));
+    assert!(h.contains("--jobs"), "{h}");
+}

@@ -21,12 +21,16 @@ pub fn format_cycle(
     let mut o = String::new();
     let new = &cycle.edges[0];
     let (src, dst) = (new.from_name(), new.to_name());
-    let here = frames.last().copied().unwrap_or("?");
+    // Where the acquisition happened, if a kernel frame says so.
+    let here = frames
+        .last()
+        .map(|f| format!(" at: {f}"))
+        .unwrap_or_default();
     let _ = writeln!(o, "======================================================");
     let _ = writeln!(o, "WARNING: possible circular locking dependency detected");
     let _ = writeln!(o, "------------------------------------------------------");
     let _ = writeln!(o, "{task} is trying to acquire lock:");
-    let _ = writeln!(o, " ({dst}) at: {here}\n");
+    let _ = writeln!(o, " ({dst}){here}\n");
     let _ = writeln!(o, "but task is already holding lock:");
     let _ = writeln!(o, " ({src}) at: {}\n", new.from_site);
     let _ = writeln!(o, "which lock already depends on the new lock.\n");

@@ -160,7 +160,16 @@ pub struct TraceEntry {
     pub task: String,
     pub frames: Vec<&'static str>,
     pub what: String,
+    /// Locks the task holds at this event.
     pub held: Vec<String>,
+    /// Wait queues the task has declared it can end (`WaitQueue::hold`): conditions,
+    /// not locks, so kept apart from `held`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ends: Vec<String>,
+    /// The task cannot run after this event (a contended lock, a sleep, a join):
+    /// recorded once per blocking, so a report shows the wait as an event of its own.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub blocked: bool,
     pub time_ms: u64,
 }
 
@@ -717,6 +726,51 @@ impl State {
         }
     }
 
+    /// The wait queues `t` has declared it can end (see [`TraceEntry::ends`]).
+    fn ends_names(&self, t: TaskId) -> Vec<String> {
+        self.tasks[t]
+            .held
+            .iter()
+            .filter(|h| self.objs[h.obj as usize].kind == ObjKind::WaitQueue)
+            .map(|h| self.obj_name(h.obj))
+            .collect()
+    }
+
+    /// Records, once per blocking, each task that cannot run now (record mode):
+    /// `noted[t]` says whether its current blocking is already in the trace.
+    fn note_blocked(&mut self, noted: &mut Vec<bool>) {
+        noted.resize(self.tasks.len(), false);
+        for (t, seen) in noted.iter_mut().enumerate() {
+            let task = &self.tasks[t];
+            if !task.is_blocking() || self.is_enabled(task) {
+                *seen = false;
+                continue;
+            }
+            if *seen {
+                continue;
+            }
+            *seen = true;
+            let what = match self.wait_site(t, false) {
+                Some((clause, _)) => clause
+                    .strip_prefix(&format!("{} ", task.name))
+                    .map_or(clause.clone(), str::to_string),
+                None => format!("blocked at {}", self.op_name(task.pending)),
+            };
+            let entry = TraceEntry {
+                // It blocked in the step that just ended.
+                step: self.step.saturating_sub(1),
+                task: task.name.clone(),
+                frames: task.frames.clone(),
+                what,
+                held: self.held_lock_names(t),
+                ends: self.ends_names(t),
+                blocked: true,
+                time_ms: self.now,
+            };
+            self.trace.push(entry);
+        }
+    }
+
     pub fn held_names(&self, t: TaskId) -> Vec<String> {
         self.tasks[t]
             .held
@@ -732,6 +786,17 @@ impl State {
         what: String,
         held: Vec<String>,
     ) {
+        self.trace_line_ends(task, frames, what, held, Vec::new());
+    }
+
+    fn trace_line_ends(
+        &mut self,
+        task: String,
+        frames: Vec<&'static str>,
+        what: String,
+        held: Vec<String>,
+        ends: Vec<String>,
+    ) {
         let step = self.step;
         let time_ms = self.now;
         self.trace.push(TraceEntry {
@@ -740,6 +805,8 @@ impl State {
             frames,
             what,
             held,
+            ends,
+            blocked: false,
             time_ms,
         });
     }
@@ -752,9 +819,10 @@ impl State {
         let Some(t) = self.running else { return };
         let w = what(self);
         let frames = self.tasks[t].frames.clone();
-        let held = self.held_names(t);
+        let held = self.held_lock_names(t);
+        let ends = self.ends_names(t);
         let name = self.tasks[t].name.clone();
-        self.trace_line(name, frames, w, held);
+        self.trace_line_ends(name, frames, w, held, ends);
     }
 
     fn finding_here(&self, t: TaskId, kind: FindingKind, prop: &str, summary: String) -> Finding {
@@ -1114,8 +1182,13 @@ impl State {
             if !ends.is_empty() {
                 extra.push_str(&format!(" [can end waits on {}]", ends.join(", ")));
             }
-            let fr = task.frames.last().copied().unwrap_or("?");
-            out.push_str(&format!("  {} in {fr}: {what}{extra}\n", task.name));
+            // A task outside any kernel function (the scenario's main) has no "in".
+            let fr = task
+                .frames
+                .last()
+                .map(|f| format!(" in {f}"))
+                .unwrap_or_default();
+            out.push_str(&format!("  {}{fr}: {what}{extra}\n", task.name));
         }
         out
     }
@@ -1599,15 +1672,23 @@ impl Execution {
     }
 
     fn drive(&mut self, sh: &Rc<Shared>, sched: &mut dyn Scheduler) -> EndKind {
+        let mut blocked_noted = Vec::new();
         loop {
             let mut st = sh.st.borrow_mut();
             if let Some(a) = st.abort {
+                // A deadlock ends the execution as its last wait begins: record it.
+                if st.record {
+                    st.note_blocked(&mut blocked_noted);
+                }
                 return a;
             }
             if st.step >= self.config.max_steps {
                 return EndKind::StepBound;
             }
             let any = st.task_views(&mut self.views);
+            if st.record {
+                st.note_blocked(&mut blocked_noted);
+            }
             if !any {
                 if st.timers.is_empty() {
                     drop(st);
@@ -1678,9 +1759,10 @@ impl Execution {
                 let op = st.tasks[t].pending;
                 let what = st.op_name(op);
                 let frames = st.tasks[t].frames.clone();
-                let held = st.held_names(t);
+                let held = st.held_lock_names(t);
+                let ends = st.ends_names(t);
                 let name = st.tasks[t].name.clone();
-                st.trace_line(name, frames, what, held);
+                st.trace_line_ends(name, frames, what, held, ends);
             }
             st.apply(t);
             st.running = Some(t);
