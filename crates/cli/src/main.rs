@@ -100,7 +100,27 @@ enum Cmd {
     Man(cmd_completions::ManArgs),
 }
 
+/// A reader that closed the pipe early (`usb-offload check | head`) is not an error
+/// of ours: leave quietly with the shell's code for SIGPIPE, as coreutils do, instead
+/// of a panic backtrace. Installed before the checker's hook, which chains to it.
+fn exit_quietly_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info)
+    }));
+}
+
 fn main() -> ExitCode {
+    exit_quietly_on_closed_stdout();
     let cli = Cli::parse();
     term::init(cli.color, cli.quiet);
     let code = match cli.cmd {

@@ -205,11 +205,13 @@ pub fn header(results: &[PairResult], wall: Duration) -> String {
     let searching: f64 = results.iter().map(|r| r.report.elapsed.as_secs_f64()).sum();
     let designs = columns(results).len();
     let scenarios = rows(results).len();
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     format!(
-        "{} design(s) × {} scenario(s): {} pairs, {} executions, {:.1} s wall ({:.1} s searching)\n",
-        designs,
-        scenarios,
-        results.len(),
+        "{} × {}: {}, {} executions, {:.1} s wall ({:.1} s searching)\n",
+        plural(designs, "design", "designs"),
+        plural(scenarios, "scenario", "scenarios"),
+        plural(results.len(), "pair", "pairs"),
         execs,
         wall.as_secs_f64(),
         searching
