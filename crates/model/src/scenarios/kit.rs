@@ -66,10 +66,12 @@ pub fn checked_session(sys: &Sys, what: &str) {
     }
 }
 
-/// The chip of `card` as snd-usb-audio registered it (`None` before its probe or after
-/// its disconnect). A PCM file that is open holds this reference.
+/// The chip bound to `card`'s control interface (`None` before its probe or after its
+/// unbind), read without a scheduling point: what a PCM file opened at this moment
+/// holds. (A `ksync` lock's `peek` is for quiescent code only: under the checker it
+/// blocks the thread if another task holds the lock.)
 pub fn chip(sys: &Sys, card: usize) -> Option<Arc<Chip>> {
-    sys.snd.register_mutex.peek(|r| r.chips[card].clone())
+    sys.devs[sys.udev_of(card)].interfaces[0].intfdata.peek()
 }
 
 /// The kernel paths of the spec (§4), each as its kernel thread runs it, on card 0.
@@ -105,7 +107,8 @@ pub enum Path {
     /// (k) the qc auxiliary driver probes (QMI service, platform ops, rediscovery).
     QcProbe,
     /// A non-offload PCM user of the card (an ALSA ioctl such as hw_params):
-    /// `snd_usb_lock_shutdown` … `snd_usb_unlock_shutdown` on the chip it holds.
+    /// `snd_usb_lock_shutdown` … `snd_usb_unlock_shutdown` on the chip its open file
+    /// holds (opened when the path is spawned or run).
     PcmUser,
 }
 
@@ -156,11 +159,15 @@ impl Path {
             Path::Remove => qc::qc_usb_audio_remove(sys),
             Path::Probe => system::probe_audio_device(sys, udev),
             Path::QcProbe => qc::qc_usb_audio_probe(sys),
-            Path::PcmUser => match chip(sys, 0) {
-                Some(c) => pcm_user(sys, &c),
-                None => ksync::note(|| "PCM user: no card".into()),
-            },
+            Path::PcmUser => pcm_user_of(sys, chip(sys, 0)),
         }
+    }
+}
+
+fn pcm_user_of(sys: &Sys, chip: Option<Arc<Chip>>) {
+    match chip {
+        Some(c) => pcm_user(sys, &c),
+        None => ksync::note(|| "PCM user: no card to open".into()),
     }
 }
 
@@ -177,6 +184,11 @@ pub fn pcm_user(sys: &Sys, chip: &Chip) {
 /// Spawns `path` as a task named after its kernel thread.
 pub fn spawn(sys: &Sys, path: Path) -> JoinHandle {
     let s = sys.clone();
+    if path == Path::PcmUser {
+        // the file is opened by the spawner, before the race
+        let c = chip(sys, 0);
+        return ksync::spawn(path.task(), move || pcm_user_of(&s, c));
+    }
     ksync::spawn(path.task(), move || path.run(&s))
 }
 

@@ -10,9 +10,12 @@ pub mod kit;
 pub mod smoke;
 
 mod enable;
+mod lifecycle;
 mod pairs;
 mod qmi;
+mod runtime_pm;
 mod session;
+mod sleep;
 mod stream;
 
 pub use expect::Expect;
@@ -81,6 +84,25 @@ pub fn all() -> Vec<Scenario> {
         pairs::USBFS_VS_REMOVE,
         pairs::SUSPEND_VS_REMOVE,
         session::TWO_CARDS,
+        runtime_pm::RUNTIME_SUSPEND_VS_BYE,
+        runtime_pm::RUNTIME_SUSPEND_VS_UNPLUG,
+        runtime_pm::RUNTIME_SUSPEND_VS_RESET,
+        runtime_pm::RUNTIME_SUSPEND_VS_USBFS,
+        runtime_pm::RUNTIME_SUSPEND_VS_REMOVE,
+        lifecycle::CONNECT_VS_ENABLE,
+        lifecycle::CONNECT_VS_REMOVE,
+        sleep::SYSTEM_SLEEP_TWICE,
+        sleep::STOP_DURING_SLEEP,
+        runtime_pm::AUTOSUSPEND_AFTER_SESSION,
+        runtime_pm::RUNTIME_SUSPEND_FAILS,
+        runtime_pm::PORT_SUSPEND_FAILS_VS_ENABLE,
+        sleep::SYSTEM_SUSPEND_FAILS,
+        runtime_pm::RESUME_AFTER_UNPLUG,
+        lifecycle::DISABLE_TWICE,
+        lifecycle::DISABLE_VS_STOP_SESSION,
+        lifecycle::UNBIND_TWICE,
+        lifecycle::PCM_USER_VS_UNPLUG,
+        lifecycle::WARM_RESET_VS_UNPLUG,
     ]
 }
 
