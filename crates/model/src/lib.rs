@@ -22,7 +22,8 @@ pub mod usb;
 #[cfg(test)]
 pub(crate) mod testutil;
 
-pub use scenarios::{all as all_scenarios, find as find_scenario, Scenario};
+pub use scenarios::check::{check, check_with, Checked};
+pub use scenarios::{all as all_scenarios, find as find_scenario, kit, Expect, Scenario};
 pub use system::{Config, System};
 
 use std::fmt;

@@ -66,7 +66,8 @@ pub struct Resources {
     pub interrupters: Ghost,
 }
 
-/// Fault-injection points of the enable path (`enable-error-paths`).
+/// Fault-injection points: the enable path's (`enable-error-paths`, [`Fault::ALL`])
+/// and the suspend path's ([`Fault::SUSPEND`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(i64)]
 pub enum Fault {
@@ -78,6 +79,10 @@ pub enum Fault {
     EventRingMap,
     TransferBuffer,
     InfoAlloc,
+    /// `usb_port_suspend`: the hub refuses SET_FEATURE(PORT_SUSPEND).
+    PortSuspend,
+    /// The suspend callback of interface 0's driver returns an error.
+    SuspendCallback,
 }
 
 impl Fault {
@@ -92,6 +97,8 @@ impl Fault {
             Fault::EventRingMap => "injected: event ring map fails",
             Fault::TransferBuffer => "injected: transfer buffer fails",
             Fault::InfoAlloc => "injected: info allocation fails",
+            Fault::PortSuspend => "injected: port suspend fails",
+            Fault::SuspendCallback => "injected: interface suspend callback fails",
         }
     }
 
@@ -105,6 +112,9 @@ impl Fault {
         Fault::TransferBuffer,
         Fault::InfoAlloc,
     ];
+
+    /// The failures of a suspend: the port, or an interface driver's callback.
+    pub const SUSPEND: [Fault; 2] = [Fault::PortSuspend, Fault::SuspendCallback];
 }
 
 /// The whole modelled machine.

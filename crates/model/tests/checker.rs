@@ -1,46 +1,42 @@
-//! The model under the real checker (DPOR): the baseline scenario is explored
-//! exhaustively on every design, and the known v0 recursive device-lock acquisition of
-//! the reset path is found.
+//! The model under the real checker (DPOR) through the kit's entry points: the
+//! baseline scenario is explored exhaustively on every design and exhibits exactly
+//! its expected properties, and a scenario body written inline is checked the same
+//! way.
 
-use std::sync::Arc;
-
-fn program(name: &str, d: model::Design) -> explore::Program {
-    let sc = model::find_scenario(name).expect("scenario");
-    let f = sc.run;
-    explore::Program {
-        name: format!("{d}/{name}"),
-        main: Arc::new(move || f(d)),
-    }
-}
+use model::kit::{self, Path};
+use model::{Config, Design};
 
 #[test]
 fn enable_disable_exhaustive() {
-    for d in model::Design::ALL {
-        let r = explore::explore(&program("enable-disable", d), &explore::Config::default());
-        assert!(r.exhausted && r.step_bound_hits == 0, "{d}: not exhausted");
-        let props: Vec<&str> = r
-            .findings
-            .iter()
-            .map(|f| f.finding.property.as_str())
-            .collect();
-        let allowed: &[&str] = match d {
-            model::Design::V0CoreLocks => &["LK-3"],
-            model::Design::V1CallerLocks => &["LK-3", "LK-4"],
-            model::Design::V2OffloadSpinlock => &[],
-        };
-        assert!(props.iter().all(|p| allowed.contains(p)), "{d}: {props:?}");
+    let sc = model::find_scenario("enable-disable").expect("scenario");
+    for d in Design::ALL {
+        let r = sc.check(d);
+        assert!(r.exhaustive(), "{d}: not exhausted");
+        assert_eq!(r.properties(), sc.expected(d), "{d}");
     }
 }
 
 #[test]
 fn v0_reset_recursive_udev_lock() {
-    let r = explore::explore(
-        &program("stream-vs-reset", model::Design::V0CoreLocks),
-        &explore::Config::default(),
-    );
-    assert!(r.exhausted);
-    assert!(
-        r.findings.iter().any(|f| f.finding.property == "LK-1"),
-        "no LK-1 found"
-    );
+    let sc = model::find_scenario("stream-vs-reset").expect("scenario");
+    let r = sc.check(Design::V0CoreLocks);
+    assert!(r.exhaustive());
+    assert!(r.properties().contains("LK-1"), "no LK-1 found");
+    assert!(sc.expected(Design::V0CoreLocks).contains("LK-1"));
+}
+
+/// `model::check` of a body equals the search of the scenario with that body.
+#[test]
+fn check_of_a_body_is_the_scenario_search() {
+    let d = Design::V2OffloadSpinlock;
+    let sc = model::find_scenario("usbfs-vs-remove").expect("scenario");
+    let mut cfg = Config::new(d);
+    cfg.dsp_reactions = vec![kit::Reaction::Never];
+    let never = model::check(cfg, |sys| {
+        kit::start_stream(sys, 0);
+        kit::race(sys, &[Path::UsbfsDisconnect, Path::Remove]);
+    });
+    assert!(never.exhaustive());
+    assert_eq!(never.properties(), sc.expected(d));
+    assert_eq!(never.report.executions, sc.check(d).report.executions);
 }

@@ -1,7 +1,9 @@
 //! The whole suite, searched once, and what a user relies on in its output:
 //!
-//! * golden: for every design × scenario pair, exactly the properties in
-//!   `tests/golden.txt` (a change in what the model exhibits shows up here);
+//! * golden: for every design × scenario pair, exactly the properties of the
+//!   scenario's `expect` (stored with its definition in `src/scenarios/`; a change in
+//!   what the model exhibits shows up here). `UPDATE_EXPECT=1` rewrites those
+//!   definitions from this run instead, for review with `git diff`;
 //! * strategies agree: on every exhaustively searched pair, every finding that the
 //!   random walk and PCT report (fixed seeds and execution counts) is reported by the
 //!   exhaustive search too (for a lock-order cycle: each of its edges was recorded);
@@ -10,31 +12,63 @@
 //!   lock-order cycle records that edge.
 //!
 //! It takes minutes (millions of executions), so it is one test that runs the suite
-//! once, on every core.
+//! once, on every core. `SUITE_ONLY=name,name` restricts it to some scenarios.
 
 use explore::{explore, Config, Program, Report, Strategy};
 use ksync::FindingKind;
 use model::{Design, Scenario};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 fn program(design: Design, sc: &Scenario) -> Program {
-    let run = sc.run;
-    Program {
-        name: format!("{}/{}", design.name(), sc.name),
-        main: Arc::new(move || run(design)),
-    }
+    sc.program(design)
 }
 
+/// Every design × scenario pair, or those of the scenarios `SUITE_ONLY` names.
 fn pairs() -> Vec<(Design, Scenario)> {
+    let only = std::env::var("SUITE_ONLY").ok();
+    let only: Option<Vec<&str>> = only
+        .as_deref()
+        .map(|o| o.split(',').map(str::trim).collect());
+    let all = model::all_scenarios();
+    if let Some(o) = &only {
+        for name in o {
+            assert!(
+                all.iter().any(|s| s.name == *name),
+                "SUITE_ONLY: unknown scenario `{name}`"
+            );
+        }
+    }
     let mut v = Vec::new();
     for d in Design::ALL {
-        for s in model::all_scenarios() {
-            v.push((d, s));
+        for s in &all {
+            if only.as_ref().is_none_or(|o| o.contains(&s.name)) {
+                v.push((d, *s));
+            }
         }
     }
     v
+}
+
+/// Rewrites the `expect` of every scenario definition from `found`
+/// (`design/scenario` → properties); returns the files changed.
+fn update_expectations(found: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/scenarios");
+    let mut changed = Vec::new();
+    for e in std::fs::read_dir(&dir).expect("src/scenarios") {
+        let path = e.expect("entry").path();
+        if path.extension().is_none_or(|x| x != "rs") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).expect("read");
+        let new = model::scenarios::expect::rewrite(&src, found);
+        if new != src {
+            std::fs::write(&path, new).expect("write");
+            changed.push(path.display().to_string());
+        }
+    }
+    changed
 }
 
 /// Searches every pair with the config `cfg` gives it, on every core; in pair order.
@@ -62,20 +96,6 @@ fn search_all(
         .collect()
 }
 
-fn golden() -> BTreeMap<String, BTreeSet<String>> {
-    include_str!("golden.txt")
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (pair, props) = l.split_once(':').expect("`design/scenario: PROPS`");
-            (
-                pair.trim().to_string(),
-                props.split_whitespace().map(str::to_string).collect(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn the_suite_verdicts_are_trustworthy() {
     let pairs = pairs();
@@ -86,7 +106,8 @@ fn the_suite_verdicts_are_trustworthy() {
     let mut failures: Vec<String> = Vec::new();
 
     // Golden property sets.
-    let want = golden();
+    let update = std::env::var_os("UPDATE_EXPECT").is_some_and(|v| v == "1");
+    let mut found_all: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut table = String::new();
     for ((d, sc), r) in pairs.iter().zip(&reports) {
         let name = format!("{}/{}", d.name(), sc.name);
@@ -102,11 +123,17 @@ fn the_suite_verdicts_are_trustworthy() {
         if sc.bound.is_none() && !r.exhausted {
             failures.push(format!("{name}: not exhausted"));
         }
-        if want.get(&name) != Some(&found) {
+        let want = sc.expected(*d);
+        if want != found && !update {
             failures.push(format!(
-                "{name}: properties {found:?}, golden.txt says {:?}",
-                want.get(&name)
+                "{name}: properties {found:?}, its `expect` says {want:?}"
             ));
+        }
+        found_all.insert(name, found);
+    }
+    if update {
+        for f in update_expectations(&found_all) {
+            println!("rewrote the expectations in {f}");
         }
     }
 
@@ -197,6 +224,6 @@ fn the_suite_verdicts_are_trustworthy() {
     );
     assert!(
         failures.is_empty(),
-        "{failures:#?}\n\nthe properties found, for tests/golden.txt:\n{table}"
+        "{failures:#?}\n\nthe properties found (UPDATE_EXPECT=1 writes them into the scenarios):\n{table}"
     );
 }

@@ -6,7 +6,7 @@
 
 use crate::errno::*;
 use crate::sound::usb::card;
-use crate::system::Sys;
+use crate::system::{Fault, Sys};
 use crate::usb::core::device::{
     bits, cond, usb_set_device_state, IntfKind, UsbDevice, UsbInterface, UsbState,
 };
@@ -98,6 +98,10 @@ fn usb_suspend_interface(sys: &Sys, udev: &UsbDevice, intf: &UsbInterface, msg: 
     if intf.condition.load() != cond::BOUND {
         return 0;
     }
+    // fault point: the driver's callback of interface 0 (the last one suspended) fails
+    if intf.num == 0 && sys.fail(Fault::SuspendCallback) {
+        return -EBUSY;
+    }
     match intf.kind {
         IntfKind::Hub => 0,
         IntfKind::AudioControl | IntfKind::AudioStreaming => {
@@ -120,10 +124,15 @@ fn usb_resume_interface(sys: &Sys, udev: &UsbDevice, intf: &UsbInterface, _msg: 
 }
 
 /// `usb_suspend_device` (generic_suspend → port suspend).
-fn usb_suspend_device(sys: &Sys, udev: &UsbDevice) -> i32 {
+fn usb_suspend_device(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
     let _f = ksync::frame("usb_port_suspend");
     // if (udev->do_remote_wakeup) usb_enable_remote_wakeup(udev): no model state
     let _ = udev.bit(bits::DO_REMOTE_WAKEUP);
+    // fault point: SET_FEATURE(PORT_SUSPEND) fails; the port stays active, and
+    // "system sleep transitions should never fail" (status 0 unless auto)
+    if sys.fail(Fault::PortSuspend) {
+        return if msg.is_auto() { -EBUSY } else { 0 };
+    }
     // the port is suspended: udev->port_is_suspended = 1
     udev.set_bit(bits::PORT_IS_SUSPENDED, true);
     usb_set_device_state(sys, udev, UsbState::Suspended);
@@ -161,13 +170,16 @@ pub fn usb_suspend_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
         udev.set_bit(bits::OFFLOAD, true);
     }
     let mut status = 0;
-    for intf in udev.interfaces.iter().rev() {
+    // interfaces from this index on were suspended (all of them unless one failed)
+    let mut suspended_from = 0;
+    for (i, intf) in udev.interfaces.iter().enumerate().rev() {
         if offload_active && intf.needs_remote_wakeup {
             continue;
         }
         let r = usb_suspend_interface(sys, udev, intf, msg);
         if r != 0 && msg.is_auto() {
             status = r;
+            suspended_from = i + 1;
             break;
         }
     }
@@ -177,7 +189,7 @@ pub fn usb_suspend_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
             ksync::note(|| format!("{}: device suspend skipped (offload active)", udev.name));
         } else {
             udev.ghost.suspend_skipped.set(0);
-            let r = usb_suspend_device(sys, udev);
+            let r = usb_suspend_device(sys, udev, msg);
             if r != 0 && msg.is_auto() {
                 status = r;
             }
@@ -185,7 +197,7 @@ pub fn usb_suspend_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
     }
     if status != 0 {
         // resume the interfaces already suspended
-        for intf in udev.interfaces.iter() {
+        for intf in &udev.interfaces[suspended_from..] {
             usb_resume_interface(sys, udev, intf, PmMsg::AutoResume);
         }
         if v2 {
