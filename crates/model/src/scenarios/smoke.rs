@@ -3,30 +3,20 @@
 
 use super::Scenario;
 use crate::Design;
+use ksync::rng::Rng;
 use ksync::rt::{EndKind, ExecConfig, Execution, SchedView, Scheduler, TaskId};
 use ksync::Finding;
 use std::collections::BTreeMap;
 
-struct RandomSched(u64);
-
-impl RandomSched {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-}
+struct RandomSched(Rng);
 
 impl Scheduler for RandomSched {
     fn next_task(&mut self, view: &SchedView) -> Option<TaskId> {
         let en: Vec<TaskId> = view.enabled().collect();
-        Some(en[(self.next() % en.len() as u64) as usize])
+        Some(en[self.0.below(en.len())])
     }
     fn choose(&mut self, _task: TaskId, n: usize, _step: u32) -> usize {
-        (self.next() % n as u64) as usize
+        self.0.below(n)
     }
     fn execution_end(&mut self, _unfinished: &[ksync::rt::TaskView]) {}
 }
@@ -60,11 +50,9 @@ pub fn run_random(sc: &Scenario, design: Design, runs: u64, seed: u64) -> Summar
     });
     let mut sum = Summary::default();
     for i in 0..runs {
-        let mut s = RandomSched(
-            seed.wrapping_mul(6364136223846793005)
-                .wrapping_add(i * 2 + 1)
-                | 1,
-        );
+        let mut s = RandomSched(Rng::new(
+            seed.wrapping_mul(6364136223846793005).wrapping_add(i),
+        ));
         let f = sc.run;
         let out = ex.run(Box::new(move || f(design)), &mut s);
         *sum.ends.entry(format!("{:?}", out.end)).or_default() += 1;
