@@ -428,7 +428,7 @@ mod tests {
 
     #[test]
     fn blocked_rows_become_waits_until_the_task_runs_again() {
-        let mut b = ev(1, "B", "waits for m held by A in f", &[]);
+        let mut b = ev(1, "B", "waits for m held by A", &[]);
         b.blocked = true;
         let t = vec![
             ev(0, "A", "mutex_lock(m)", &[]),
@@ -441,7 +441,7 @@ mod tests {
             d.waits,
             [Wait {
                 lane: 1,
-                what: "waits for m held by A in f".into(),
+                what: "waits for m held by A".into(),
                 from: 1,
                 to: 3,
                 ended: true,
@@ -507,7 +507,7 @@ mod tests {
         assert_eq!(
             cycle_classes(
                 Deadlock,
-                "deadlock: T waits for q held by W in f; W waits for &u/2(1-1.1) held by T in g"
+                "deadlock: T in g waits for q held by W; W in f waits for &u/2(1-1.1) held by T"
             ),
             ["q", "&u/2"]
         );

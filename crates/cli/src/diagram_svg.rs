@@ -427,14 +427,14 @@ mod tests {
             ev(
                 4,
                 "qmi_wq",
-                "waits for &udev->dev.mutex/2(1-1) held by T_hub in h",
+                "waits for &udev->dev.mutex/2(1-1) held by T_hub",
                 &["qdev_mutex"],
                 true,
             ),
             ev(
                 5,
                 "T_hub",
-                "waits for qdev_mutex held by qmi_wq in g",
+                "waits for qdev_mutex held by qmi_wq",
                 &["&udev->dev.mutex/2(1-1)"],
                 true,
             ),

@@ -74,10 +74,11 @@ pub struct Family<'a> {
     pub variants: usize,
 }
 
-/// The word after ` in ` of a clause: the function (`… in f: note` → `f`).
+/// The function of a deadlock clause (`T in f waits for …` → `f`).
 fn function_after_in(clause: &str) -> &str {
+    // `T in f waits for …` / `T in f sleeps on …`: the function follows the task.
     clause
-        .rsplit_once(" in ")
+        .split_once(" in ")
         .map_or("", |x| x.1)
         .split([' ', ':'])
         .next()

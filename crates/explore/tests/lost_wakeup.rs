@@ -59,7 +59,7 @@ fn condition_set_without_wake_up_is_lost_even_with_a_timeout() {
     assert_eq!(lost.len(), 1, "{f:#?}");
     let s = &lost[0].finding.summary;
     assert!(
-        s.contains("waiter sleeps on W_flag(dev0) in wait_for_flag"),
+        s.contains("waiter in wait_for_flag sleeps on W_flag(dev0)"),
         "{s}"
     );
     assert!(s.contains("flag last written by setter in set_flag"), "{s}");
@@ -100,7 +100,7 @@ fn lost_wake_up_without_timeout_is_named_in_the_deadlock() {
     assert_eq!(dl.len(), 1, "{f:#?}");
     let s = &dl[0].finding.summary;
     assert!(
-        s.contains("waiter sleeps on W_flag(dev0) in wait_for_flag (its condition holds"),
+        s.contains("waiter in wait_for_flag sleeps on W_flag(dev0) (its condition holds"),
         "{s}"
     );
     assert_eq!(
@@ -210,11 +210,11 @@ fn deadlock_summary_names_every_blocked_task_and_its_wait() {
     assert_eq!(dl.len(), 1, "{f:#?}");
     let s = &dl[0].finding.summary;
     assert!(
-        s.contains("T_hub waits for L_dev(1-1) held by T_sys in usb_disconnect"),
+        s.contains("T_hub in usb_disconnect waits for L_dev(1-1) held by T_sys"),
         "{s}"
     );
     assert!(
-        s.contains("T_sys sleeps on W_inuse(card0) in send_disconnect_ind"),
+        s.contains("T_sys in send_disconnect_ind sleeps on W_inuse(card0)"),
         "{s}"
     );
     assert!(!s.contains("main"), "joins are consequences: {s}");
@@ -257,8 +257,8 @@ fn lock_cycle_summary_names_the_functions() {
     assert!(!dl.is_empty(), "{f:#?}");
     for d in dl {
         let s = &d.finding.summary;
-        assert!(s.contains("waits for A held by t1 in f2"), "{s}");
-        assert!(s.contains("waits for B held by t2 in f1"), "{s}");
+        assert!(s.contains("in f2 waits for A held by t1"), "{s}");
+        assert!(s.contains("in f1 waits for B held by t2"), "{s}");
     }
 }
 

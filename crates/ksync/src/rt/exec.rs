@@ -750,9 +750,10 @@ impl State {
                 continue;
             }
             *seen = true;
+            // The clause without "T in f ": the trace shows the task and its frames.
             let what = match self.wait_site(t, false) {
                 Some((clause, _)) => clause
-                    .strip_prefix(&format!("{} ", task.name))
+                    .strip_prefix(&format!("{} in {} ", task.name, self.site_of(t)))
                     .map_or(clause.clone(), str::to_string),
                 None => format!("blocked at {}", self.op_name(task.pending)),
             };
@@ -1006,7 +1007,7 @@ impl State {
         let class = class_name(self.objs[obj as usize].class);
         (
             format!(
-                "{} waits for {} held by {owner} in {fr}",
+                "{} in {fr} waits for {} held by {owner}",
                 self.tasks[t].name,
                 self.obj_name(obj)
             ),
@@ -1036,8 +1037,8 @@ impl State {
     }
 
     /// What task `t` waits for, as a clause of a deadlock summary
-    /// (`T_hub waits for &udev->dev.mutex/2(1-1.1) held by T_sys in usb_disconnect`,
-    /// `T_sys sleeps on W_inuse(card0) in uaudio_send_disconnect_ind`), with the key
+    /// (`T_hub in usb_disconnect waits for &udev->dev.mutex/2(1-1.1) held by T_sys`,
+    /// `T_sys in uaudio_send_disconnect_ind sleeps on W_inuse(card0)`), with the key
     /// that tells deadlocks apart: the lock class or wait queue and the function that
     /// waits. `lost`: the sleeper's condition holds (a lost wake-up). `None` for a
     /// task that waits for another task to exit (a consequence, not a cause).
@@ -1058,7 +1059,7 @@ impl State {
                 };
                 Some((
                     format!(
-                        "{} sleeps on {} in {fr}{note}",
+                        "{} in {fr} sleeps on {}{note}",
                         task.name,
                         self.obj_name(obj)
                     ),
@@ -1098,10 +1099,10 @@ impl State {
             format!(" ({})", writers.join(", "))
         };
         let summary = format!(
-            "lost wake-up: {} sleeps on {} in {}; its condition holds{cause} but no wake-up was sent to it, and {how}",
+            "lost wake-up: {} in {} sleeps on {}; its condition holds{cause} but no wake-up was sent to it, and {how}",
             self.tasks[t].name,
-            self.obj_name(obj),
             self.site_of(t),
+            self.obj_name(obj),
         );
         let mut f = self.finding_here(t, FindingKind::Invariant, "LK-9", summary);
         f.locks = vec![class_name(self.objs[obj as usize].class)];
