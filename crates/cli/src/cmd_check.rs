@@ -41,7 +41,7 @@ pub struct Args {
     /// Parallel searches (default: number of cores).
     #[arg(long, short = 'j', allow_negative_numbers = true, value_parser = crate::args::jobs)]
     pub jobs: Option<usize>,
-    /// Explore only shard K of N of each search tree (K/N, 0-based), for many machines.
+    /// Explore only shard K of N of each search tree (K/N, 0-based); N shards cover it together, but today each explores nearly the whole space (docs/checker.md).
     #[arg(long, value_name = "K/N", value_parser = crate::args::shard)]
     pub shard: Option<(usize, usize)>,
     /// Seed of the random and PCT strategies.
