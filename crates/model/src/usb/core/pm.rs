@@ -133,11 +133,7 @@ pub fn pm_runtime_get_if_active(udev: &UsbDevice) -> i32 {
 pub fn pm_runtime_put_autosuspend(sys: &Sys, udev: &UsbDevice) {
     let _f = ksync::frame("pm_runtime_put_autosuspend");
     let mut d = udev.pm.lock.lock();
-    d.usage_count -= 1;
-    ksync::check(d.usage_count >= 0, "ACC-9", || {
-        format!("{}: runtime usage_count {}", udev.name, d.usage_count)
-    });
-    if d.usage_count == 0 {
+    if rpm_drop_usage_count(&udev.name, &mut d.usage_count) == 0 {
         drop(d);
         rpm_idle(sys, udev);
     }
@@ -312,12 +308,27 @@ pub fn pm_runtime_get_noresume(udev: &UsbDevice) {
     udev.pm.lock.lock().usage_count += 1;
 }
 
+/// `pm_runtime_put_noidle`: `atomic_add_unless(&usage_count, -1, 0)`; a put on 0 is
+/// ignored by the kernel and reported here (ACC-9).
 pub fn pm_runtime_put_noidle(udev: &UsbDevice) {
     let mut d = udev.pm.lock.lock();
-    d.usage_count -= 1;
-    ksync::check(d.usage_count >= 0, "ACC-9", || {
-        format!("{}: runtime usage_count {}", udev.name, d.usage_count)
-    });
+    rpm_drop_usage_count(&udev.name, &mut d.usage_count);
+}
+
+/// `rpm_drop_usage_count`: a put on a count of 0 leaves it at 0 (the kernel warns
+/// "Runtime PM usage count underflow!"); the model reports that put (ACC-9).
+/// Returns the new count, or -1 for the underflow.
+fn rpm_drop_usage_count(name: &str, count: &mut i32) -> i32 {
+    if *count <= 0 {
+        ksync::report(
+            ksync::FindingKind::Invariant,
+            "ACC-9",
+            format!("{name}: runtime usage_count put below zero (rpm_drop_usage_count underflow; the kernel warns and keeps 0)"),
+        );
+        return -1;
+    }
+    *count -= 1;
+    *count
 }
 
 /// `usb_autoresume_device`.
@@ -331,11 +342,7 @@ pub fn usb_autosuspend_device(sys: &Sys, udev: &UsbDevice) {
     let _f = ksync::frame("usb_autosuspend_device");
     let zero = {
         let mut d = udev.pm.lock.lock();
-        d.usage_count -= 1;
-        ksync::check(d.usage_count >= 0, "ACC-9", || {
-            format!("{}: runtime usage_count {}", udev.name, d.usage_count)
-        });
-        d.usage_count == 0
+        rpm_drop_usage_count(&udev.name, &mut d.usage_count) == 0
     };
     if zero {
         rpm_idle(sys, udev);
@@ -387,13 +394,10 @@ pub fn usb_autopm_put_interface(sys: &Sys, udev: &UsbDevice, ifnum: usize) {
     let _f = ksync::frame("usb_autopm_put_interface");
     let idle_parent = {
         let mut d = udev.pm.lock.lock();
-        d.intf_usage[ifnum] -= 1;
-        ksync::check(d.intf_usage[ifnum] >= 0, "ACC-9", || {
-            format!(
-                "{} intf {ifnum}: usage_count {}",
-                udev.name, d.intf_usage[ifnum]
-            )
-        });
+        let name = format!("{} intf {ifnum}", udev.name);
+        if rpm_drop_usage_count(&name, &mut d.intf_usage[ifnum]) < 0 {
+            return;
+        }
         if d.intf_usage[ifnum] <= 0 && d.intf_enabled[ifnum] && d.intf_active[ifnum] {
             d.intf_active[ifnum] = false;
             d.child_count -= 1;
@@ -407,11 +411,12 @@ pub fn usb_autopm_put_interface(sys: &Sys, udev: &UsbDevice, ifnum: usize) {
     }
 }
 
-/// `usb_unbind_interface`: undo residual `usb_autopm_get_interface` calls, then the
-/// unbound interface is runtime-disabled and marked suspended.
+/// The unbound interface is runtime-disabled and marked suspended
+/// (`pm_runtime_disable` + `pm_runtime_set_suspended`). Its usage count stays as it
+/// is: since `intf->pm_usage_cnt` went away, `usb_unbind_interface` no longer undoes
+/// residual `usb_autopm_get_interface` references, so they survive into a rebind.
 pub fn intf_runtime_disable_suspended(udev: &UsbDevice, ifnum: usize) {
     let mut d = udev.pm.lock.lock();
-    d.intf_usage[ifnum] = 0;
     d.intf_enabled[ifnum] = false;
     if d.intf_active[ifnum] {
         d.intf_active[ifnum] = false;
