@@ -456,8 +456,35 @@ pub fn system_sleep_cycle(sys: &Sys) {
         let _g = u.dev_mutex.lock();
         usb_resume(sys, u);
     }
-    for u in &sys.devs {
-        pm::pm_runtime_put_noidle(u);
+    // complete, children before parents: `usb_resume_complete` under the device lock
+    // rebinds the interfaces marked for it; then `device_complete`'s
+    // `pm_runtime_put` drops prepare's reference with an idle notification (hubs:
+    // no idle, they never runtime-suspend here)
+    for u in sys.devs.iter().rev() {
+        if u.port_child.load() {
+            let _f = ksync::frame("device_complete");
+            let _g = u.dev_mutex.lock();
+            usb_resume_complete(sys, u);
+        }
+        if u.interfaces.iter().any(|i| i.kind == IntfKind::Hub) {
+            pm::pm_runtime_put_noidle(u);
+        } else {
+            pm::pm_runtime_put(sys, u);
+        }
+    }
+}
+
+/// `usb_resume_complete` (PM core holds udevL): rebinds the interfaces whose
+/// `needs_binding` is set, unless the device is gone.
+fn usb_resume_complete(sys: &Sys, udev: &UsbDevice) {
+    let _f = ksync::frame("usb_resume_complete");
+    if udev.state() == UsbState::NotAttached {
+        return;
+    }
+    for intf in &udev.interfaces {
+        if intf.needs_binding.load() {
+            usb_rebind_intf(sys, udev, intf);
+        }
     }
 }
 
