@@ -37,6 +37,17 @@ pub fn live_session(sys: &System, card: usize) -> bool {
     in_use == 1 && n > 0
 }
 
+/// Live offload activity in `u`'s subtree (devices still attached): a live session
+/// on a card of the device or of a device below it. Checker-side (peeks only).
+pub fn live_offload_in_subtree(sys: &System, u: &crate::usb::core::device::UsbDevice) -> bool {
+    (u.state_peek() != UsbState::NotAttached
+        && sys.card_of(u.idx).is_some_and(|c| live_session(sys, c)))
+        || u.children.iter().any(|&c| {
+            let child = &sys.devs[c];
+            child.port_child.peek() && live_offload_in_subtree(sys, child)
+        })
+}
+
 /// All end checks.
 pub fn check_quiescent(sys: &System) {
     let cards = sys.cfg.cards;
@@ -61,6 +72,21 @@ pub fn check_quiescent(sys: &System) {
                 "RES-1",
                 format!("card {card}: card_slot bit = {bit} but live session = {live} (in_use {in_use}, infos in use {n})"),
             );
+        }
+        // RES-11: with no session, dev->udev, dev->info and dev->num_intf are cleared
+        if in_use == 0 {
+            let (info, num_intf) = sys
+                .qc
+                .qdev_mutex
+                .peek(|q| (q.uadev[card].info.is_some(), q.uadev[card].num_intf));
+            let udev = sys.qc.uadev[card].udev.peek();
+            if udev.is_some() || info || num_intf != 0 {
+                ksync::report(
+                    Invariant,
+                    "RES-11",
+                    format!("card {card}: no session (in_use 0) but dev->udev {}, dev->info {}, dev->num_intf {num_intf} still describe the ended one", if udev.is_some() { "set" } else { "NULL" }, if info { "allocated" } else { "NULL" }),
+                );
+            }
         }
         // sideband state of the card (SB-7, SB-3)
         let sb = sys.qc.qdev_mutex.peek(|q| q.uadev[card].sb.clone());
@@ -192,6 +218,38 @@ pub fn check_quiescent(sys: &System) {
                     u.name
                 ),
             );
+        }
+        // runtime status against what is in use: a device with a user or an active
+        // interface is not suspended, its child count is its active interfaces, and
+        // an interface in use is active
+        let (disabled, intf_active, intf_enabled) =
+            u.pm.lock
+                .peek(|d| (d.disable_depth > 0, d.intf_active.clone(), d.intf_enabled.clone()));
+        let n_active = intf_active.iter().filter(|&&a| a).count() as i32;
+        if attached && !disabled {
+            if status == RPM_SUSPENDED && (usage_count > 0 || child > 0) {
+                ksync::report(
+                    Invariant,
+                    "ACC-9",
+                    format!("{}: runtime SUSPENDED at quiescence with usage_count {usage_count}, {child} active interface(s)", u.name),
+                );
+            }
+            if child != n_active {
+                ksync::report(
+                    Invariant,
+                    "ACC-9",
+                    format!("{}: child_count {child} but {n_active} active interface(s) at quiescence", u.name),
+                );
+            }
+            for (i, &x) in intf_usage.iter().enumerate() {
+                if x > 0 && intf_enabled[i] && !intf_active[i] {
+                    ksync::report(
+                        Invariant,
+                        "ACC-9",
+                        format!("{} intf {i}: usage_count {x} but runtime-suspended at quiescence", u.name),
+                    );
+                }
+            }
         }
         if attached && live > 0 && (status != RPM_ACTIVE || (child == 0 && usage_count == 0)) {
             ksync::report(

@@ -164,6 +164,16 @@ pub fn usb_suspend_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
         usb_offload_set_pm_locked(udev, true);
     }
     let offload_active = msg == PmMsg::Suspend && usb_offload_check(sys, udev);
+    if msg == PmMsg::Suspend {
+        // PM-4: the decision is the live offload activity of the subtree now
+        let live = crate::invariants::live_offload_in_subtree(sys, udev);
+        ksync::check(offload_active == live, "PM-4", || {
+            format!(
+                "{}: system-suspend offload decision {offload_active} but live offload activity in its subtree {live}",
+                udev.name
+            )
+        });
+    }
     if offload_active && !v2 {
         udev.set_bit(bits::OFFLOAD, true);
     }
