@@ -401,6 +401,17 @@ pub fn usb_resume(sys: &Sys, udev: &UsbDevice) -> i32 {
 /// disabled), resume_early, resume parents before children, complete.
 pub fn system_sleep_cycle(sys: &Sys) {
     let _f = ksync::frame("dpm_suspend_resume");
+    // freeze_kernel_threads: pm_wq is WQ_FREEZABLE (the QMI handle's ordered queue
+    // and system_wq, where the reset work runs, are not); the freezer waits up to
+    // 20 s for an item in flight and aborts the suspend otherwise
+    {
+        let _f = ksync::frame("freeze_kernel_threads");
+        if !sys.pm_wq.freeze(20_000) {
+            ksync::note(|| "Freezing of tasks failed: pm_wq busy, suspend aborted".into());
+            sys.pm_wq.thaw();
+            return;
+        }
+    }
     let n = sys.devs.len();
     for u in &sys.devs {
         pm::pm_runtime_get_noresume(u);
@@ -482,6 +493,8 @@ pub fn system_sleep_cycle(sys: &Sys) {
             pm::pm_runtime_put(sys, u);
         }
     }
+    // thaw_processes: pm_wq runs again
+    sys.pm_wq.thaw();
 }
 
 /// `usb_resume_complete` (PM core holds udevL): rebinds the interfaces whose
