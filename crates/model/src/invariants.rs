@@ -37,11 +37,15 @@ pub fn live_session(sys: &System, card: usize) -> bool {
     in_use == 1 && n > 0
 }
 
-/// Live offload activity in `u`'s subtree (devices still attached): a live session
-/// on a card of the device or of a device below it. Checker-side (peeks only).
+/// Live offload activity in `u`'s subtree (devices still attached): a session
+/// (`in_use`, set once its event-ring setup succeeded) on a card of the device or
+/// of a device below it. Checker-side and usable while other tasks hold locks: it
+/// reads no lock (a `peek` of a mutex another task holds would block).
 pub fn live_offload_in_subtree(sys: &System, u: &crate::usb::core::device::UsbDevice) -> bool {
     (u.state_peek() != UsbState::NotAttached
-        && sys.card_of(u.idx).is_some_and(|c| live_session(sys, c)))
+        && sys
+            .card_of(u.idx)
+            .is_some_and(|c| sys.qc.uadev[c].in_use.peek() != 0))
         || u.children.iter().any(|&c| {
             let child = &sys.devs[c];
             child.port_child.peek() && live_offload_in_subtree(sys, child)
