@@ -43,7 +43,10 @@ impl WorkQueue {
         });
         let w = inner.clone();
         crate::thread::spawn_daemon(name, move || loop {
-            if !w.wq.wait_idle(|| w.queued.load() > 0 && w.frozen.load() == 0) {
+            if !w
+                .wq
+                .wait_idle(|| w.queued.load() > 0 && w.frozen.load() == 0)
+            {
                 return; // the execution is over
             }
             let item = w.items.lock().pop_front();

@@ -226,9 +226,13 @@ pub fn check_quiescent(sys: &System) {
         // runtime status against what is in use: a device with a user or an active
         // interface is not suspended, its child count is its active interfaces, and
         // an interface in use is active
-        let (disabled, intf_active, intf_enabled) =
-            u.pm.lock
-                .peek(|d| (d.disable_depth > 0, d.intf_active.clone(), d.intf_enabled.clone()));
+        let (disabled, intf_active, intf_enabled) = u.pm.lock.peek(|d| {
+            (
+                d.disable_depth > 0,
+                d.intf_active.clone(),
+                d.intf_enabled.clone(),
+            )
+        });
         let n_active = intf_active.iter().filter(|&&a| a).count() as i32;
         if attached && !disabled {
             if status == RPM_SUSPENDED && (usage_count > 0 || child > 0) {
@@ -242,7 +246,10 @@ pub fn check_quiescent(sys: &System) {
                 ksync::report(
                     Invariant,
                     "ACC-9",
-                    format!("{}: child_count {child} but {n_active} active interface(s) at quiescence", u.name),
+                    format!(
+                        "{}: child_count {child} but {n_active} active interface(s) at quiescence",
+                        u.name
+                    ),
                 );
             }
             for (i, &x) in intf_usage.iter().enumerate() {
@@ -250,7 +257,10 @@ pub fn check_quiescent(sys: &System) {
                     ksync::report(
                         Invariant,
                         "ACC-9",
-                        format!("{} intf {i}: usage_count {x} but runtime-suspended at quiescence", u.name),
+                        format!(
+                            "{} intf {i}: usage_count {x} but runtime-suspended at quiescence",
+                            u.name
+                        ),
                     );
                 }
             }

@@ -294,7 +294,10 @@ mod tests {
             findings.iter().any(|f| f.property == "RES-13"),
             "{findings:#?}"
         );
-        assert!(!findings.iter().any(|f| f.property == "TEST"), "{findings:#?}");
+        assert!(
+            !findings.iter().any(|f| f.property == "TEST"),
+            "{findings:#?}"
+        );
     }
 
     #[test]
