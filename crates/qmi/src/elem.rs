@@ -478,18 +478,20 @@ pub fn decode_tlvs(
     }
 }
 
+/// The first value bytes the kernel decoder read past the end: `(offset, bytes)`.
+pub type OverRead = Option<(usize, usize)>;
+
 /// The kernel decoder run to its end over a data over-read: value bytes past the
 /// end of `payload` read as `fill` (whatever memory follows the buffer), and the
 /// first such read is returned as `(offset, bytes)` beside the values. An
 /// over-read of bytes that steer the decoder (a TLV header, a count) still fails
 /// with [`DecodeError::KernelOverRead`].
-#[allow(clippy::type_complexity)]
 pub fn decode_tlvs_kernel_overread(
     table: &[ElemInfo],
     payload: &[u8],
     base: usize,
     fill: u8,
-) -> Result<(Vec<Option<Value>>, Option<(usize, usize)>), DecodeError> {
+) -> Result<(Vec<Option<Value>>, OverRead), DecodeError> {
     let mut d = KernelDecoder {
         buf: payload,
         base,

@@ -177,7 +177,7 @@ pub fn encode_ind(txn: u16, msg: &StreamInd) -> Vec<u8> {
 pub fn decode_req_kernel_overread(
     bytes: &[u8],
     fill: u8,
-) -> Result<(u16, StreamReq, Option<(usize, usize)>), DecodeError> {
+) -> Result<(u16, StreamReq, elem::OverRead), DecodeError> {
     let hdr = QmiHeader::parse(bytes)?;
     if (hdr.msg_type, hdr.msg_id) != (QMI_REQUEST, QMI_UAUDIO_STREAM_REQ_V01) {
         return Err(DecodeError::UnknownMessage {
