@@ -77,21 +77,6 @@ pub fn check_quiescent(sys: &System) {
                 format!("card {card}: card_slot bit = {bit} but live session = {live} (in_use {in_use}, infos in use {n})"),
             );
         }
-        // RES-11: with no session, dev->udev, dev->info and dev->num_intf are cleared
-        if in_use == 0 {
-            let (info, num_intf) = sys
-                .qc
-                .qdev_mutex
-                .peek(|q| (q.uadev[card].info.is_some(), q.uadev[card].num_intf));
-            let udev = sys.qc.uadev[card].udev.peek();
-            if udev.is_some() || info || num_intf != 0 {
-                ksync::report(
-                    Invariant,
-                    "RES-11",
-                    format!("card {card}: no session (in_use 0) but dev->udev {}, dev->info {}, dev->num_intf {num_intf} still describe the ended one", if udev.is_some() { "set" } else { "NULL" }, if info { "allocated" } else { "NULL" }),
-                );
-            }
-        }
         // sideband state of the card (SB-7, SB-3)
         let sb = sys.qc.qdev_mutex.peek(|q| q.uadev[card].sb.clone());
         if let Some(sb) = sb.filter(|s| s.freed.get() == 0) {

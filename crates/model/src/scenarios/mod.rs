@@ -1021,12 +1021,10 @@ mod tests {
             // v1 takes udevL under qdev_mutex in the stream handler: lock-order cycles
             // (LK-3). v1's disable path puts without udevL held (spec (b)12): LK-4.
             let props = s.properties();
-            // RES-11: uaudio_dev_release leaves dev->udev and dev->info set after the
-            // last disable.
             let allowed: &[&str] = match d {
-                Design::V0CoreLocks => &["LK-3", "RES-11"],
-                Design::V1CallerLocks => &["LK-3", "LK-4", "RES-11"],
-                Design::V2OffloadSpinlock => &["RES-11"],
+                Design::V0CoreLocks => &["LK-3"],
+                Design::V1CallerLocks => &["LK-3", "LK-4"],
+                Design::V2OffloadSpinlock => &[],
             };
             for p in &props {
                 assert!(

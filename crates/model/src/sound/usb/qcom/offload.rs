@@ -781,6 +781,12 @@ fn prepare_qmi_response(
                 "RES-5",
                 format!("card {card}: dev->info overwritten while the previous array is still allocated"),
             );
+            // uaudio_dev_release left the ended session's info (and udev) in place
+            ksync::report(
+                FindingKind::Invariant,
+                "RES-11",
+                format!("card {card}: a new session starts on dev->info/dev->udev that an ended session left set (uaudio_dev_release clears neither)"),
+            );
         } else {
             sys.res.info_arrays.add(1);
         }
@@ -1084,7 +1090,14 @@ pub fn qc_usb_audio_offload_disconnect(sys: &Sys, chip: &Arc<Chip>) {
     if dev.chip.load().is_none() {
         return;
     }
-    let (mut qg, cg) = if dev.udev.read().is_some() {
+    let stale = dev.udev.read().is_some();
+    // "cleaned up already" is decided on dev->udev alone: after the last disable's
+    // uaudio_dev_release it is still set, and the disconnect cleans up a session that
+    // has ended
+    ksync::check(!stale || dev.in_use.peek() != 0, "RES-11", || {
+        format!("card {card}: qc_usb_audio_offload_disconnect acts on dev->udev/dev->info of a session that has ended (in_use 0; uaudio_dev_release clears neither)")
+    });
+    let (mut qg, cg) = if stale {
         let (mut qg, cg) = uaudio_send_disconnect_ind(sys, chip, qg, cg);
         uaudio_dev_cleanup(sys, &mut qg, card);
         (qg, cg)
