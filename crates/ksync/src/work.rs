@@ -15,6 +15,8 @@ struct Inner {
     items: parking_lot::Mutex<VecDeque<(&'static str, Work)>>,
     queued: AtomicUsize,
     busy: AtomicUsize,
+    /// a freezable queue frozen by the PM core: no item starts
+    frozen: AtomicUsize,
     wq: WaitQueue,
     idle_wq: WaitQueue,
 }
@@ -35,12 +37,16 @@ impl WorkQueue {
             // pool->lock orders queueing, running and flushing in the kernel
             queued: AtomicUsize::ordered(name, 0),
             busy: AtomicUsize::ordered("worker busy", 0),
+            frozen: AtomicUsize::ordered("workqueue frozen", 0),
             wq: WaitQueue::new(LockClass::new(name)),
             idle_wq: WaitQueue::new(LockClass::new("flush_workqueue")),
         });
         let w = inner.clone();
         crate::thread::spawn_daemon(name, move || loop {
-            if !w.wq.wait_idle(|| w.queued.load() > 0) {
+            if !w
+                .wq
+                .wait_idle(|| w.queued.load() > 0 && w.frozen.load() == 0)
+            {
                 return; // the execution is over
             }
             let item = w.items.lock().pop_front();
@@ -115,6 +121,24 @@ impl WorkQueue {
         let i = &self.inner;
         i.idle_wq
             .wait_event(|| i.queued.load() == 0 && i.busy.load() == 0);
+    }
+
+    /// `freeze_workqueues_begin` and the freezer's wait for it (a `WQ_FREEZABLE`
+    /// queue): no item starts from now on, and the caller waits for the one in
+    /// flight. False if that item did not finish within `timeout_ms` ("Freezing of
+    /// tasks failed"); the queue stays frozen until [`WorkQueue::thaw`].
+    pub fn freeze(&self, timeout_ms: u64) -> bool {
+        let i = &self.inner;
+        i.frozen.store(1);
+        i.idle_wq
+            .wait_event_timeout(|| i.busy.load() == 0, Some(timeout_ms))
+            == crate::WaitResult::Cond
+    }
+
+    /// `thaw_workqueues`: queued items may run again.
+    pub fn thaw(&self) {
+        self.inner.frozen.store(0);
+        self.inner.wq.wake_up();
     }
 
     /// Items queued and not yet started.

@@ -8,6 +8,7 @@ pub const EBUSY: i32 = 16;
 pub const ENODEV: i32 = 19;
 pub const EISDIR: i32 = 21;
 pub const EINVAL: i32 = 22;
+pub const ENODATA: i32 = 61;
 pub const EOPNOTSUPP: i32 = 95;
 pub const ESHUTDOWN: i32 = 108;
 pub const EHOSTUNREACH: i32 = 113;

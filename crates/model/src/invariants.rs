@@ -37,6 +37,21 @@ pub fn live_session(sys: &System, card: usize) -> bool {
     in_use == 1 && n > 0
 }
 
+/// Live offload activity in `u`'s subtree (devices still attached): a session
+/// (`in_use`, set once its event-ring setup succeeded) on a card of the device or
+/// of a device below it. Checker-side and usable while other tasks hold locks: it
+/// reads no lock (a `peek` of a mutex another task holds would block).
+pub fn live_offload_in_subtree(sys: &System, u: &crate::usb::core::device::UsbDevice) -> bool {
+    (u.state_peek() != UsbState::NotAttached
+        && sys
+            .card_of(u.idx)
+            .is_some_and(|c| sys.qc.uadev[c].in_use.peek() != 0))
+        || u.children.iter().any(|&c| {
+            let child = &sys.devs[c];
+            child.port_child.peek() && live_offload_in_subtree(sys, child)
+        })
+}
+
 /// All end checks.
 pub fn check_quiescent(sys: &System) {
     let cards = sys.cfg.cards;
@@ -192,6 +207,33 @@ pub fn check_quiescent(sys: &System) {
                     u.name
                 ),
             );
+        }
+        // runtime status against what is in use: a device with a user or an active
+        // interface is not suspended, and its child count is its active interfaces.
+        // (Whether an interface with a user is active is not asked: probe leaves the
+        // interface suspended where the kernel marks it active, see MODEL.md.)
+        let (disabled, intf_active) =
+            u.pm.lock
+                .peek(|d| (d.disable_depth > 0, d.intf_active.clone()));
+        let n_active = intf_active.iter().filter(|&&a| a).count() as i32;
+        if attached && !disabled {
+            if status == RPM_SUSPENDED && (usage_count > 0 || child > 0) {
+                ksync::report(
+                    Invariant,
+                    "ACC-9",
+                    format!("{}: runtime SUSPENDED at quiescence with usage_count {usage_count}, {child} active interface(s)", u.name),
+                );
+            }
+            if child != n_active {
+                ksync::report(
+                    Invariant,
+                    "ACC-9",
+                    format!(
+                        "{}: child_count {child} but {n_active} active interface(s) at quiescence",
+                        u.name
+                    ),
+                );
+            }
         }
         if attached && live > 0 && (status != RPM_ACTIVE || (child == 0 && usage_count == 0)) {
             ksync::report(

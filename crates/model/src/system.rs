@@ -8,6 +8,7 @@ use crate::sound::usb::card::{EpDesc, SndUsb};
 use crate::sound::usb::qcom::offload::{self as qc, QcDriver};
 use crate::usb::core::device::{IntfKind, UsbDevice};
 use crate::usb::core::driver;
+use crate::usb::core::pm;
 use crate::usb::host::xhci_sideband::Xhci;
 use crate::Design;
 use ksync::{LockClass, Mutex, SpinLock, WorkQueue};
@@ -181,7 +182,9 @@ impl System {
                     (IntfKind::AudioControl, false),
                     (IntfKind::AudioStreaming, false),
                 ],
-                cfg.autosuspend_delay_ms,
+                // enumerated with the usbcore default; the configured delay is
+                // written (sysfs power/autosuspend_delay_ms) after boot
+                pm::DEFAULT_AUTOSUSPEND_DELAY_MS,
                 2 + k as u32,
                 v2,
             ));
@@ -254,6 +257,14 @@ pub fn boot(sys: &Sys) {
     }
     for k in 0..sys.cfg.cards {
         probe_audio_device(sys, sys.udev_of(k));
+    }
+    // the configured delay, written after enumeration (a scenario that wants the
+    // device to autosuspend with it idles the device, as update_autosuspend does)
+    for k in 0..sys.cfg.cards {
+        sys.devs[sys.udev_of(k)]
+            .pm
+            .autosuspend_delay_ms
+            .store(sys.cfg.autosuspend_delay_ms);
     }
 }
 

@@ -472,9 +472,35 @@ pub fn decode_tlvs(
             base,
             over: None,
             tlv_type: 0,
+            fill: 0,
         }
         .decode(table),
     }
+}
+
+/// The first value bytes the kernel decoder read past the end: `(offset, bytes)`.
+pub type OverRead = Option<(usize, usize)>;
+
+/// The kernel decoder run to its end over a data over-read: value bytes past the
+/// end of `payload` read as `fill` (whatever memory follows the buffer), and the
+/// first such read is returned as `(offset, bytes)` beside the values. An
+/// over-read of bytes that steer the decoder (a TLV header, a count) still fails
+/// with [`DecodeError::KernelOverRead`].
+pub fn decode_tlvs_kernel_overread(
+    table: &[ElemInfo],
+    payload: &[u8],
+    base: usize,
+    fill: u8,
+) -> Result<(Vec<Option<Value>>, OverRead), DecodeError> {
+    let mut d = KernelDecoder {
+        buf: payload,
+        base,
+        over: None,
+        tlv_type: 0,
+        fill,
+    };
+    let out = d.decode_values(table)?;
+    Ok((out, d.over.map(|(p, n)| (base + p, n))))
 }
 
 fn find_field(table: &[ElemInfo], t: u8) -> Option<(usize, Field<'_>)> {
@@ -661,6 +687,8 @@ struct KernelDecoder<'a> {
     base: usize,
     over: Option<(usize, usize)>,
     tlv_type: u8,
+    /// the value of a byte read past the end
+    fill: u8,
 }
 
 impl KernelDecoder<'_> {
@@ -694,7 +722,14 @@ impl KernelDecoder<'_> {
             }
             None => {
                 self.note_over(pos, n);
-                0
+                let mut b = [self.fill; 8];
+                for (k, x) in b.iter_mut().enumerate().take(n) {
+                    if let Some(&v) = self.buf.get(pos + k) {
+                        *x = v;
+                    }
+                }
+                b[n..].fill(0);
+                u64::from_le_bytes(b)
             }
         }
     }
@@ -706,6 +741,14 @@ impl KernelDecoder<'_> {
     }
 
     fn decode(mut self, table: &[ElemInfo]) -> Result<Vec<Option<Value>>, DecodeError> {
+        let out = self.decode_values(table)?;
+        if let Some((p, n)) = self.over {
+            return Err(self.overread(p, n));
+        }
+        Ok(out)
+    }
+
+    fn decode_values(&mut self, table: &[ElemInfo]) -> Result<Vec<Option<Value>>, DecodeError> {
         let mut out: Vec<Option<Value>> = fields(table)
             .map(|f| {
                 if f.optional {
@@ -736,9 +779,6 @@ impl KernelDecoder<'_> {
             let slot = out[i].get_or_insert_with(|| zero_field(f));
             let rc = self.field(f, slot, pos, tlv_len, 1)?;
             pos = pos.saturating_add(rc);
-        }
-        if let Some((p, n)) = self.over {
-            return Err(self.overread(p, n));
         }
         Ok(out)
     }

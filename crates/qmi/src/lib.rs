@@ -171,6 +171,29 @@ pub fn encode_ind(txn: u16, msg: &StreamInd) -> Vec<u8> {
     )
 }
 
+/// A uaudio request decoded as the kernel decodes it when it reads value bytes
+/// past the end of the datagram: those bytes are `fill`; the first over-read is
+/// returned as `(offset, bytes)`. `None` for the over-read: none happened.
+pub fn decode_req_kernel_overread(
+    bytes: &[u8],
+    fill: u8,
+) -> Result<(u16, StreamReq, elem::OverRead), DecodeError> {
+    let hdr = QmiHeader::parse(bytes)?;
+    if (hdr.msg_type, hdr.msg_id) != (QMI_REQUEST, QMI_UAUDIO_STREAM_REQ_V01) {
+        return Err(DecodeError::UnknownMessage {
+            msg_type: hdr.msg_type,
+            msg_id: hdr.msg_id,
+        });
+    }
+    let (v, over) = elem::decode_tlvs_kernel_overread(
+        &QMI_UAUDIO_STREAM_REQ_MSG_V01_EI,
+        &bytes[QMI_HEADER_LEN..],
+        QMI_HEADER_LEN,
+        fill,
+    )?;
+    Ok((hdr.txn_id, StreamReq::from_values(&v), over))
+}
+
 /// Decode one QMI datagram (header + TLVs) into a uaudio [`Message`].
 /// Never panics; allocation is bounded by the input and the tables.
 pub fn decode(bytes: &[u8], mode: DecodeMode) -> Result<Message, DecodeError> {

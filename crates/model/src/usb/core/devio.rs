@@ -19,9 +19,11 @@ pub fn usbfs_ioctl_disconnect(sys: &Sys, udev_idx: usize, ifnum: usize) -> i32 {
         return -EHOSTUNREACH;
     }
     let intf = &udev.interfaces[ifnum];
-    if intf.condition.load() == cond::BOUND {
-        driver::usb_driver_release_interface(sys, udev, intf);
+    // if (intf->dev.driver) usb_driver_release_interface(...) else -ENODATA
+    if intf.condition.load() == cond::UNBOUND {
+        return -ENODATA;
     }
+    driver::usb_driver_release_interface(sys, udev, intf);
     0
 }
 

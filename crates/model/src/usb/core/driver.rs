@@ -154,6 +154,13 @@ fn usb_resume_device(sys: &Sys, udev: &UsbDevice) -> i32 {
     0
 }
 
+/// The interfaces `usb_suspend_both`'s failure path resumes: `while (++i < n)` after
+/// the loop `for (i = n - 1; i >= 0; --i)` stopped at `i` (-1 when every interface
+/// was suspended and the device suspend failed).
+fn resumed_after_failure(i: isize, n: usize) -> std::ops::Range<usize> {
+    (i + 1) as usize..n
+}
+
 /// `usb_suspend_both(udev, msg)` (spec (g)2, (h)2.3).
 pub fn usb_suspend_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
     let _f = ksync::frame("usb_suspend_both");
@@ -166,22 +173,35 @@ pub fn usb_suspend_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
         usb_offload_set_pm_locked(udev, true);
     }
     let offload_active = msg == PmMsg::Suspend && usb_offload_check(sys, udev);
+    if msg == PmMsg::Suspend {
+        // PM-4: the decision is the live offload activity of the subtree now
+        let live = crate::invariants::live_offload_in_subtree(sys, udev);
+        ksync::check(offload_active == live, "PM-4", || {
+            format!(
+                "{}: system-suspend offload decision {offload_active} but live offload activity in its subtree {live}",
+                udev.name
+            )
+        });
+    }
     if offload_active && !v2 {
         udev.set_bit(bits::OFFLOAD, true);
     }
     let mut status = 0;
-    // interfaces from this index on were suspended (all of them unless one failed)
-    let mut suspended_from = 0;
-    for (i, intf) in udev.interfaces.iter().enumerate().rev() {
-        if offload_active && intf.needs_remote_wakeup {
-            continue;
+    let n = udev.interfaces.len();
+    // `for (i = n - 1; i >= 0; --i)`: on a failure `i` is the failing interface; after
+    // the loop (and a failed device suspend) it is -1
+    let mut i = n as isize - 1;
+    while i >= 0 {
+        let intf = &udev.interfaces[i as usize];
+        if !(offload_active && intf.needs_remote_wakeup) {
+            let r = usb_suspend_interface(sys, udev, intf, msg);
+            // errors are ignored during system sleep transitions
+            if r != 0 && msg.is_auto() {
+                status = r;
+                break;
+            }
         }
-        let r = usb_suspend_interface(sys, udev, intf, msg);
-        if r != 0 && msg.is_auto() {
-            status = r;
-            suspended_from = i + 1;
-            break;
-        }
+        i -= 1;
     }
     if status == 0 {
         if offload_active {
@@ -196,8 +216,9 @@ pub fn usb_suspend_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
         }
     }
     if status != 0 {
-        // resume the interfaces already suspended
-        for intf in &udev.interfaces[suspended_from..] {
+        // "resume interfaces that did get suspended": `while (++i < n)`, i.e. the
+        // ones after the failing interface (all of them if the device failed)
+        for intf in &udev.interfaces[resumed_after_failure(i, n)] {
             usb_resume_interface(sys, udev, intf, PmMsg::AutoResume);
         }
         if v2 {
@@ -257,23 +278,26 @@ pub fn usb_resume_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
 /// `usb_probe_interface` (caller holds udevL and intfL).
 pub fn usb_probe_interface(sys: &Sys, udev: &UsbDevice, intf: &UsbInterface) -> i32 {
     let _f = ksync::frame("usb_probe_interface");
+    intf.needs_binding.store(false);
+    // the autoresume error is returned before anything else changes
+    let ar = pm::usb_autoresume_device(sys, udev);
+    if ar != 0 {
+        return ar;
+    }
     intf.condition.store(cond::BINDING);
     pm::intf_runtime_enable(udev, intf.num);
-    let ar = pm::usb_autoresume_device(sys, udev);
     let r = match intf.kind {
         IntfKind::AudioControl => card::usb_audio_probe(sys, udev, intf),
         _ => 0,
     };
     if r == 0 {
         intf.condition.store(cond::BOUND);
-        intf.needs_binding.store(false);
     } else {
+        intf.intfdata.store(None);
         intf.condition.store(cond::UNBOUND);
         pm::intf_runtime_disable_suspended(udev, intf.num);
     }
-    if ar == 0 {
-        pm::usb_autosuspend_device(sys, udev);
-    }
+    pm::usb_autosuspend_device(sys, udev);
     r
 }
 
@@ -386,6 +410,17 @@ pub fn usb_resume(sys: &Sys, udev: &UsbDevice) -> i32 {
 /// disabled), resume_early, resume parents before children, complete.
 pub fn system_sleep_cycle(sys: &Sys) {
     let _f = ksync::frame("dpm_suspend_resume");
+    // freeze_kernel_threads: pm_wq is WQ_FREEZABLE (the QMI handle's ordered queue
+    // and system_wq, where the reset work runs, are not); the freezer waits up to
+    // 20 s for an item in flight and aborts the suspend otherwise
+    {
+        let _f = ksync::frame("freeze_kernel_threads");
+        if !sys.pm_wq.freeze(20_000) {
+            ksync::note(|| "Freezing of tasks failed: pm_wq busy, suspend aborted".into());
+            sys.pm_wq.thaw();
+            return;
+        }
+    }
     let n = sys.devs.len();
     for u in &sys.devs {
         pm::pm_runtime_get_noresume(u);
@@ -451,7 +486,52 @@ pub fn system_sleep_cycle(sys: &Sys) {
         let _g = u.dev_mutex.lock();
         usb_resume(sys, u);
     }
-    for u in &sys.devs {
-        pm::pm_runtime_put_noidle(u);
+    // complete, children before parents: `usb_resume_complete` under the device lock
+    // rebinds the interfaces marked for it; then `device_complete`'s
+    // `pm_runtime_put` drops prepare's reference with an idle notification (hubs:
+    // no idle, they never runtime-suspend here)
+    for u in sys.devs.iter().rev() {
+        if u.port_child.load() {
+            let _f = ksync::frame("device_complete");
+            let _g = u.dev_mutex.lock();
+            usb_resume_complete(sys, u);
+        }
+        if u.interfaces.iter().any(|i| i.kind == IntfKind::Hub) {
+            pm::pm_runtime_put_noidle(u);
+        } else {
+            pm::pm_runtime_put(sys, u);
+        }
+    }
+    // thaw_processes: pm_wq runs again
+    sys.pm_wq.thaw();
+}
+
+/// `usb_resume_complete` (PM core holds udevL): rebinds the interfaces whose
+/// `needs_binding` is set, unless the device is gone.
+fn usb_resume_complete(sys: &Sys, udev: &UsbDevice) {
+    let _f = ksync::frame("usb_resume_complete");
+    if udev.state() == UsbState::NotAttached {
+        return;
+    }
+    for intf in &udev.interfaces {
+        if intf.needs_binding.load() {
+            usb_rebind_intf(sys, udev, intf);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resumed_after_failure;
+
+    #[test]
+    fn suspend_failure_resumes_only_the_interfaces_already_suspended() {
+        // interfaces suspend from the last to the first: a failure at 1 of 3 has
+        // suspended only interface 2, and interface 1 itself did not suspend
+        assert_eq!(resumed_after_failure(1, 3), 2..3);
+        // the first interface to suspend (the last one) failed: nothing to resume
+        assert_eq!(resumed_after_failure(2, 3), 3..3);
+        // all interfaces suspended, then the device suspend failed
+        assert_eq!(resumed_after_failure(-1, 3), 0..3);
     }
 }

@@ -138,7 +138,10 @@ pub fn usb_reset_device(sys: &Sys, udev: &UsbDevice) -> i32 {
         return -EINPROGRESS;
     }
     udev.reset_in_progress.store(true);
-    let ar = pm::usb_autoresume_device(sys, udev);
+    // "Prevent autosuspend during the reset": the result is not looked at, and the
+    // autosuspend at the end is unconditional (a failed autoresume has already
+    // dropped its reference, so that put underflows)
+    let _ = pm::usb_autoresume_device(sys, udev);
     // snd-usb-audio has no pre_reset/post_reset: every bound interface is unbound.
     for intf in &udev.interfaces {
         if intf.condition.load() == cond::BOUND {
@@ -157,9 +160,7 @@ pub fn usb_reset_device(sys: &Sys, udev: &UsbDevice) -> i32 {
             }
         }
     }
-    if ar == 0 {
-        pm::usb_autosuspend_device(sys, udev);
-    }
+    pm::usb_autosuspend_device(sys, udev);
     udev.reset_in_progress.store(false);
     ret
 }

@@ -165,6 +165,8 @@ fn change_count(udev: &UsbDevice, op: Op) {
 }
 
 /// `usb_offload_check(udev)`: caller holds udevL(udev); children locked in turn.
+/// PM-8: the answer it returns is still the answer when it returns (checker-side
+/// look at the counts of the subtree, no scheduling point).
 pub fn usb_offload_check(sys: &Sys, udev: &UsbDevice) -> bool {
     let _f = ksync::frame("usb_offload_check");
     ksync::check(udev.dev_mutex.is_held(), "LK-4", || {
@@ -173,6 +175,27 @@ pub fn usb_offload_check(sys: &Sys, udev: &UsbDevice) -> bool {
             udev.name
         )
     });
+    let r = offload_check_subtree(sys, udev);
+    let now = counts_in_subtree(sys, udev);
+    ksync::check(r == now, "PM-8", || {
+        format!(
+            "usb_offload_check({}) returns {r} but the offload counts of its subtree say {now} when it returns (a count changed during the call)",
+            udev.name
+        )
+    });
+    r
+}
+
+/// Any attached device of `udev`'s subtree with a non-zero offload count (peek).
+fn counts_in_subtree(sys: &Sys, udev: &UsbDevice) -> bool {
+    udev.offload_usage.peek() != 0
+        || udev.children.iter().any(|&c| {
+            let child = &sys.devs[c];
+            child.port_child.peek() && counts_in_subtree(sys, child)
+        })
+}
+
+fn offload_check_subtree(sys: &Sys, udev: &UsbDevice) -> bool {
     let v2 = sys.design == Design::V2OffloadSpinlock;
     if v2 && udev.offload_usage.read() != 0 {
         return true;

@@ -12,7 +12,10 @@ use crate::ptr::Ghost;
 use crate::system::Sys;
 use crate::usb::core::device::UsbDevice;
 use crate::usb::core::driver;
-use ksync::{AtomicBool, AtomicU32, LockClass, SpinLock, WaitQueue};
+use ksync::{AtomicBool, AtomicU32, AtomicU64, LockClass, SpinLock, WaitQueue};
+
+/// `usbcore.autosuspend`: the autosuspend delay a device is enumerated with.
+pub const DEFAULT_AUTOSUSPEND_DELAY_MS: u64 = 2000;
 
 pub const RPM_ACTIVE: u32 = 0;
 pub const RPM_RESUMING: u32 = 1;
@@ -31,6 +34,8 @@ pub struct RpmData {
     pub child_count: i32,
     /// an autosuspend request is queued (timer armed or work pending)
     pub request_pending: bool,
+    /// the armed autosuspend timer (`power.suspend_timer`), if any
+    pub suspend_timer: Option<u64>,
     /// per interface: usage count, runtime status active, runtime enabled (bound to a
     /// driver with supports_autosuspend)
     pub intf_usage: Vec<i32>,
@@ -48,7 +53,9 @@ pub struct RuntimePm {
     /// `power.idle_notification`: the idle callback (`usb_runtime_idle`) runs.
     /// Written under L_rpm; the barrier waits for it to clear.
     pub idle_notification: AtomicBool,
-    pub autosuspend_delay_ms: u64,
+    /// `power.autosuspend_delay` (written once, by boot, before anything runs
+    /// concurrently; read with `peek`)
+    pub autosuspend_delay_ms: AtomicU64,
     /// Ghost: runtime-PM usage references taken on behalf of offload (v0/v1 get/put
     /// hold one only for their duration).
     pub ghost_offload_refs: Ghost,
@@ -71,7 +78,7 @@ impl RuntimePm {
             status: AtomicU32::ordered("power.runtime_status", RPM_ACTIVE),
             w_rpm: WaitQueue::labeled(LockClass::new("W_rpm"), name),
             idle_notification: AtomicBool::ordered("power.idle_notification", false),
-            autosuspend_delay_ms: delay,
+            autosuspend_delay_ms: AtomicU64::new("power.autosuspend_delay", delay),
             ghost_offload_refs: Ghost::default(),
         }
     }
@@ -129,17 +136,38 @@ pub fn pm_runtime_get_if_active(udev: &UsbDevice) -> i32 {
     }
 }
 
-/// `pm_runtime_put_autosuspend`: counter−1, asynchronous autosuspend request at 0.
+/// `pm_runtime_put_autosuspend`: counter−1; at 0 `rpm_suspend(RPM_ASYNC | RPM_AUTO)`
+/// (no idle callback): a suspend request on `pm_wq`, after the delay.
 pub fn pm_runtime_put_autosuspend(sys: &Sys, udev: &UsbDevice) {
     let _f = ksync::frame("pm_runtime_put_autosuspend");
     let mut d = udev.pm.lock.lock();
-    d.usage_count -= 1;
-    ksync::check(d.usage_count >= 0, "ACC-9", || {
-        format!("{}: runtime usage_count {}", udev.name, d.usage_count)
-    });
-    if d.usage_count == 0 {
+    if rpm_drop_usage_count(&udev.name, &mut d.usage_count) == 0 {
         drop(d);
-        rpm_idle(sys, udev);
+        rpm_suspend_auto(sys, udev, false);
+    }
+}
+
+/// `rpm_suspend(dev, RPM_AUTO [| RPM_ASYNC])` as far as it decides before the
+/// callback: nothing if suspending is not allowed now (disabled, in use, a child
+/// active, not ACTIVE); with an autosuspend delay, the timer (a delayed request on
+/// `pm_wq`); with delay 0 an asynchronous call queues the request, and a
+/// synchronous one runs the suspend callback in the caller.
+fn rpm_suspend_auto(sys: &Sys, udev: &UsbDevice, sync: bool) {
+    let _f = ksync::frame("rpm_suspend");
+    {
+        let d = udev.pm.lock.lock();
+        if d.disable_depth > 0
+            || d.usage_count > 0
+            || d.child_count > 0
+            || udev.pm.status.load() != RPM_ACTIVE
+        {
+            return;
+        }
+    }
+    if sync && udev.pm.autosuspend_delay_ms.peek() == 0 {
+        rpm_suspend(sys, udev);
+    } else {
+        pm_request_autosuspend(sys, udev);
     }
 }
 
@@ -225,20 +253,30 @@ pub fn rpm_idle(sys: &Sys, udev: &UsbDevice) {
 }
 
 /// `pm_request_autosuspend`: arms the autosuspend timer (delayed work on `pm_wq`).
+/// A request pending with an armed timer is replaced when the delay is now 0 (the
+/// kernel's `rpm_suspend` cancels the timer and queues the request at once).
 pub fn pm_request_autosuspend(sys: &Sys, udev: &UsbDevice) {
+    let delay = udev.pm.autosuspend_delay_ms.peek();
     {
         let mut d = udev.pm.lock.lock();
         if d.request_pending {
-            return;
+            if delay != 0 || d.suspend_timer.is_none() {
+                return;
+            }
+            sys.pm_wq.cancel_delayed(d.suspend_timer.take());
         }
         d.request_pending = true;
     }
     let s2 = sys.clone();
     let idx = udev.idx;
-    sys.pm_wq
-        .queue_delayed_work("pm_runtime_work", udev.pm.autosuspend_delay_ms, move || {
+    let t = sys
+        .pm_wq
+        .queue_delayed_work("pm_runtime_work", delay, move || {
             rpm_suspend(&s2, &s2.devs[idx]);
         });
+    if t.is_some() {
+        udev.pm.lock.lock().suspend_timer = t;
+    }
 }
 
 /// `rpm_suspend` run by the PM worker (T_rpm): the status is SUSPENDING (= W_rpm
@@ -255,6 +293,7 @@ pub fn rpm_suspend(sys: &Sys, udev: &UsbDevice) -> i32 {
         d = udev.pm.lock.lock();
     }
     d.request_pending = false;
+    d.suspend_timer = None;
     if d.disable_depth > 0 {
         return -EACCES;
     }
@@ -312,12 +351,27 @@ pub fn pm_runtime_get_noresume(udev: &UsbDevice) {
     udev.pm.lock.lock().usage_count += 1;
 }
 
+/// `pm_runtime_put_noidle`: `atomic_add_unless(&usage_count, -1, 0)`; a put on 0 is
+/// ignored by the kernel and reported here (ACC-9).
 pub fn pm_runtime_put_noidle(udev: &UsbDevice) {
     let mut d = udev.pm.lock.lock();
-    d.usage_count -= 1;
-    ksync::check(d.usage_count >= 0, "ACC-9", || {
-        format!("{}: runtime usage_count {}", udev.name, d.usage_count)
-    });
+    rpm_drop_usage_count(&udev.name, &mut d.usage_count);
+}
+
+/// `rpm_drop_usage_count`: a put on a count of 0 leaves it at 0 (the kernel warns
+/// "Runtime PM usage count underflow!"); the model reports that put (ACC-9).
+/// Returns the new count, or -1 for the underflow.
+fn rpm_drop_usage_count(name: &str, count: &mut i32) -> i32 {
+    if *count <= 0 {
+        ksync::report(
+            ksync::FindingKind::Invariant,
+            "ACC-9",
+            format!("{name}: runtime usage_count put below zero (rpm_drop_usage_count underflow; the kernel warns and keeps 0)"),
+        );
+        return -1;
+    }
+    *count -= 1;
+    *count
 }
 
 /// `usb_autoresume_device`.
@@ -326,16 +380,27 @@ pub fn usb_autoresume_device(sys: &Sys, udev: &UsbDevice) -> i32 {
     pm_runtime_resume_and_get(sys, udev)
 }
 
-/// `usb_autosuspend_device`: counter−1 and an autosuspend attempt (timer with delay > 0).
+/// `usb_autosuspend_device` = `pm_runtime_put_sync_autosuspend`: counter−1; at 0
+/// `rpm_suspend(RPM_AUTO)` with no idle callback: the autosuspend timer, or with
+/// delay 0 the suspend itself, run by the caller (with whatever locks it holds).
 pub fn usb_autosuspend_device(sys: &Sys, udev: &UsbDevice) {
     let _f = ksync::frame("usb_autosuspend_device");
     let zero = {
         let mut d = udev.pm.lock.lock();
-        d.usage_count -= 1;
-        ksync::check(d.usage_count >= 0, "ACC-9", || {
-            format!("{}: runtime usage_count {}", udev.name, d.usage_count)
-        });
-        d.usage_count == 0
+        rpm_drop_usage_count(&udev.name, &mut d.usage_count) == 0
+    };
+    if zero {
+        rpm_suspend_auto(sys, udev, true);
+    }
+}
+
+/// `pm_runtime_put` (`device_complete`): counter−1; at 0 an idle notification
+/// (the model runs it in the caller, see [`rpm_idle`]).
+pub fn pm_runtime_put(sys: &Sys, udev: &UsbDevice) {
+    let _f = ksync::frame("pm_runtime_put");
+    let zero = {
+        let mut d = udev.pm.lock.lock();
+        rpm_drop_usage_count(&udev.name, &mut d.usage_count) == 0
     };
     if zero {
         rpm_idle(sys, udev);
@@ -387,13 +452,10 @@ pub fn usb_autopm_put_interface(sys: &Sys, udev: &UsbDevice, ifnum: usize) {
     let _f = ksync::frame("usb_autopm_put_interface");
     let idle_parent = {
         let mut d = udev.pm.lock.lock();
-        d.intf_usage[ifnum] -= 1;
-        ksync::check(d.intf_usage[ifnum] >= 0, "ACC-9", || {
-            format!(
-                "{} intf {ifnum}: usage_count {}",
-                udev.name, d.intf_usage[ifnum]
-            )
-        });
+        let name = format!("{} intf {ifnum}", udev.name);
+        if rpm_drop_usage_count(&name, &mut d.intf_usage[ifnum]) < 0 {
+            return;
+        }
         if d.intf_usage[ifnum] <= 0 && d.intf_enabled[ifnum] && d.intf_active[ifnum] {
             d.intf_active[ifnum] = false;
             d.child_count -= 1;
@@ -407,11 +469,12 @@ pub fn usb_autopm_put_interface(sys: &Sys, udev: &UsbDevice, ifnum: usize) {
     }
 }
 
-/// `usb_unbind_interface`: undo residual `usb_autopm_get_interface` calls, then the
-/// unbound interface is runtime-disabled and marked suspended.
+/// The unbound interface is runtime-disabled and marked suspended
+/// (`pm_runtime_disable` + `pm_runtime_set_suspended`). Its usage count stays as it
+/// is: since `intf->pm_usage_cnt` went away, `usb_unbind_interface` no longer undoes
+/// residual `usb_autopm_get_interface` references, so they survive into a rebind.
 pub fn intf_runtime_disable_suspended(udev: &UsbDevice, ifnum: usize) {
     let mut d = udev.pm.lock.lock();
-    d.intf_usage[ifnum] = 0;
     d.intf_enabled[ifnum] = false;
     if d.intf_active[ifnum] {
         d.intf_active[ifnum] = false;
@@ -490,6 +553,42 @@ mod tests {
             pm_runtime_enable(u);
             t_assert!(usb_autoresume_device(&sys, u) == 0, "autoresume");
             usb_autosuspend_device(&sys, u);
+        }));
+        assert!(f.iter().all(|x| x.property == "LK-3"), "{f:#?}");
+    }
+
+    /// `usb_autosuspend_device` with delay 0 suspends in the caller, with no work on
+    /// `pm_wq`; with a delay it only arms the timer.
+    #[test]
+    fn sync_autosuspend_runs_in_the_caller_with_delay_0() {
+        let f = expect_ok(run_once(|| {
+            let mut cfg = Config::new(Design::V1CallerLocks);
+            cfg.autosuspend_delay_ms = 0;
+            let sys = System::new(cfg);
+            crate::system::boot(&sys);
+            let u = &sys.devs[sys.udev_of(0)];
+            t_assert!(
+                u.pm.status.load() == RPM_ACTIVE,
+                "enumerated with the default delay: still active after boot"
+            );
+            t_assert!(usb_autoresume_device(&sys, u) == 0, "autoresume");
+            usb_autosuspend_device(&sys, u);
+            t_assert!(
+                u.pm.status.load() == RPM_SUSPENDED,
+                "delay 0: suspended by the caller, got {}",
+                status_name(u.pm.status.load())
+            );
+            t_assert!(usb_autoresume_device(&sys, u) == 0, "autoresume again");
+            u.pm.autosuspend_delay_ms.store(2000);
+            usb_autosuspend_device(&sys, u);
+            t_assert!(
+                u.pm.status.load() == RPM_ACTIVE,
+                "delay 2000: only the timer is armed"
+            );
+            t_assert!(
+                u.pm.lock.lock().suspend_timer.is_some(),
+                "the autosuspend timer is armed"
+            );
         }));
         assert!(f.iter().all(|x| x.property == "LK-3"), "{f:#?}");
     }

@@ -152,6 +152,14 @@ pub fn xhci_sideband_unregister(sys: &Sys, sb: &Arc<Sideband>) {
         }
     }
     __xhci_sideband_remove_interrupter(sys, sb, &mut s);
+    // SB-4: nothing is left on sb when vdev->sideband is cleared and sb freed
+    ksync::check(s.eps == 0 && s.ir.is_none(), "SB-4", || {
+        format!(
+            "xhci_sideband_unregister: endpoints {:#x} / interrupter {} still on sb when it is freed",
+            s.eps,
+            s.ir.is_some()
+        )
+    });
     s.vdev = None;
     drop(s);
     {
@@ -386,6 +394,20 @@ pub fn xhci_discover_or_reset_device(sys: &Sys, udev: &UsbDevice) {
 pub fn xhci_free_dev(sys: &Sys, udev: &UsbDevice) {
     let _f = ksync::frame("xhci_free_dev");
     let _x = sys.xhci.lock.lock();
+    // xhci_free_virt_device frees every transfer ring; only the reset path
+    // (xhci_discover_or_reset_device) notifies a sideband first (SB-5)
+    for (i, p) in &sys.xhci.vdev_eps[udev.idx] {
+        if let Some(sb) = p.peek() {
+            ksync::report(
+                FindingKind::Invariant,
+                "SB-5",
+                format!(
+                    "xhci_free_dev({}): transfer ring {i} is freed while lent to sideband {} (ep->sideband set) and no ring-free notification was sent",
+                    udev.name, sb.id
+                ),
+            );
+        }
+    }
     udev.vdev_present.store(false);
 }
 

@@ -298,13 +298,28 @@ fn uaudio_iommu_unmap(sys: &Sys, q: &mut QdevState, mem: Mem, iova: u64, size: u
 
 // ---------------------------------------------------------------- helpers of §3.8
 
-/// `info_idx_from_ifnum(card, intf_num, enable)`.
+/// `info_idx_from_ifnum(card, intf_num, enable)`: walks `num_intf` entries of
+/// `info`; only an enable looks whether `info` is NULL first.
 fn info_idx_from_ifnum(q: &QdevState, card: usize, intf_num: usize, enable: bool) -> i32 {
     let dev = &q.uadev[card];
     let Some(info) = &dev.info else {
-        return if enable { 0 } else { -EINVAL };
+        if enable {
+            return 0;
+        }
+        if dev.num_intf > 0 {
+            // prepare_qmi_response set num_intf and then failed to allocate info
+            ksync::report(
+                FindingKind::Invariant,
+                "RES-9",
+                format!("card {card}: info_idx_from_ifnum(disable) reads uadev->info[0] with num_intf = {} and info == NULL (left by a failed info allocation): NULL pointer dereference", dev.num_intf),
+            );
+        }
+        return -EINVAL;
     };
-    for (i, e) in info.iter().enumerate().take(dev.num_intf) {
+    for i in 0..dev.num_intf {
+        let Some(e) = info.get(i) else {
+            break;
+        };
         if enable && !e.in_use {
             return i as i32;
         }
@@ -463,9 +478,21 @@ fn uaudio_dev_cleanup(sys: &Sys, q: &mut QdevState, card: usize) {
     if sys.qc.uadev[card].udev.read().is_none() {
         return;
     }
-    let n = q.uadev[card].info.as_ref().map_or(0, |v| v.len());
+    // the kernel walks num_intf entries of info without a NULL check
+    let n = q.uadev[card].num_intf;
+    if n > 0 && q.uadev[card].info.is_none() {
+        ksync::report(
+            FindingKind::Invariant,
+            "RES-9",
+            format!("card {card}: uaudio_dev_cleanup reads uadev->info[0] with num_intf = {n} and info == NULL: NULL pointer dereference"),
+        );
+    }
     for i in 0..n {
-        if q.uadev[card].info.as_ref().is_some_and(|v| v[i].in_use) {
+        if q.uadev[card]
+            .info
+            .as_ref()
+            .is_some_and(|v| v.get(i).is_some_and(|e| e.in_use))
+        {
             uaudio_dev_intf_cleanup(sys, q, card, i);
         }
     }
@@ -737,6 +764,9 @@ fn prepare_qmi_response(
     if dev.in_use.load() == 0 {
         dev.kref.init();
         // init_waitqueue_head(&disconnect_wq): the queue object is reused
+        // num_intf is set before the allocation and stays set when it fails
+        let n = sys.devs[udev].interfaces.len();
+        q.uadev[card].num_intf = n;
         if sys.fail(Fault::InfoAlloc) {
             let _f = ksync::frame("prepare_qmi_response: unmap_er");
             uaudio_iommu_unmap_event_ring(sys, q);
@@ -751,11 +781,15 @@ fn prepare_qmi_response(
                 "RES-5",
                 format!("card {card}: dev->info overwritten while the previous array is still allocated"),
             );
+            // uaudio_dev_release left the ended session's info (and udev) in place
+            ksync::report(
+                FindingKind::Invariant,
+                "RES-11",
+                format!("card {card}: a new session starts on dev->info/dev->udev that an ended session left set (uaudio_dev_release clears neither)"),
+            );
         } else {
             sys.res.info_arrays.add(1);
         }
-        let n = sys.devs[udev].interfaces.len();
-        q.uadev[card].num_intf = n;
         q.uadev[card].info = Some(vec![IntfInfo::default(); n]);
         sys.qc.uadev[card].udev.write(Some(udev));
         dev.in_use.store(1);
@@ -958,9 +992,13 @@ pub fn qmi_stop_session(sys: &Sys) {
             continue;
         }
         let chip = dev.chip.load();
-        let n = qg.uadev[card].info.as_ref().map_or(0, |v| v.len());
+        let n = qg.uadev[card].num_intf;
         for i in 0..n {
-            if !qg.uadev[card].info.as_ref().is_some_and(|v| v[i].in_use) {
+            if !qg.uadev[card]
+                .info
+                .as_ref()
+                .is_some_and(|v| v.get(i).is_some_and(|e| e.in_use))
+            {
                 continue;
             }
             let Some(chip) = chip.as_ref().filter(|c| c.shutdown.load() == 0) else {
@@ -988,7 +1026,12 @@ pub fn qmi_stop_session(sys: &Sys) {
         // timeout (the checker reports that lost wake-up, LK-9).
         dev.in_use.store(0);
         let Some(chip) = chip else {
-            ksync::note(|| "qmi_stop_session: dev->chip NULL, cleanup skipped".into());
+            // guard(mutex)(&chip->mutex) with chip == NULL
+            ksync::report(
+                FindingKind::Invariant,
+                "RES-9",
+                format!("card {card}: qmi_stop_session takes chip->mutex with uadev->chip == NULL (in_use was set): NULL pointer dereference"),
+            );
             continue;
         };
         // v1: guard(device)(&dev->udev->dev)
@@ -1047,7 +1090,14 @@ pub fn qc_usb_audio_offload_disconnect(sys: &Sys, chip: &Arc<Chip>) {
     if dev.chip.load().is_none() {
         return;
     }
-    let (mut qg, cg) = if dev.udev.read().is_some() {
+    let stale = dev.udev.read().is_some();
+    // "cleaned up already" is decided on dev->udev alone: after the last disable's
+    // uaudio_dev_release it is still set, and the disconnect cleans up a session that
+    // has ended
+    ksync::check(!stale || dev.in_use.peek() != 0, "RES-11", || {
+        format!("card {card}: qc_usb_audio_offload_disconnect acts on dev->udev/dev->info of a session that has ended (in_use 0; uaudio_dev_release clears neither)")
+    });
+    let (mut qg, cg) = if stale {
         let (mut qg, cg) = uaudio_send_disconnect_ind(sys, chip, qg, cg);
         uaudio_dev_cleanup(sys, &mut qg, card);
         (qg, cg)
@@ -1087,7 +1137,13 @@ pub fn qc_usb_audio_offload_suspend(
 pub fn uaudio_sideband_notifier(sys: &Sys, sb: &Arc<Sideband>, ep_index: usize) {
     let _f = ksync::frame("uaudio_sideband_notifier");
     let udev = &sys.devs[sb.udev];
+    // chip = usb_get_intfdata(intf), used without a NULL check
     let Some(chip) = udev.interfaces[sb.intf].intfdata.load() else {
+        ksync::report(
+            FindingKind::Invariant,
+            "RES-9",
+            format!("uaudio_sideband_notifier: usb_get_intfdata({} intf {}) is NULL (the interface was unbound) and chip->card is dereferenced: NULL pointer dereference", udev.name, sb.intf),
+        );
         return;
     };
     let card = chip.card_number;
