@@ -76,8 +76,8 @@ pub const ENABLE_VS_USBFS_DISCONNECT: Scenario = Scenario {
     run: |d| enable_vs(d, Path::UsbfsDisconnect),
     expect: Expect {
         v0: "LK-1 LK-2 LK-3 LK-4",
-        v1: "LK-2 LK-3",
-        v2: "",
+        v1: "ACC-9 LK-2 LK-3",
+        v2: "ACC-9",
     },
 };
 
@@ -89,9 +89,9 @@ pub const ENABLE_VS_SYSTEM_SUSPEND: Scenario = Scenario {
     paths: "(a) (g) (b)",
     run: |d| enable_vs(d, Path::SystemSleep),
     expect: Expect {
-        v0: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
-        v1: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
-        v2: "ACC-11 ACC-7 ACC-8 LK-8 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        v0: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 LK-8 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        v1: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 LK-8 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        v2: "ACC-11 ACC-7 ACC-8 LK-8 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
     },
 };
 

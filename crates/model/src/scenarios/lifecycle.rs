@@ -19,7 +19,7 @@ pub const CONNECT_VS_ENABLE: Scenario = Scenario {
     expect: Expect {
         v0: "LK-3",
         v1: "LK-3",
-        v2: "LK-8",
+        v2: "",
     },
 };
 
@@ -108,8 +108,8 @@ pub const UNBIND_TWICE: Scenario = Scenario {
     run: unbind_twice,
     expect: Expect {
         v0: "LK-1 LK-3 LK-4",
-        v1: "LK-3",
-        v2: "",
+        v1: "ACC-9 LK-3",
+        v2: "ACC-9",
     },
 };
 

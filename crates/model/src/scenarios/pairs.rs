@@ -36,9 +36,9 @@ pub const BYE_VS_SUSPEND: Scenario = Scenario {
     paths: "(c) (g)",
     run: |d| stream_vs_pair(d, Path::Bye, Path::SystemSleep),
     expect: Expect {
-        v0: "ACC-10 ACC-11 LK-2 LK-3 LK-9",
-        v1: "ACC-10 ACC-11 LK-2 LK-3 LK-9",
-        v2: "ACC-10 ACC-11 ACC-5 ACC-7 LK-8 LK-9 RES-10 RES-9",
+        v0: "ACC-10 ACC-11 LK-2 LK-3 LK-9 PM-4",
+        v1: "ACC-10 ACC-11 LK-2 LK-3 LK-9 PM-4",
+        v2: "ACC-10 ACC-11 ACC-5 ACC-7 LK-8 LK-9 PM-4 RES-10 RES-9",
     },
 };
 
@@ -95,9 +95,9 @@ pub const UNPLUG_VS_SUSPEND: Scenario = Scenario {
     paths: "(d) (g)",
     run: |d| stream_vs_pair(d, Path::Unplug, Path::SystemSleep),
     expect: Expect {
-        v0: "LK-3 PM-6",
-        v1: "LK-3 PM-6",
-        v2: "",
+        v0: "LK-3 PM-4 PM-6 RES-11",
+        v1: "LK-3 PM-4 PM-6 RES-11",
+        v2: "PM-4 RES-11",
     },
 };
 
@@ -111,8 +111,8 @@ pub const RESET_VS_USBFS: Scenario = Scenario {
     run: |d| stream_vs_pair(d, Path::Reset, Path::UsbfsDisconnect),
     expect: Expect {
         v0: "LK-1 LK-3 LK-4",
-        v1: "LK-3",
-        v2: "",
+        v1: "ACC-9 LK-3",
+        v2: "ACC-9",
     },
 };
 
@@ -124,9 +124,9 @@ pub const RESET_VS_SUSPEND: Scenario = Scenario {
     paths: "(e) (g)",
     run: |d| stream_vs_pair(d, Path::Reset, Path::SystemSleep),
     expect: Expect {
-        v0: "ACC-11 ACC-7 ACC-8 LK-1 LK-3 LK-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
-        v1: "ACC-11 ACC-7 ACC-8 LK-3 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
-        v2: "ACC-11 ACC-7 ACC-8 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        v0: "ACC-11 ACC-7 ACC-8 LK-1 LK-3 LK-4 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        v1: "ACC-11 ACC-7 ACC-8 ACC-9 LK-3 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        v2: "ACC-11 ACC-7 ACC-8 ACC-9 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
     },
 };
 
@@ -139,9 +139,9 @@ pub const RESET_VS_REMOVE: Scenario = Scenario {
     paths: "(e) (j)",
     run: |d| stream_vs_pair(d, Path::Reset, Path::Remove),
     expect: Expect {
-        v0: "ACC-5 ACC-7 LK-1 LK-3 LK-4 RES-8 SB-8",
-        v1: "ACC-5 ACC-7 LK-3 LK-4 LK-8 RES-8 SB-8",
-        v2: "ACC-5 ACC-7 LK-8 RES-8 SB-8",
+        v0: "ACC-9 LK-1 LK-3 LK-4 RES-8 RES-9 SB-8",
+        v1: "ACC-9 LK-3 LK-4 RES-8 RES-9 SB-8",
+        v2: "ACC-9 RES-8 RES-9 SB-8",
     },
 };
 
@@ -153,9 +153,9 @@ pub const USBFS_VS_SUSPEND: Scenario = Scenario {
     paths: "(f) (g)",
     run: |d| stream_vs_pair(d, Path::UsbfsDisconnect, Path::SystemSleep),
     expect: Expect {
-        v0: "LK-1 LK-3 LK-4",
-        v1: "ACC-5 ACC-7 LK-3",
-        v2: "ACC-5 ACC-7",
+        v0: "LK-1 LK-3 LK-4 RES-11",
+        v1: "ACC-5 ACC-7 ACC-9 LK-3 PM-4 RES-11",
+        v2: "ACC-5 ACC-7 ACC-9 PM-4 RES-11",
     },
 };
 
@@ -167,9 +167,9 @@ pub const USBFS_VS_REMOVE: Scenario = Scenario {
     paths: "(f) (j)",
     run: |d| stream_vs_pair(d, Path::UsbfsDisconnect, Path::Remove),
     expect: Expect {
-        v0: "ACC-5 ACC-7 LK-1 LK-3 LK-4 RES-8 SB-8",
-        v1: "ACC-5 ACC-7 LK-3 LK-4 RES-8 SB-8",
-        v2: "ACC-5 ACC-7 RES-8 SB-8",
+        v0: "ACC-5 ACC-7 ACC-9 LK-1 LK-3 LK-4 RES-8 SB-8",
+        v1: "ACC-5 ACC-7 ACC-9 LK-3 LK-4 RES-8 SB-8",
+        v2: "ACC-5 ACC-7 ACC-9 RES-8 SB-8",
     },
 };
 
@@ -181,8 +181,8 @@ pub const SUSPEND_VS_REMOVE: Scenario = Scenario {
     paths: "(g) (j)",
     run: |d| stream_vs_pair(d, Path::SystemSleep, Path::Remove),
     expect: Expect {
-        v0: "ACC-11 ACC-8 LK-2 LK-3 LK-8 LK-9 RES-7",
-        v1: "ACC-11 ACC-5 ACC-7 ACC-8 LK-3 LK-4 LK-8 LK-9 RES-7 RES-8",
-        v2: "ACC-11 ACC-5 ACC-7 ACC-8 LK-8 LK-9 RES-7 RES-8",
+        v0: "ACC-11 ACC-8 LK-2 LK-3 LK-8 LK-9 PM-4 RES-7",
+        v1: "ACC-11 ACC-5 ACC-7 ACC-8 LK-3 LK-4 LK-8 LK-9 PM-4 RES-7 RES-8",
+        v2: "ACC-11 ACC-5 ACC-7 ACC-8 LK-8 LK-9 PM-4 RES-7 RES-8",
     },
 };

@@ -57,8 +57,8 @@ pub const RUNTIME_SUSPEND_VS_RESET: Scenario = Scenario {
     run: |d| runtime_suspend_vs(d, Path::Reset),
     expect: Expect {
         v0: "LK-1 LK-3 LK-4",
-        v1: "LK-3",
-        v2: "",
+        v1: "ACC-9 LK-3",
+        v2: "ACC-9",
     },
 };
 
@@ -71,8 +71,8 @@ pub const RUNTIME_SUSPEND_VS_USBFS: Scenario = Scenario {
     run: |d| runtime_suspend_vs(d, Path::UsbfsDisconnect),
     expect: Expect {
         v0: "LK-1 LK-3 LK-4",
-        v1: "LK-3",
-        v2: "",
+        v1: "ACC-9 LK-3",
+        v2: "ACC-9",
     },
 };
 
@@ -98,9 +98,9 @@ pub const AUTOSUSPEND_AFTER_SESSION: Scenario = Scenario {
     paths: "(a) (b) (h), then (a)",
     run: autosuspend_after_session,
     expect: Expect {
-        v0: "LK-3 RES-5",
-        v1: "LK-3 LK-4 RES-5",
-        v2: "LK-3 RES-5",
+        v0: "LK-3 RES-11 RES-5",
+        v1: "LK-3 LK-4 RES-11 RES-5",
+        v2: "LK-3 RES-11 RES-5",
     },
 };
 

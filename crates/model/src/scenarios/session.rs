@@ -39,9 +39,9 @@ pub const ENABLE_DISABLE_TWICE: Scenario = Scenario {
     paths: "(a) (b) (a) (b)",
     run: enable_disable_twice,
     expect: Expect {
-        v0: "LK-3 RES-5",
-        v1: "LK-3 LK-4 RES-5",
-        v2: "RES-5",
+        v0: "LK-3 RES-11 RES-5",
+        v1: "LK-3 LK-4 RES-11 RES-5",
+        v2: "RES-11 RES-5",
     },
 };
 
@@ -101,9 +101,9 @@ pub const ENABLE_ERROR_PATHS: Scenario = Scenario {
     paths: "(a) error labels, (b)",
     run: enable_error_paths,
     expect: Expect {
-        v0: "ACC-10 ACC-8 LK-3 RES-2 RES-3 RES-4 RES-5 RES-6 RES-7",
-        v1: "ACC-10 ACC-8 LK-3 LK-4 RES-2 RES-3 RES-4 RES-5 RES-6 RES-7",
-        v2: "ACC-10 ACC-8 RES-2 RES-3 RES-4 RES-5 RES-6 RES-7",
+        v0: "ACC-10 ACC-8 LK-3 RES-2 RES-3 RES-4 RES-5 RES-6 RES-7 RES-9",
+        v1: "ACC-10 ACC-8 LK-3 LK-4 RES-2 RES-3 RES-4 RES-5 RES-6 RES-7 RES-9",
+        v2: "ACC-10 ACC-8 RES-2 RES-3 RES-4 RES-5 RES-6 RES-7 RES-9",
     },
 };
 

@@ -24,9 +24,9 @@ pub const SYSTEM_SLEEP_TWICE: Scenario = Scenario {
     paths: "(g) (g) (b)",
     run: system_sleep_twice,
     expect: Expect {
-        v0: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
-        v1: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
-        v2: "ACC-11 ACC-5 ACC-7 ACC-8 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        v0: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        v1: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        v2: "ACC-11 ACC-5 ACC-7 ACC-8 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
     },
 };
 
@@ -47,8 +47,8 @@ pub const STOP_DURING_SLEEP: Scenario = Scenario {
     run: stop_during_sleep,
     expect: Expect {
         v0: "LK-2 LK-3",
-        v1: "ACC-5 ACC-7 LK-2 LK-3 LK-4 LK-8 PM-3 PM-9",
-        v2: "ACC-5 ACC-7 LK-8",
+        v1: "ACC-5 ACC-7 LK-2 LK-3 LK-4 LK-8 PM-3 PM-4 PM-9",
+        v2: "ACC-5 ACC-7 LK-8 PM-4",
     },
 };
 
@@ -68,9 +68,9 @@ pub const SYSTEM_SUSPEND_FAILS: Scenario = Scenario {
     paths: "(g) failing, (b)",
     run: system_suspend_fails,
     expect: Expect {
-        v0: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
-        v1: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
-        v2: "ACC-11 ACC-5 ACC-7 ACC-8 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        v0: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        v1: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        v2: "ACC-11 ACC-5 ACC-7 ACC-8 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
     },
 };
 

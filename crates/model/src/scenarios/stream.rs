@@ -18,8 +18,8 @@ pub const STREAM_VS_RESET: Scenario = Scenario {
     run: stream_vs_reset,
     expect: Expect {
         v0: "LK-1 LK-2 LK-3 LK-4",
-        v1: "LK-2 LK-3",
-        v2: "ACC-2 RES-12 RES-4 SB-9",
+        v1: "ACC-9 LK-2 LK-3",
+        v2: "ACC-2 ACC-9 RES-12 RES-4 SB-9",
     },
 };
 
@@ -57,8 +57,8 @@ pub const STREAM_VS_USBFS_DISCONNECT: Scenario = Scenario {
     run: stream_vs_usbfs_disconnect,
     expect: Expect {
         v0: "LK-1 LK-2 LK-3 LK-4",
-        v1: "LK-2 LK-3",
-        v2: "ACC-2 RES-12 RES-4 SB-9",
+        v1: "ACC-9 LK-2 LK-3",
+        v2: "ACC-2 ACC-9 RES-12 RES-4 SB-9",
     },
 };
 
@@ -93,9 +93,9 @@ pub const STREAM_VS_SYSTEM_SUSPEND: Scenario = Scenario {
         stream_then(cfg, &[Path::SystemSleep]);
     },
     expect: Expect {
-        v0: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
-        v1: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
-        v2: "ACC-11 ACC-5 ACC-7 ACC-8 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        v0: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        v1: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        v2: "ACC-11 ACC-5 ACC-7 ACC-8 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
     },
 };
 
@@ -189,9 +189,9 @@ pub const REMOVE_VS_UNPLUG: Scenario = Scenario {
         stream_then(cfg, &[Path::Remove, Path::Unplug]);
     },
     expect: Expect {
-        v0: "LK-3 RES-8 SB-8",
-        v1: "LK-3 LK-4 RES-8 SB-8",
-        v2: "RES-8 SB-8",
+        v0: "LK-3 RES-8 SB-5 SB-8",
+        v1: "LK-3 LK-4 RES-8 SB-5 SB-8",
+        v2: "RES-8 SB-5 SB-8",
     },
 };
 
@@ -221,8 +221,8 @@ pub const DISABLE_VS_RUNTIME_SUSPEND: Scenario = Scenario {
     paths: "(b) (h)",
     run: disable_vs_runtime_suspend,
     expect: Expect {
-        v0: "LK-2 LK-3 LK-8",
-        v1: "LK-2 LK-3 LK-4 LK-8",
+        v0: "LK-1 LK-3",
+        v1: "LK-1 LK-3 LK-4",
         v2: "ACC-5 ACC-7",
     },
 };
