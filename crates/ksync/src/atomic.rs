@@ -72,6 +72,17 @@ macro_rules! atomic_int {
             pub fn peek(&self) -> $t {
                 self.v.load(SeqCst)
             }
+            /// Value for a check made while a task runs: no scheduling point, but the
+            /// read is part of the task's step, so the search explores the check
+            /// against both orders of a write it depends on. Outside a task, `peek`.
+            pub fn observe(&self) -> $t {
+                if self.obj != NO_OBJ {
+                    if let Some(sh) = crate::rt::current() {
+                        sh.step_read(self.obj);
+                    }
+                }
+                self.v.load(SeqCst)
+            }
         }
     };
 }

@@ -187,9 +187,7 @@ pub fn mechanism(tag: &'static str) {
         if st.teardown {
             return;
         }
-        if let Err(i) = st.tags.binary_search(&tag) {
-            st.tags.insert(i, tag);
-        }
+        st.mark(tag);
         st.note(|_| format!("mechanism: {tag}"));
     }
 }

@@ -42,13 +42,15 @@ pub fn live_session(sys: &System, card: usize) -> bool {
 /// of a device below it. Checker-side and usable while other tasks hold locks: it
 /// reads no lock (a `peek` of a mutex another task holds would block).
 pub fn live_offload_in_subtree(sys: &System, u: &crate::usb::core::device::UsbDevice) -> bool {
-    (u.state_peek() != UsbState::NotAttached
+    // Called from T_sys's decision step: `observe` puts these reads in that step, so the
+    // search explores the decision against both orders of each session's start and end.
+    (UsbState::from_u32(u.state.observe()) != UsbState::NotAttached
         && sys
             .card_of(u.idx)
-            .is_some_and(|c| sys.qc.uadev[c].in_use.peek() != 0))
+            .is_some_and(|c| sys.qc.uadev[c].in_use.observe() != 0))
         || u.children.iter().any(|&c| {
             let child = &sys.devs[c];
-            child.port_child.peek() && live_offload_in_subtree(sys, child)
+            child.port_child.observe() && live_offload_in_subtree(sys, child)
         })
 }
 

@@ -289,7 +289,7 @@ pub(crate) struct State {
     /// Data-race detection is on once a plain racy field exists.
     pub race_on: bool,
     /// Mechanism marks set so far ([`crate::mechanism`]), sorted and distinct.
-    pub tags: Vec<&'static str>,
+    pub tags: Vec<MechanismMark>,
     /// The scheduler is evaluating a sleeping task's wait condition (no task runs):
     /// ksync objects read meanwhile are collected in `observed`.
     pub observing: bool,
@@ -306,6 +306,14 @@ pub(crate) struct State {
     spare_objs: Vec<Obj>,
 }
 
+/// A mechanism mark ([`crate::mechanism`]): its name, and the task and that task's
+/// own clock when it was set (`None`: set outside a task, or without clocks).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MechanismMark {
+    pub name: &'static str,
+    pub at: Option<(TaskId, u32)>,
+}
+
 /// The containers an execution leaves behind for the next one.
 #[derive(Default)]
 struct Pool {
@@ -317,7 +325,7 @@ struct Pool {
     accesses: Vec<Access>,
     observed: Vec<ObjId>,
     timer_deadlines: Vec<u64>,
-    tags: Vec<&'static str>,
+    tags: Vec<MechanismMark>,
 }
 
 /// Execution state shared between the driver and the tasks (one OS thread).
@@ -519,6 +527,17 @@ impl Shared {
         }
     }
 
+    /// A read that a model check makes inside the running task's step, without a
+    /// scheduling point: it joins the step's footprint, so the search orders the check
+    /// against the writes it depends on (a check that read unrecorded would see one
+    /// order of them and miss the others).
+    pub fn step_read(&self, obj: ObjId) {
+        let mut st = self.st.borrow_mut();
+        if st.running.is_some() || st.clock_cb {
+            st.accesses.push(Access::Read(obj));
+        }
+    }
+
     pub fn on_quiescence(&self, f: Box<dyn FnOnce()>) {
         self.st.borrow_mut().quiesce_hooks.push(f);
     }
@@ -703,13 +722,50 @@ impl State {
         }
     }
 
+    /// Records a mechanism mark for the running task (or the clock step).
+    pub fn mark(&mut self, name: &'static str) {
+        let at = match self.running {
+            Some(t) if self.race_on => Some((t, self.tasks[t].vc.get(t).copied().unwrap_or(0))),
+            _ => None,
+        };
+        // The earliest mark of a name per task is the one most steps come after.
+        if !self
+            .tags
+            .iter()
+            .any(|m| m.name == name && m.at.map(|a| a.0) == at.map(|a| a.0))
+        {
+            self.tags.push(MechanismMark { name, at });
+        }
+    }
+
+    /// The names of the marks that happen before a finding of the running task (all
+    /// of them at the end of an execution). A mark of an independent task that merely
+    /// ran earlier is left out: it is not part of the finding's mechanism, and with it
+    /// the same finding would get another signature in another order of independent
+    /// steps.
+    fn marks_before_running_step(&self) -> Vec<&'static str> {
+        let seen = |m: &MechanismMark| match (m.at, self.running) {
+            (Some((u, c)), Some(t)) => u == t || self.tasks[t].vc.get(u).is_some_and(|&v| v >= c),
+            _ => true,
+        };
+        let mut names: Vec<&'static str> = self
+            .tags
+            .iter()
+            .filter(|m| seen(m))
+            .map(|m| m.name)
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     pub fn push_finding(&mut self, mut f: Finding) {
         if f.site.is_none() {
             if let Some(t) = self.running {
                 f.site = self.tasks[t].frames.last().copied();
             }
         }
-        f.tags.clone_from(&self.tags);
+        f.tags = self.marks_before_running_step();
         if self.record {
             let task = f.task.clone().unwrap_or_default();
             let what = format!("!! {} {}: {}", f.kind.as_str(), f.property, f.summary);
