@@ -430,7 +430,10 @@ endpoints owned) for a device that is gone or re-probed; `uadev[].chip` keeps po
 mapping failure) the handler only does `subs->opened = 0`: nothing calls `disable_audio_stream()`, so \
 `chip->active` stays incremented (the device can no longer runtime-suspend) and the endpoints stay opened with \
 their hw_params.",
-        matches: |f| f.property == "RES-6" || (f.prop(&["ACC-8", "RES-7"]) && !f.tag(TIMED_OUT)),
+        matches: |f| {
+            f.property == "RES-6"
+                || (f.prop(&["ACC-8", "RES-7"]) && !f.tag(TIMED_OUT) && !unmatched_autosuspend(f))
+        },
     },
     Cause {
         key: "prepare-qmi-response-unwind",
@@ -559,22 +562,27 @@ reset path, so a DSP still using the ring would DMA into freed memory.",
         },
     },
     Cause {
-        key: "disable-not-idempotent",
+        key: "autosuspend-without-reference",
         class: Class::KernelDefect,
-        title: "A disable request for a stream that is not open runs disable_audio_stream() again: chip->active goes to -1",
-        functions: &["handle_uaudio_stream_req", "info_idx_from_ifnum", "disable_audio_stream", "snd_usb_autosuspend"],
-        explanation: "`handle_uaudio_stream_req()` checks `subs->opened` only for an enable. For a disable, \
-`info_idx_from_ifnum(card, iface, false)` matches any `info[]` entry with that `intf_num`, in use or not, and \
-the `info[]` array survives a completed disable (`uaudio_dev_release()` does not free it). A second disable of \
-the same PCM (a DSP retry, or a stop after a stop) therefore skips the endpoint removal (`data_ep_pipe` is 0) \
-but calls `disable_audio_stream()`: `snd_usb_hw_free()` again and `snd_usb_autosuspend(chip)`, whose \
-`atomic_dec_and_test(&chip->active)` takes `chip->active` from 0 to -1 (ACC-12). The next \
-`snd_usb_autoresume()` brings it back to 0 without `usb_autopm_get_interface()`, and the matching autosuspend \
-then puts an interface reference nobody took: the runtime-PM usage count underflows and the device can \
-autosuspend while a stream is active.",
-        matches: |f| f.property == "ACC-12",
+        title: "The qc driver calls snd_usb_autosuspend() for a reference it does not hold: enable_audio_stream() ignores snd_usb_autoresume()'s result, and a second disable runs disable_audio_stream() again",
+        functions: &["enable_audio_stream", "snd_usb_autoresume", "handle_uaudio_stream_req", "info_idx_from_ifnum", "disable_audio_stream", "snd_usb_autosuspend"],
+        explanation: "Two paths of `qc_audio_offload.c` drop a `chip->active` reference that no successful \
+`snd_usb_autoresume()` took (ACC-8). (1) `enable_audio_stream()` calls `snd_usb_autoresume(chip);` without \
+looking at the result. When the device's runtime resume fails (it was unplugged while runtime-suspended: \
+`usb_resume_both()` on a NOTATTACHED device), `snd_usb_autoresume()` rolls `chip->active` back and returns \
+the error, but the enable goes on, and its error path (`put_suspend:`, `snd_usb_lock_shutdown()` failing on \
+the same device) or the later disable calls `snd_usb_autosuspend()`. (2) `handle_uaudio_stream_req()` checks \
+`subs->opened` only for an enable; for a disable `info_idx_from_ifnum(card, iface, false)` matches any \
+`info[]` entry with that `intf_num`, in use or not, and the array survives a completed disable \
+(`uaudio_dev_release()` does not free it). A second disable of the same PCM (a DSP retry, a stop after a \
+stop) skips the endpoint removal (`data_ep_pipe` is 0) but calls `disable_audio_stream()`: \
+`snd_usb_hw_free()` again and `snd_usb_autosuspend(chip)`, so the disable is not idempotent (ACC-12). In \
+both cases `atomic_dec_and_test(&chip->active)` takes `chip->active` to -1. The next `snd_usb_autoresume()` \
+then brings it to 0 without calling `usb_autopm_get_interface()`, and its matching autosuspend puts an \
+interface reference nobody took: the runtime-PM usage count underflows (the PM core warns) and the device can \
+autosuspend under an active stream.",
+        matches: unmatched_autosuspend,
     },
-    // ---- environment --------------------------------------------------------------
     Cause {
         key: "dsp-silent-stream-stays-open",
         class: Class::Environment(DSP_NEVER_ANSWERS),
@@ -661,6 +669,14 @@ fn put_leak(f: &Facts) -> bool {
     f.prop(&["ACC-5", "ACC-7"])
         || (f.property == "RES-8" && f.summary.contains("offload_usage"))
         || (f.property == "PM-4" && f.site() == Some("usb_suspend_both"))
+}
+
+/// `chip->active` dropped without a reference: the put itself (ACC-8 fires in
+/// `snd_usb_autosuspend`), a negative count at quiescence, or a disable that changed state.
+fn unmatched_autosuspend(f: &Facts) -> bool {
+    f.property == "ACC-12"
+        || (f.property == "ACC-8"
+            && (f.site() == Some("snd_usb_autosuspend") || f.summary.contains("chip->active = -")))
 }
 
 /// A fault injected into the enable path (allocation or mapping), whose error labels
