@@ -54,6 +54,7 @@ const NAMES: &[(&str, &str)] = &[
     ("RES-10", "one response per QMI request"),
     ("RES-11", "session pointers live or cleared"),
     ("RES-12", "a session is torn down once"),
+    ("RES-13", "no read past a buffer's end"),
     // The checker's self-test programs.
     ("ABBA-1", "self-test assertion"),
     ("TLC-1", "self-test assertion"),

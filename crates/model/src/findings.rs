@@ -150,6 +150,12 @@ impl<'a> Facts<'a> {
 const TIMED_OUT: &str = "W_inuse wait timed out";
 /// Mark of a fault injected by the scenario.
 const INJECTED: &str = "injected:";
+/// Mark of a `W_inuse` wait ended by a signal.
+const INTERRUPTED: &str = "W_inuse wait interrupted";
+/// Mark of the injected failure of a port suspend (a runtime or system suspend that
+/// `usb_suspend_both()` then rolls back); unlike the enable path's injected allocation and
+/// mapping failures it runs no error label of the qc driver.
+const PORT_SUSPEND_FAILS: &str = "injected: port suspend fails";
 /// Mark of a `usb_offload_put` that returned an error.
 const PUT_ERROR: &str = "usb_offload_put -";
 /// The audio device's device lock, in cycles.
@@ -262,7 +268,8 @@ the task hangs with `qdev_mutex`, `&chip->mutex`, `&sb->mutex`, `register_mutex`
 held. This is the call stack that led to the v1/v2 rework.",
         matches: |f| {
             f.design("v0")
-                && (f.property == "LK-1" || (f.property == "LK-4" && f.summary.contains("(v0)")))
+                && ((f.property == "LK-1" && f.site() != Some("qc_usb_audio_offload_suspend"))
+                    || (f.property == "LK-4" && f.summary.contains("(v0)")))
         },
     },
     Cause {
@@ -287,8 +294,18 @@ disconnect or system suspend.",
 drops its device-lock guard before the response label's `kref_put(…, uaudio_dev_release)`, and \
 `uaudio_dev_release()` → `uaudio_event_ring_cleanup_free()` → `usb_offload_put()` then runs with only \
 `qdev_mutex` and `&chip->mutex`; the qc driver's remove (`qc_usb_audio_remove()`) puts without any device lock. \
-In the kernel this is a lockdep warning per disable and the count is changed unprotected.",
-        matches: |f| f.design("v1") && f.property == "LK-4" && f.summary.contains("device_lock_assert"),
+In the kernel this is a lockdep warning per disable and the count is changed unprotected (LK-8 on \
+`offload_usage`). The system-sleep path reads it under the device lock: `usb_suspend_both()` → \
+`usb_offload_check()` for the audio device, then again for each ancestor hub and in \
+`xhci_sideband_check()` for the controller. A disable that decrements in between makes the audio device skip \
+its suspend for offload while its hub and the controller suspend under it (PM-3, PM-9): the DSP is left \
+streaming to a device behind a suspended link.",
+        matches: |f| {
+            f.design("v1")
+                && ((f.property == "LK-4" && f.summary.contains("device_lock_assert"))
+                    || f.race_field().starts_with("udev->offload_usage")
+                    || (f.prop(&["PM-3", "PM-9"]) && f.site() == Some("dpm_suspend_resume")))
+        },
     },
     // ---- qc driver teardown -------------------------------------------------------
     Cause {
@@ -365,7 +382,9 @@ runs `qmi_stop_session()` → `uaudio_dev_cleanup()`, which sets `dev->udev = NU
 waits up to 10 s with the locks dropped; a disable request, a BYE (`qmi_stop_session()`) or the driver remove that \
 ends the session in that window reaches `uaudio_event_ring_cleanup_free()` → `usb_offload_put(dev->udev)`, whose \
 result is ignored, and nothing retries it. `offload_usage` stays 1 with no session: every later system suspend \
-finds `usb_offload_check()` true, skips suspending the device and keeps the xHCI controller powered.",
+finds `usb_offload_check()` true, skips suspending the device and keeps the xHCI controller powered \
+(PM-4: the decision says offload while nothing streams; in a second sleep, or in the same one for the hubs \
+above the device).",
         matches: |f| put_leak(f) && f.tag("usb_offload_put -EAGAIN"),
     },
     Cause {
@@ -379,7 +398,8 @@ finds `usb_offload_check()` true, skips suspending the device and keeps the xHCI
 `uaudio_event_ring_cleanup_free()` → `usb_offload_put()`; with autosuspend delay 0 the device is already \
 `RPM_SUSPENDING`/`RPM_SUSPENDED` when the put runs. The same happens when the qc driver's remove puts after the \
 device autosuspended (an unbind or reset had dropped the stream's interface PM reference first). The return value is ignored, so `offload_usage` stays 1 with no session, with the consequence \
-of the -EAGAIN case (every later system suspend keeps the device and the controller powered).",
+of the -EAGAIN case (every later system suspend keeps the device and the controller powered: PM-4, the suspend decision says \
+offload while nothing streams).",
         matches: |f| put_leak(f) && f.tag("usb_offload_put -EBUSY"),
     },
     Cause {
@@ -410,7 +430,10 @@ endpoints owned) for a device that is gone or re-probed; `uadev[].chip` keeps po
 mapping failure) the handler only does `subs->opened = 0`: nothing calls `disable_audio_stream()`, so \
 `chip->active` stays incremented (the device can no longer runtime-suspend) and the endpoints stay opened with \
 their hw_params.",
-        matches: |f| f.property == "RES-6" || (f.prop(&["ACC-8", "RES-7"]) && !f.tag(TIMED_OUT)),
+        matches: |f| {
+            f.property == "RES-6"
+                || (f.prop(&["ACC-8", "RES-7"]) && !f.tag(TIMED_OUT) && !unmatched_autosuspend(f))
+        },
     },
     Cause {
         key: "prepare-qmi-response-unwind",
@@ -423,7 +446,7 @@ removes the interrupter and puts the offload count but skips `unmap_er`: the eve
 `IOVA_BASE` with `er_mapped` set and no interrupter (RES-2, RES-4). If the `info[]` allocation fails it jumps to \
 `unmap_er`, but the transfer buffer just set up (coherent buffer, its IOVA and IOMMU mapping) is freed by no label \
 (RES-3/4/5), and `kref_init()` already ran with `in_use` still 0 (ACC-10).",
-        matches: |f| f.prop(&["RES-2", "RES-3", "RES-4", "RES-5", "ACC-10"]) && f.tag(INJECTED),
+        matches: |f| f.prop(&["RES-2", "RES-3", "RES-4", "RES-5", "ACC-10"]) && enable_fault(f),
     },
     Cause {
         key: "info-array-overwritten",
@@ -433,8 +456,12 @@ removes the interrupter and puts the offload count but skips `unmap_er`: the eve
         explanation: "The disable's `uaudio_dev_release()` clears `in_use` but does not free `dev->info` (only \
 `uaudio_dev_cleanup()` does). The next enable finds `!atomic_read(&uadev[card].in_use)` in \
 `prepare_qmi_response()` and does `uadev[card].info = kzalloc_objs(struct intf_info, num_intf)` over the old \
-pointer: one `intf_info` array leaked per stream start/stop cycle.",
-        matches: |f| f.property == "RES-5" && f.summary.contains("overwritten"),
+pointer: one `intf_info` array leaked per stream start/stop cycle. `dev->udev` is left too, so the new \
+session is built on fields that describe the ended one (RES-11) until `prepare_qmi_response()` overwrites them.",
+        matches: |f| {
+            (f.property == "RES-5" && f.summary.contains("overwritten"))
+                || (f.property == "RES-11" && f.site() == Some("prepare_qmi_response"))
+        },
     },
     // ---- sideband notification, PM bookkeeping, unlocked pointers -------------------
     Cause {
@@ -473,7 +500,89 @@ while the runtime-PM writer in `autosuspend_check()` holds neither): a data race
 would report it), and a lost update if two writers ever use different locks.",
         matches: |f| f.race_field().starts_with("udev->{"),
     },
-    // ---- environment --------------------------------------------------------------
+    Cause {
+        key: "v0v1-put-suspends-in-caller",
+        class: Class::KernelDefect,
+        title: "v0/v1: usb_offload_put's usb_autosuspend_device() runs the runtime suspend, and with it suspend_cb, in the caller's context under qdev_mutex",
+        functions: &["usb_offload_put", "usb_autosuspend_device", "rpm_suspend", "usb_runtime_suspend", "usb_audio_suspend", "qc_usb_audio_offload_suspend"],
+        explanation: "In v0 and v1 `usb_offload_put()` brackets the decrement with `usb_autoresume_device()` and \
+`usb_autosuspend_device()`. The latter is `pm_runtime_put_sync_autosuspend()`: when it drops the last \
+reference and the autosuspend delay has expired (0 for the audio device, or a disable long after the last \
+use), `rpm_suspend()` calls `usb_runtime_suspend()` synchronously in the calling task. The caller is the \
+disable request (`handle_uaudio_stream_req()` → `uaudio_dev_release()` → `uaudio_event_ring_cleanup_free()`), \
+which holds `qdev_mutex` and `&chip->mutex`; `usb_suspend_both()` → `usb_audio_suspend()` → \
+`qc_usb_audio_offload_suspend()` then takes `qdev_mutex` again: the QMI worker deadlocks on itself, the DSP \
+gets no response and every later QMI request and USB audio disconnect hangs on `qdev_mutex`.",
+        matches: |f| {
+            (f.design("v0") || f.design("v1"))
+                && f.property == "LK-1"
+                && f.site() == Some("qc_usb_audio_offload_suspend")
+        },
+    },
+    Cause {
+        key: "failed-info-alloc-leaves-num-intf",
+        class: Class::KernelDefect,
+        title: "prepare_qmi_response sets num_intf before the info[] allocation; after a failed allocation a disable request dereferences info == NULL",
+        functions: &["prepare_qmi_response", "handle_uaudio_stream_req", "info_idx_from_ifnum"],
+        explanation: "On the first enable of a card `prepare_qmi_response()` does `uadev[card_num].num_intf = \
+subs->dev->config->desc.bNumInterfaces;` and only then `uadev[card_num].info = kcalloc(num_intf, …)`; when \
+the allocation fails it jumps to `unmap_er` and leaves `num_intf` set with `info == NULL`. The DSP answers the \
+failed enable with a disable request (or sends one for that PCM later): `handle_uaudio_stream_req()` calls \
+`info_idx_from_ifnum(card, iface, false)`, whose `!enable` branch loops `for (i = 0; i < \
+uadev[card_num].num_intf; i++)` reading `uadev[card_num].info[i].intf_num`: a NULL pointer dereference in the \
+QMI worker with `qdev_mutex` held (RES-9). The trigger is a failed `GFP_KERNEL` allocation (injected in the \
+model), the defect is the order of the two assignments and the missing reset of `num_intf` on the error path.",
+        matches: |f| {
+            f.property == "RES-9"
+                && f.site() == Some("handle_uaudio_stream_req")
+                && f.tag("injected: info allocation fails")
+        },
+    },
+    Cause {
+        key: "sideband-outlives-interface",
+        class: Class::KernelDefect,
+        title: "A sideband left registered after its interface was unbound: the reset's ring-free notification dereferences NULL intfdata, and xhci_free_dev frees lent rings without any notification",
+        functions: &["qc_usb_audio_remove", "__usb_audio_disconnect", "uaudio_sideband_notifier", "xhci_sideband_notify_ep_ring_free", "xhci_discover_or_reset_device", "xhci_free_dev", "xhci_free_virt_device"],
+        explanation: "When the qc driver's remove has cleared `platform_ops` and an unplug, reset or unbind runs \
+`__usb_audio_disconnect()` in that window, `disconnect_cb` is skipped and remove's own \
+`qc_usb_audio_offload_disconnect()` sees `chip->num_interfaces != 1`, so `xhci_sideband_unregister()` never \
+runs: the sideband keeps `sb->intf`, `notify_client` and the endpoints (`ep->sideband` set) of an interface \
+that is no longer bound. Two xHCI paths then act on it. A reset: `usb_reset_device()` unbinds the interface \
+(`usb_unbind_interface()` → `usb_set_intfdata(intf, NULL)`), then `hub_port_init()` → \
+`xhci_discover_or_reset_device()` calls `xhci_sideband_notify_ep_ring_free()` for each lent endpoint, and \
+`uaudio_sideband_notifier()` does `chip = usb_get_intfdata(intf)` and `uadev[chip->card->number]` with no \
+NULL check: a NULL pointer dereference in the reset worker with the port's `status_lock`, the device lock \
+and `address0_mutex` held (RES-9). An unplug: `usb_disconnect()` → `xhci_free_dev()` → \
+`xhci_free_virt_device()` frees every transfer ring with `xhci_ring_free()` and never calls \
+`xhci_sideband_notify_ep_ring_free()`, though `ep->sideband` is set (SB-5): the only notification is in the \
+reset path, so a DSP still using the ring would DMA into freed memory.",
+        matches: |f| {
+            (f.property == "RES-9" && f.site() == Some("uaudio_sideband_notifier"))
+                || (f.property == "SB-5" && f.site() == Some("xhci_free_dev"))
+        },
+    },
+    Cause {
+        key: "autosuspend-without-reference",
+        class: Class::KernelDefect,
+        title: "The qc driver calls snd_usb_autosuspend() for a reference it does not hold: enable_audio_stream() ignores snd_usb_autoresume()'s result, and a second disable runs disable_audio_stream() again",
+        functions: &["enable_audio_stream", "snd_usb_autoresume", "handle_uaudio_stream_req", "info_idx_from_ifnum", "disable_audio_stream", "snd_usb_autosuspend"],
+        explanation: "Two paths of `qc_audio_offload.c` drop a `chip->active` reference that no successful \
+`snd_usb_autoresume()` took (ACC-8). (1) `enable_audio_stream()` calls `snd_usb_autoresume(chip);` without \
+looking at the result. When the device's runtime resume fails (it was unplugged while runtime-suspended: \
+`usb_resume_both()` on a NOTATTACHED device), `snd_usb_autoresume()` rolls `chip->active` back and returns \
+the error, but the enable goes on, and its error path (`put_suspend:`, `snd_usb_lock_shutdown()` failing on \
+the same device) or the later disable calls `snd_usb_autosuspend()`. (2) `handle_uaudio_stream_req()` checks \
+`subs->opened` only for an enable; for a disable `info_idx_from_ifnum(card, iface, false)` matches any \
+`info[]` entry with that `intf_num`, in use or not, and the array survives a completed disable \
+(`uaudio_dev_release()` does not free it). A second disable of the same PCM (a DSP retry, a stop after a \
+stop) skips the endpoint removal (`data_ep_pipe` is 0) but calls `disable_audio_stream()`: \
+`snd_usb_hw_free()` again and `snd_usb_autosuspend(chip)`, so the disable is not idempotent (ACC-12). In \
+both cases `atomic_dec_and_test(&chip->active)` takes `chip->active` to -1. The next `snd_usb_autoresume()` \
+then brings it to 0 without calling `usb_autopm_get_interface()`, and its matching autosuspend puts an \
+interface reference nobody took: the runtime-PM usage count underflows (the PM core warns) and the device can \
+autosuspend under an active stream.",
+        matches: unmatched_autosuspend,
+    },
     Cause {
         key: "dsp-silent-stream-stays-open",
         class: Class::Environment(DSP_NEVER_ANSWERS),
@@ -483,8 +592,11 @@ would report it), and a lost update if two writers ever use different locks.",
 DSP does not answer the disconnect indication, `uaudio_send_disconnect_ind()` times out after 10 s and forces \
 `in_use = 0`; `qc_usb_audio_offload_suspend()` then returns, and `qc_usb_audio_offload_disconnect()` (unplug, \
 reset, usbfs, driver remove) runs `uaudio_dev_cleanup()`, which frees the rings and buffers but not the stream: \
-`chip->active` keeps its `snd_usb_autoresume()` reference and the endpoints stay opened.",
-        matches: |f| f.prop(&["ACC-8", "RES-7", "ACC-11"]) && f.tag(TIMED_OUT),
+`chip->active` keeps its `snd_usb_autoresume()` reference and the endpoints stay opened. Once the chip is \
+shut down `snd_usb_autosuspend()` returns early, and `usb_unbind_interface()` no longer undoes residual \
+`usb_autopm_get_interface()` references (that loop went with `intf->pm_usage_cnt`): the interface's runtime \
+usage count stays 1 (ACC-9), and after a rebind it keeps the device from ever autosuspending.",
+        matches: |f| f.prop(&["ACC-8", "RES-7", "ACC-11", "ACC-9"]) && f.tag(TIMED_OUT),
     },
     Cause {
         key: "dsp-silent-suspend-keeps-session",
@@ -494,14 +606,22 @@ reset, usbfs, driver remove) runs `uaudio_dev_cleanup()`, which frees the rings 
         explanation: "`qc_usb_audio_offload_suspend()` is `uaudio_send_disconnect_ind()` and nothing else: it relies on \
 the DSP's disable request to tear the session down, and so does `uaudio_sideband_notifier()`. If the DSP does not answer, the wait times out, `in_use` is \
 forced to 0 and the suspend continues with the `card_slot` bit, the interrupter, the sideband endpoints, the IOVA \
-ranges and mappings and `offload_usage` still held for a session the driver now considers gone.",
+ranges and mappings and `offload_usage` still held for a session the driver now considers gone. The same \
+holds when the suspend is a runtime suspend that then fails (an injected port-suspend failure: \
+`usb_suspend_both()` resumes the interfaces, but nothing re-establishes the session). Because \
+`offload_usage` is still 1, the next `usb_suspend_both()` finds `usb_offload_check()` true for the device and \
+its hubs and skips their suspend for a session that no longer streams (PM-4); a later \
+`qc_usb_audio_offload_disconnect()` finds `dev->udev` set with `in_use = 0` and frees the leftovers \
+(RES-11: it acts on an ended session, here the only path that releases them).",
         matches: |f| {
-            f.prop(&["RES-1", "SB-7", "RES-3", "RES-4", "ACC-7", "SB-8"])
+            let leak = f.prop(&["RES-1", "SB-7", "RES-3", "RES-4", "ACC-7", "SB-8"])
                 && f.site().is_none()
-                && f.tag(TIMED_OUT)
-                && !f.tag(PUT_ERROR)
-                && !f.tag(INJECTED)
-                && !(f.property == "SB-8" && f.scenario.contains("remove"))
+                && !(f.property == "SB-8" && f.scenario.contains("remove"));
+            // The count the timed-out session still holds decides the next system suspend,
+            // and the disconnect that follows cleans up a session with in_use = 0.
+            let later = (f.property == "PM-4" && f.site() == Some("usb_suspend_both"))
+                || (f.property == "RES-11" && f.site() == Some("qc_usb_audio_offload_disconnect"));
+            (leak || later) && f.tag(TIMED_OUT) && !f.tag(PUT_ERROR) && !enable_fault(f)
         },
     },
     Cause {
@@ -514,11 +634,57 @@ ranges and mappings and `offload_usage` still held for a session the driver now 
 is being released. No later decision reads it.",
         matches: |f| f.property == "PM-6" && f.summary.contains("offload_at_suspend"),
     },
+    Cause {
+        key: "signal-stream-stays-open",
+        class: Class::Environment("a signal ends the disconnect's W_inuse wait"),
+        title: "After a signal ends the disconnect's wait the stream stays opened and its interface runtime-PM reference outlives the unbind",
+        functions: &["uaudio_send_disconnect_ind", "qc_usb_audio_offload_disconnect", "snd_usb_autosuspend", "usb_unbind_interface"],
+        explanation: "`uaudio_send_disconnect_ind()` waits with `wait_event_interruptible_timeout()`; a signal \
+to the task doing the disconnect (a usbfs `USBDEVFS_DISCONNECT` caller, for instance) ends the wait at once \
+and the code forces `in_use = 0` as after a timeout. The DSP's disable has not run, so as in the timeout case \
+nothing calls `disable_audio_stream()`: `chip->active` keeps the stream's `snd_usb_autoresume()` reference, \
+`snd_usb_autosuspend()` returns early once the chip is shut down, and `usb_unbind_interface()` does not undo \
+residual interface references, so the interface's runtime usage count stays 1 (ACC-9) and pins the device \
+awake after a rebind.",
+        matches: |f| f.property == "ACC-9" && f.tag(INTERRUPTED) && !f.tag(TIMED_OUT),
+    },
+    Cause {
+        key: "unplug-during-suspend-decision",
+        class: Class::Environment("the device is unplugged while system suspend decides for it"),
+        title: "A system suspend decides offload for a device that hub_event has just marked NOTATTACHED",
+        functions: &["usb_suspend_both", "usb_offload_check", "usb_disconnect", "recursively_mark_NOTATTACHED"],
+        explanation: "`usb_suspend_both()` returns early for `udev->state == USB_STATE_NOTATTACHED`, but reads the \
+state without `device_state_lock`; `usb_disconnect()` marks the device NOTATTACHED under that spinlock before \
+it waits for the device lock the PM core holds. When the mark lands just after the check, \
+`usb_offload_check()` still sees the session's `offload_usage` and skips the suspend of a device that is no \
+longer in the tree (PM-4: the invariant counts only attached devices). Nothing follows from it: the \
+disconnect runs as soon as `device_suspend()` drops the lock and tears the session down; the skipped \
+suspend (and, while `port->child` still points at the device, its hub's) was of a device that is gone.",
+        matches: |f| f.property == "PM-4" && f.site() == Some("usb_suspend_both") && f.tags().is_empty(),
+    },
 ];
 
 /// A leak of the offload count behind a failed put.
 fn put_leak(f: &Facts) -> bool {
-    f.prop(&["ACC-5", "ACC-7"]) || (f.property == "RES-8" && f.summary.contains("offload_usage"))
+    f.prop(&["ACC-5", "ACC-7"])
+        || (f.property == "RES-8" && f.summary.contains("offload_usage"))
+        || (f.property == "PM-4" && f.site() == Some("usb_suspend_both"))
+}
+
+/// `chip->active` dropped without a reference: the put itself (ACC-8 fires in
+/// `snd_usb_autosuspend`), a negative count at quiescence, or a disable that changed state.
+fn unmatched_autosuspend(f: &Facts) -> bool {
+    f.property == "ACC-12"
+        || (f.property == "ACC-8"
+            && (f.site() == Some("snd_usb_autosuspend") || f.summary.contains("chip->active = -")))
+}
+
+/// A fault injected into the enable path (allocation or mapping), whose error labels
+/// `prepare_qmi_response()` runs; a failed port suspend is not one.
+fn enable_fault(f: &Facts) -> bool {
+    f.tags()
+        .iter()
+        .any(|t| t.starts_with(INJECTED) && *t != PORT_SUSPEND_FAILS)
 }
 
 #[cfg(test)]

@@ -172,3 +172,60 @@ fn every_rule_is_used_and_keys_are_unique() {
         assert!(cause(c.key).is_some());
     }
 }
+
+#[test]
+fn a_failed_port_suspend_is_not_an_enable_path_fault() {
+    // The leak after a timed-out runtime suspend whose port suspend then failed is the
+    // timed-out session's, not an error label of prepare_qmi_response().
+    let f = facts(
+        "leak",
+        "RES-4",
+        "leak RES-4 after W_inuse wait timed out, injected: port suspend fails",
+    );
+    assert_eq!(key(&f), "dsp-silent-suspend-keeps-session");
+    let f = facts(
+        "leak",
+        "RES-4",
+        "leak RES-4 after injected: info allocation fails",
+    );
+    assert_eq!(key(&f), "prepare-qmi-response-unwind");
+}
+
+#[test]
+fn the_suspend_decision_goes_to_what_left_the_count() {
+    let sig = |tail: &'static str| -> &'static str {
+        match tail {
+            "" => "invariant PM-4 T_sys@usb_suspend_both holding &udev->dev.mutex/2(1-1.1)",
+            "t" => "invariant PM-4 T_sys@usb_suspend_both holding &udev->dev.mutex(usb1) after W_inuse wait timed out",
+            _ => "invariant PM-4 T_sys@usb_suspend_both holding &udev->dev.mutex(usb1) after W_inuse wait timed out, usb_offload_put -EAGAIN",
+        }
+    };
+    assert_eq!(
+        key(&facts("invariant", "PM-4", sig(""))),
+        "unplug-during-suspend-decision"
+    );
+    assert_eq!(
+        key(&facts("invariant", "PM-4", sig("t"))),
+        "dsp-silent-suspend-keeps-session"
+    );
+    assert_eq!(
+        key(&facts("invariant", "PM-4", sig("p"))),
+        "offload-put-eagain-ignored"
+    );
+}
+
+#[test]
+fn a_recursive_qdev_mutex_is_not_the_device_lock_recursion() {
+    let mut f = facts(
+        "recursive-lock",
+        "LK-1",
+        "recursive-lock LK-1 qmi_wq@qc_usb_audio_offload_suspend holding qdev_mutex",
+    );
+    f.design = "v0-core-locks";
+    assert_eq!(key(&f), "v0v1-put-suspends-in-caller");
+    f.design = "v1-caller-locks";
+    assert_eq!(key(&f), "v0v1-put-suspends-in-caller");
+    // v2's put resumes nothing synchronously: such a cycle there must be looked at.
+    f.design = "v2-offload-spinlock";
+    assert_eq!(key(&f), "unclassified");
+}
