@@ -373,7 +373,7 @@ pub fn legend(results: &[PairResult]) -> String {
     let mut line = String::from(" ");
     for id in &ids {
         let item = format!(" {};", properties::labelled(id));
-        if line.len() + item.len() > 100 && line.len() > 1 {
+        if line.len() + item.len() > 130 && line.len() > 1 {
             let _ = writeln!(o, "{line}");
             line = String::from(" ");
         }

@@ -660,7 +660,35 @@ it waits for the device lock the PM core holds. When the mark lands just after t
 longer in the tree (PM-4: the invariant counts only attached devices). Nothing follows from it: the \
 disconnect runs as soon as `device_suspend()` drops the lock and tears the session down; the skipped \
 suspend (and, while `port->child` still points at the device, its hub's) was of a device that is gone.",
-        matches: |f| f.property == "PM-4" && f.site() == Some("usb_suspend_both") && f.tags().is_empty(),
+        matches: |f| {
+            f.property == "PM-4"
+                && f.site() == Some("usb_suspend_both")
+                && f.tags().is_empty()
+                && f.summary.contains("no longer attached")
+        },
+    },
+    Cause {
+        key: "suspend-decides-on-ending-session",
+        class: Class::KernelDefect,
+        title: "System suspend decides from offload_usage while a session's state and its count disagree (ended but not yet put, or begun but not yet counted)",
+        functions: &["usb_suspend_both", "usb_offload_check", "qmi_stop_session", "uaudio_dev_cleanup", "uaudio_event_ring_cleanup_free", "usb_offload_put"],
+        explanation: "The qc driver ends a session in two steps: `qmi_stop_session()` (BYE / DEL_CLIENT), the disable \
+request or the disconnect clears `uadev[card].in_use` first, and only later does \
+`uaudio_event_ring_cleanup_free()` call `usb_offload_put()`. `usb_suspend_both()` decides from \
+`usb_offload_check()`, i.e. from `offload_usage`; when the decision lands between the two steps it skips the \
+suspend of a device, and of its hubs, that no longer carries a stream (PM-4). The put that follows lands in \
+the window the PM core holds (v2: `offload_pm_locked`, -EAGAIN, see the -EAGAIN cause; v0/v1: it waits for \
+the device lock the PM core holds), so the device stays powered through the sleep with no stream. The \
+state and the count are never changed under one lock, so the mirror case exists too: a decision that sees \
+`in_use` set with the count already dropped (or not yet taken) suspends a device whose session is still live \
+(decision false, live session: PM-4 in `stop-during-sleep`). Updating the session state and the count \
+together (under `offload_lock`), or deciding from the session state, closes both windows.",
+        matches: |f| {
+            f.property == "PM-4"
+                && f.site() == Some("usb_suspend_both")
+                && f.tags().is_empty()
+                && (f.summary.contains("still counted") || f.summary.contains("not counted"))
+        },
     },
 ];
 

@@ -46,7 +46,7 @@ pub const STOP_DURING_SLEEP: Scenario = Scenario {
     paths: "(b) (g), then (g)",
     run: stop_during_sleep,
     expect: Expect {
-        v0: "LK-2 LK-3",
+        v0: "LK-2 LK-3 PM-4",
         v1: "ACC-5 ACC-7 LK-2 LK-3 LK-4 LK-8 PM-3 PM-4 PM-9",
         v2: "ACC-5 ACC-7 LK-8 PM-4",
     },

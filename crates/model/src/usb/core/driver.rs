@@ -176,9 +176,18 @@ pub fn usb_suspend_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
     if msg == PmMsg::Suspend {
         // PM-4: the decision is the live offload activity of the subtree now
         let live = crate::invariants::live_offload_in_subtree(sys, udev);
+        let attached = UsbState::from_u32(udev.state.observe()) != UsbState::NotAttached;
         ksync::check(offload_active == live, "PM-4", || {
+            // Why they differ, for the reader and for the cause rules.
+            let why = if !attached {
+                "the device is no longer attached"
+            } else if offload_active {
+                "no live session in the subtree while an offload_usage is still counted"
+            } else {
+                "a live session whose offload_usage is not counted"
+            };
             format!(
-                "{}: system-suspend offload decision {offload_active} but live offload activity in its subtree {live}",
+                "{}: system-suspend offload decision {offload_active} but live offload activity in its subtree {live}: {why}",
                 udev.name
             )
         });
