@@ -650,7 +650,10 @@ awake after a rebind.",
     },
     Cause {
         key: "unplug-during-suspend-decision",
-        class: Class::Environment("the device is unplugged while system suspend decides for it"),
+        // The kernel freezes hub_wq before devices suspend (and waits for a hub_event in
+        // flight), so the disconnect cannot run inside the decision; the model does not
+        // freeze hub_wq yet (MODEL.md).
+        class: Class::ModelArtefact,
         title: "A system suspend decides offload for a device that hub_event has just marked NOTATTACHED",
         functions: &["usb_suspend_both", "usb_offload_check", "usb_disconnect", "recursively_mark_NOTATTACHED"],
         explanation: "`usb_suspend_both()` returns early for `udev->state == USB_STATE_NOTATTACHED`, but reads the \
@@ -659,7 +662,10 @@ it waits for the device lock the PM core holds. When the mark lands just after t
 `usb_offload_check()` still sees the session's `offload_usage` and skips the suspend of a device that is no \
 longer in the tree (PM-4: the invariant counts only attached devices). Nothing follows from it: the \
 disconnect runs as soon as `device_suspend()` drops the lock and tears the session down; the skipped \
-suspend (and, while `port->child` still points at the device, its hub's) was of a device that is gone.",
+suspend (and, while `port->child` still points at the device, its hub's) was of a device that is gone. \
+The interleaving itself is the model's: the kernel freezes `hub_wq` (WQ_FREEZABLE) before the device \
+suspend phase and waits for a `hub_event` in flight, so no disconnect runs inside the decision. The model \
+does not freeze `hub_wq` yet (MODEL.md); once it does, this cause goes.",
         matches: |f| {
             f.property == "PM-4"
                 && f.site() == Some("usb_suspend_both")
