@@ -759,13 +759,27 @@ impl State {
         names
     }
 
+    fn all_marks(&self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = self.tags.iter().map(|m| m.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     pub fn push_finding(&mut self, mut f: Finding) {
         if f.site.is_none() {
             if let Some(t) = self.running {
                 f.site = self.tasks[t].frames.last().copied();
             }
         }
-        f.tags = self.marks_before_running_step();
+        // A model check fires in the task that made it: its mechanism is what happens
+        // before that step. Deadlocks and lock-order cycles are found by whichever task
+        // closes them, so they keep every mark of the execution.
+        f.tags = if f.kind == FindingKind::Invariant {
+            self.marks_before_running_step()
+        } else {
+            self.all_marks()
+        };
         if self.record {
             let task = f.task.clone().unwrap_or_default();
             let what = format!("!! {} {}: {}", f.kind.as_str(), f.property, f.summary);
