@@ -738,14 +738,16 @@ impl State {
         }
     }
 
-    /// The names of the marks that happen before a finding of the running task (all
-    /// of them at the end of an execution). A mark of an independent task that merely
-    /// ran earlier is left out: it is not part of the finding's mechanism, and with it
-    /// the same finding would get another signature in another order of independent
-    /// steps.
-    fn marks_before_running_step(&self) -> Vec<&'static str> {
-        let seen = |m: &MechanismMark| match (m.at, self.running) {
-            (Some((u, c)), Some(t)) => u == t || self.tasks[t].vc.get(u).is_some_and(|&v| v >= c),
+    /// The names of a finding's marks. `causal`: only those that happen before the
+    /// running task's step (all of them when no task runs, at the end of an execution).
+    /// A mark of an independent task that merely ran earlier is not part of a model
+    /// check's mechanism, and with it the same finding would get another signature in
+    /// another order of independent steps.
+    fn finding_marks(&self, causal: bool) -> Vec<&'static str> {
+        let seen = |m: &MechanismMark| match (causal, m.at, self.running) {
+            (true, Some((u, c)), Some(t)) => {
+                u == t || self.tasks[t].vc.get(u).is_some_and(|&v| v >= c)
+            }
             _ => true,
         };
         let mut names: Vec<&'static str> = self
@@ -754,13 +756,6 @@ impl State {
             .filter(|m| seen(m))
             .map(|m| m.name)
             .collect();
-        names.sort_unstable();
-        names.dedup();
-        names
-    }
-
-    fn all_marks(&self) -> Vec<&'static str> {
-        let mut names: Vec<&'static str> = self.tags.iter().map(|m| m.name).collect();
         names.sort_unstable();
         names.dedup();
         names
@@ -775,11 +770,7 @@ impl State {
         // A model check fires in the task that made it: its mechanism is what happens
         // before that step. Deadlocks and lock-order cycles are found by whichever task
         // closes them, so they keep every mark of the execution.
-        f.tags = if f.kind == FindingKind::Invariant {
-            self.marks_before_running_step()
-        } else {
-            self.all_marks()
-        };
+        f.tags = self.finding_marks(f.kind == FindingKind::Invariant);
         if self.record {
             let task = f.task.clone().unwrap_or_default();
             let what = format!("!! {} {}: {}", f.kind.as_str(), f.property, f.summary);
