@@ -246,6 +246,89 @@ impl<L: Level> Default for OrderedWaitQueue<L> {
     }
 }
 
+/// A lock that a shared structure owns, acquired at level `L`: how code written against
+/// the hierarchy takes the kernel's locks without owning them. The binding of a lock to
+/// its level is made once, where the hierarchy is declared.
+pub struct MutexAt<'m, L: Level, T> {
+    inner: &'m Mutex<T>,
+    _level: PhantomData<fn() -> L>,
+}
+
+impl<L: Level, T> Clone for MutexAt<'_, L, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<L: Level, T> Copy for MutexAt<'_, L, T> {}
+
+impl<'m, L: Level, T> MutexAt<'m, L, T> {
+    /// Binds `m` to level `L`.
+    pub fn bind(m: &'m Mutex<T>) -> Self {
+        MutexAt {
+            inner: m,
+            _level: PhantomData,
+        }
+    }
+
+    /// Acquires the lock from a context ordered before `L` (see [`OrderedMutex::lock`]):
+    /// the guard borrows the caller's context, which stays unusable while it lives.
+    pub fn lock<'a, P: LockBefore<L>>(
+        self,
+        _ctx: &'a mut Locked<'_, P>,
+    ) -> (MutexGuard<'a, T>, Locked<'a, L>)
+    where
+        'm: 'a,
+    {
+        (self.inner.lock(), Locked::new())
+    }
+}
+
+/// A wait queue that a shared structure owns, waited on at level `L`.
+pub struct WaitAt<'q, L: Level> {
+    inner: &'q WaitQueue,
+    _level: PhantomData<fn() -> L>,
+}
+
+impl<L: Level> Clone for WaitAt<'_, L> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<L: Level> Copy for WaitAt<'_, L> {}
+
+impl<'q, L: Level> WaitAt<'q, L> {
+    /// Binds `q` to level `L`.
+    pub fn bind(q: &'q WaitQueue) -> Self {
+        WaitAt {
+            inner: q,
+            _level: PhantomData,
+        }
+    }
+
+    /// `wait_event_interruptible_timeout`, from a context ordered before the queue.
+    pub fn wait_event_interruptible_timeout<P: LockBefore<L>>(
+        &self,
+        _ctx: &mut Locked<'_, P>,
+        cond: impl FnMut() -> bool,
+        timeout_ms: Option<u64>,
+    ) -> WaitResult {
+        self.inner
+            .wait_event_interruptible_timeout(cond, timeout_ms)
+    }
+
+    /// Proof of a context from which waiting on the queue is allowed, for a function
+    /// that may wait on it by calls the types cannot follow (the runtime-PM core's
+    /// `rpm_resume`): it costs nothing and borrows the context for the call.
+    pub fn may_wait<P: LockBefore<L>>(&self, _ctx: &mut Locked<'_, P>) {}
+
+    /// `wake_up`.
+    pub fn wake_up(&self) {
+        self.inner.wake_up();
+    }
+}
+
 /// A declared hierarchy (the static of [`lock_hierarchy!`]) by class name.
 pub struct Hierarchy {
     parent: BTreeMap<&'static str, &'static str>,

@@ -44,10 +44,13 @@ pub fn live_session(sys: &System, card: usize) -> bool {
 pub fn live_offload_in_subtree(sys: &System, u: &crate::usb::core::device::UsbDevice) -> bool {
     // Called from T_sys's decision step: `observe` puts these reads in that step, so the
     // search explores the decision against both orders of each session's start and end.
+    // typed: a session that ended inside the device's bookkeeping window stays an
+    // activity until its deferred put takes effect (the device stayed powered for it).
     (UsbState::from_u32(u.state.observe()) != UsbState::NotAttached
-        && sys
-            .card_of(u.idx)
-            .is_some_and(|c| sys.qc.uadev[c].in_use.observe() != 0))
+        && sys.card_of(u.idx).is_some_and(|c| {
+            sys.qc.uadev[c].in_use.observe() != 0
+                || (sys.design == Design::Typed && u.offload_deferred_puts.observe() > 0)
+        }))
         || u.children.iter().any(|&c| {
             let child = &sys.devs[c];
             child.port_child.observe() && live_offload_in_subtree(sys, child)
@@ -249,8 +252,12 @@ pub fn check_quiescent(sys: &System) {
             );
         }
         match sys.design {
-            Design::V2OffloadSpinlock => {
-                let locked = u.bit_peek(bits::OFFLOAD);
+            Design::V2OffloadSpinlock | Design::Typed => {
+                let locked = if sys.design == Design::Typed {
+                    u.offload_pm_locked.peek()
+                } else {
+                    u.bit_peek(bits::OFFLOAD)
+                };
                 if attached && locked != (status == RPM_SUSPENDED) {
                     ksync::report(
                         Invariant,

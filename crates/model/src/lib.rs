@@ -5,13 +5,18 @@
 //! `sound/usb/qcom/qc_audio_offload.c`, ...). Every shared field is a `ksync`
 //! primitive so that the checker explores the interleavings of the kernel paths.
 //! The three historical designs of the offload-usage API ([`Design`]) differ only in
-//! `usb::core::offload` and at a few call sites (sideband create/remove interrupter,
-//! qc event-ring setup/cleanup, the v1 device-lock scopes).
+//! their contract, `usb::core::offload::{v0_core_locks, v1_caller_locks,
+//! v2_offload_spinlock}`: get/put/check, the PM bookkeeping, and the call sites the
+//! contract names (sideband create/remove interrupter, qc event-ring setup/cleanup,
+//! the v1 device-lock scopes). The fourth, `typed`, is this project's: its USB core
+//! contract is `usb::core::offload::typed` and its class driver
+//! `sound::usb::qcom::typed`.
 
 pub mod dsp;
 pub mod errno;
 pub mod findings;
 pub mod invariants;
+pub mod lock_order;
 pub mod ptr;
 pub mod scenarios;
 pub mod soc;
@@ -38,10 +43,22 @@ pub enum Design {
     V1CallerLocks,
     /// Merged in 7.0-rc7: per-device `offload_lock` spinlock, `pm_runtime_get_if_active`.
     V2OffloadSpinlock,
+    /// This project's contract: lock order in types, usage held as a token whose drop
+    /// is the put (deferred while the PM core holds its bookkeeping), sessions that
+    /// own their resources.
+    Typed,
 }
 
 impl Design {
-    pub const ALL: [Design; 3] = [
+    pub const ALL: [Design; 4] = [
+        Design::V0CoreLocks,
+        Design::V1CallerLocks,
+        Design::V2OffloadSpinlock,
+        Design::Typed,
+    ];
+
+    /// The designs upstream Linux went through.
+    pub const HISTORICAL: [Design; 3] = [
         Design::V0CoreLocks,
         Design::V1CallerLocks,
         Design::V2OffloadSpinlock,
@@ -52,12 +69,22 @@ impl Design {
             Design::V0CoreLocks => "v0-core-locks",
             Design::V1CallerLocks => "v1-caller-locks",
             Design::V2OffloadSpinlock => "v2-offload-spinlock",
+            Design::Typed => "typed",
         }
     }
 
-    /// The sideband layer calls get/put (v0) rather than the qc driver (v1, v2).
-    pub fn sideband_tracks_usage(self) -> bool {
-        self == Design::V0CoreLocks
+    /// The name of the bit-field word that holds the PM bits (and, in v0/v1/v2, the
+    /// offload flag) for race reports.
+    pub fn pm_word(self) -> &'static str {
+        match self {
+            Design::V0CoreLocks | Design::V1CallerLocks => {
+                "udev->{do_remote_wakeup,reset_resume,port_is_suspended,offload_at_suspend}"
+            }
+            Design::V2OffloadSpinlock => {
+                "udev->{do_remote_wakeup,reset_resume,port_is_suspended,offload_pm_locked}"
+            }
+            Design::Typed => "udev->{do_remote_wakeup,reset_resume,port_is_suspended}",
+        }
     }
 }
 
@@ -75,7 +102,7 @@ impl fmt::Display for UnknownDesign {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "unknown design '{}' (expected v0-core-locks, v1-caller-locks or v2-offload-spinlock)",
+            "unknown design '{}' (expected v0-core-locks, v1-caller-locks, v2-offload-spinlock or typed)",
             self.0
         )
     }
@@ -90,6 +117,7 @@ impl FromStr for Design {
             "v0-core-locks" | "v0" | "a" => Ok(Design::V0CoreLocks),
             "v1-caller-locks" | "v1" | "d2" => Ok(Design::V1CallerLocks),
             "v2-offload-spinlock" | "v2" | "b" => Ok(Design::V2OffloadSpinlock),
+            "typed" => Ok(Design::Typed),
             _ => Err(UnknownDesign(s.to_string())),
         }
     }
@@ -106,6 +134,7 @@ mod tests {
             assert_eq!(d.to_string(), d.name());
         }
         assert_eq!("B".parse::<Design>().unwrap(), Design::V2OffloadSpinlock);
-        assert!("typed".parse::<Design>().is_err());
+        assert_eq!("typed".parse::<Design>().unwrap(), Design::Typed);
+        assert!("v3".parse::<Design>().is_err());
     }
 }

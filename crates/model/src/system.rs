@@ -146,7 +146,7 @@ impl System {
     /// Builds the system (inside an execution: starts the worker daemons).
     pub fn new(cfg: Config) -> Sys {
         let cards = cfg.cards;
-        let v2 = cfg.design == Design::V2OffloadSpinlock;
+        let pm_word = cfg.design.pm_word();
         let mut devs = vec![
             UsbDevice::new(
                 0,
@@ -157,7 +157,7 @@ impl System {
                 vec![(IntfKind::Hub, true)],
                 0,
                 0,
-                v2,
+                pm_word,
             ),
             UsbDevice::new(
                 1,
@@ -168,7 +168,7 @@ impl System {
                 vec![(IntfKind::Hub, true)],
                 0,
                 1,
-                v2,
+                pm_word,
             ),
         ];
         for k in 0..cards {
@@ -186,7 +186,7 @@ impl System {
                 // written (sysfs power/autosuspend_delay_ms) after boot
                 pm::DEFAULT_AUTOSUSPEND_DELAY_MS,
                 2 + k as u32,
-                v2,
+                pm_word,
             ));
         }
         devs[0].children.push(1);
@@ -224,6 +224,16 @@ impl System {
             first_audio: 2,
             cfg,
         })
+    }
+
+    /// The offload contract of the design being modelled.
+    pub fn contract(&self) -> &'static dyn crate::usb::core::offload::Contract {
+        crate::usb::core::offload::contract(self.design)
+    }
+
+    /// The qc driver's entry points in the design being modelled.
+    pub fn qc_ops(&self) -> &'static crate::sound::usb::qcom::QcOps {
+        crate::sound::usb::qcom::ops(self.design)
     }
 
     /// Card number of an audio udev.

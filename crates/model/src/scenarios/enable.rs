@@ -17,6 +17,7 @@ pub const ENABLE_VS_UNPLUG: Scenario = Scenario {
         v0: "ACC-10 LK-2 LK-3 LK-9 RES-12 RES-4 SB-9",
         v1: "LK-2 LK-3 LK-9",
         v2: "ACC-10 ACC-2 LK-9 RES-12 RES-4 SB-9",
+        typed: "",
     },
 };
 
@@ -44,6 +45,7 @@ pub const ENABLE_VS_RUNTIME_SUSPEND: Scenario = Scenario {
         v0: "LK-2 LK-3",
         v1: "LK-2 LK-3",
         v2: "LK-2 LK-3",
+        typed: "",
     },
 };
 
@@ -78,6 +80,7 @@ pub const ENABLE_VS_USBFS_DISCONNECT: Scenario = Scenario {
         v0: "LK-1 LK-2 LK-3 LK-4",
         v1: "ACC-9 LK-2 LK-3",
         v2: "ACC-9",
+        typed: "",
     },
 };
 
@@ -92,6 +95,7 @@ pub const ENABLE_VS_SYSTEM_SUSPEND: Scenario = Scenario {
         v0: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 LK-8 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
         v1: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 LK-8 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
         v2: "ACC-11 ACC-7 ACC-8 LK-8 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        typed: "",
     },
 };
 
@@ -106,5 +110,6 @@ pub const ENABLE_VS_DRIVER_REMOVE: Scenario = Scenario {
         v0: "ACC-11 ACC-8 LK-3 LK-8 RES-7",
         v1: "ACC-11 ACC-8 LK-3 LK-4 LK-8 RES-7",
         v2: "ACC-11 ACC-8 LK-8 RES-7",
+        typed: "",
     },
 };

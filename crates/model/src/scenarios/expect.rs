@@ -12,6 +12,7 @@ pub struct Expect {
     pub v0: &'static str,
     pub v1: &'static str,
     pub v2: &'static str,
+    pub typed: &'static str,
 }
 
 impl Expect {
@@ -21,6 +22,7 @@ impl Expect {
             Design::V0CoreLocks => self.v0,
             Design::V1CallerLocks => self.v1,
             Design::V2OffloadSpinlock => self.v2,
+            Design::Typed => self.typed,
         };
         s.split_whitespace().collect()
     }
@@ -31,12 +33,13 @@ fn key(d: Design) -> &'static str {
         Design::V0CoreLocks => "v0",
         Design::V1CallerLocks => "v1",
         Design::V2OffloadSpinlock => "v2",
+        Design::Typed => "typed",
     }
 }
 
 /// Rewrites the `Expect` literals in the scenario definitions of `src` (one source
 /// file) from `found`: `design/scenario` (the program name) → the properties found. A literal is
-/// recognised as the `v0: "…"`, `v1: "…"`, `v2: "…"` lines after the scenario's
+/// recognised as the `v0: "…"`, `v1: "…"`, `v2: "…"`, `typed: "…"` lines after the scenario's
 /// `name: "…"` line; pairs not in `found` keep their text.
 pub fn rewrite(src: &str, found: &BTreeMap<String, BTreeSet<String>>) -> String {
     let mut out = String::with_capacity(src.len());
@@ -83,6 +86,7 @@ mod tests {
         v0: "LK-3",
         v1: "",
         v2: "",
+        typed: "",
     },
 };
 pub const B: Scenario = Scenario {
@@ -91,6 +95,7 @@ pub const B: Scenario = Scenario {
         v0: "",
         v1: "LK-4",
         v2: "",
+        typed: "",
     },
 };
 "#;
@@ -117,6 +122,7 @@ pub const B: Scenario = Scenario {
             v0: "LK-3 RES-7",
             v1: "",
             v2: "ACC-2",
+            typed: "",
         };
         assert_eq!(e.of(Design::V0CoreLocks), ["LK-3", "RES-7"].into());
         assert!(e.of(Design::V1CallerLocks).is_empty());

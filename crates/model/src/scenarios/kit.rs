@@ -156,7 +156,7 @@ impl Path {
                 let ret = pm::rpm_suspend(sys, &sys.devs[udev]);
                 ksync::note(|| format!("rpm_suspend: {ret}"));
             }
-            Path::Remove => qc::qc_usb_audio_remove(sys),
+            Path::Remove => (sys.qc_ops().remove)(sys),
             Path::Probe => system::probe_audio_device(sys, udev),
             Path::QcProbe => qc::qc_usb_audio_probe(sys),
             Path::PcmUser => pcm_user_of(sys, chip(sys, 0)),

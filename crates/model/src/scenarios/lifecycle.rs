@@ -20,6 +20,7 @@ pub const CONNECT_VS_ENABLE: Scenario = Scenario {
         v0: "LK-3",
         v1: "LK-3",
         v2: "",
+        typed: "",
     },
 };
 
@@ -39,6 +40,7 @@ pub const CONNECT_VS_REMOVE: Scenario = Scenario {
         v0: "LK-8",
         v1: "LK-8",
         v2: "LK-8",
+        typed: "",
     },
 };
 
@@ -59,6 +61,7 @@ pub const DISABLE_TWICE: Scenario = Scenario {
         v0: "ACC-12 ACC-8 LK-3",
         v1: "ACC-12 ACC-8 LK-3 LK-4",
         v2: "ACC-12 ACC-8",
+        typed: "",
     },
 };
 
@@ -85,6 +88,7 @@ pub const DISABLE_VS_STOP_SESSION: Scenario = Scenario {
         v0: "ACC-10 ACC-11 LK-3",
         v1: "ACC-10 ACC-11 LK-3 LK-4",
         v2: "ACC-10 ACC-11",
+        typed: "",
     },
 };
 
@@ -110,6 +114,7 @@ pub const UNBIND_TWICE: Scenario = Scenario {
         v0: "LK-1 LK-3 LK-4",
         v1: "ACC-9 LK-3",
         v2: "ACC-9",
+        typed: "",
     },
 };
 
@@ -135,6 +140,7 @@ pub const PCM_USER_VS_UNPLUG: Scenario = Scenario {
         v0: "",
         v1: "",
         v2: "",
+        typed: "",
     },
 };
 
@@ -149,6 +155,7 @@ pub const WARM_RESET_VS_UNPLUG: Scenario = Scenario {
         v0: "LK-1 LK-3 LK-4",
         v1: "LK-3",
         v2: "",
+        typed: "",
     },
 };
 

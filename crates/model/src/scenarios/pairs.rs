@@ -25,6 +25,7 @@ pub const BYE_VS_USBFS: Scenario = Scenario {
         v0: "ACC-10 LK-2 LK-3 LK-9",
         v1: "ACC-10 LK-2 LK-3 LK-9",
         v2: "ACC-10 LK-8 LK-9 RES-10 RES-9",
+        typed: "",
     },
 };
 
@@ -39,6 +40,7 @@ pub const BYE_VS_SUSPEND: Scenario = Scenario {
         v0: "ACC-10 ACC-11 LK-2 LK-3 LK-9 PM-4",
         v1: "ACC-10 ACC-11 LK-2 LK-3 LK-9 PM-4",
         v2: "ACC-10 ACC-11 ACC-5 ACC-7 LK-8 LK-9 PM-4 RES-10 RES-9",
+        typed: "",
     },
 };
 
@@ -54,6 +56,7 @@ pub const BYE_VS_REMOVE: Scenario = Scenario {
         v0: "ACC-10 ACC-11 LK-3 LK-8 LK-9 RES-10 RES-9",
         v1: "ACC-10 ACC-11 LK-3 LK-8 LK-9 RES-10 RES-9",
         v2: "ACC-10 ACC-11 LK-8 LK-9 RES-10 RES-9",
+        typed: "",
     },
 };
 
@@ -69,6 +72,7 @@ pub const UNPLUG_VS_RESET: Scenario = Scenario {
         v0: "LK-3",
         v1: "LK-3",
         v2: "",
+        typed: "",
     },
 };
 
@@ -84,6 +88,7 @@ pub const UNPLUG_VS_USBFS: Scenario = Scenario {
         v0: "LK-3",
         v1: "LK-3",
         v2: "",
+        typed: "",
     },
 };
 
@@ -98,6 +103,7 @@ pub const UNPLUG_VS_SUSPEND: Scenario = Scenario {
         v0: "LK-3 PM-4 PM-6 RES-11",
         v1: "LK-3 PM-4 PM-6 RES-11",
         v2: "PM-4 RES-11",
+        typed: "",
     },
 };
 
@@ -113,6 +119,7 @@ pub const RESET_VS_USBFS: Scenario = Scenario {
         v0: "LK-1 LK-3 LK-4",
         v1: "ACC-9 LK-3",
         v2: "ACC-9",
+        typed: "",
     },
 };
 
@@ -127,6 +134,7 @@ pub const RESET_VS_SUSPEND: Scenario = Scenario {
         v0: "ACC-11 ACC-7 ACC-8 LK-1 LK-3 LK-4 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
         v1: "ACC-11 ACC-7 ACC-8 ACC-9 LK-3 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
         v2: "ACC-11 ACC-7 ACC-8 ACC-9 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        typed: "",
     },
 };
 
@@ -142,6 +150,7 @@ pub const RESET_VS_REMOVE: Scenario = Scenario {
         v0: "ACC-9 LK-1 LK-3 LK-4 RES-8 RES-9 SB-8",
         v1: "ACC-9 LK-3 LK-4 RES-8 RES-9 SB-8",
         v2: "ACC-9 RES-8 RES-9 SB-8",
+        typed: "",
     },
 };
 
@@ -156,6 +165,7 @@ pub const USBFS_VS_SUSPEND: Scenario = Scenario {
         v0: "LK-1 LK-3 LK-4 RES-11",
         v1: "ACC-5 ACC-7 ACC-9 LK-3 PM-4 RES-11",
         v2: "ACC-5 ACC-7 ACC-9 PM-4 RES-11",
+        typed: "",
     },
 };
 
@@ -170,6 +180,7 @@ pub const USBFS_VS_REMOVE: Scenario = Scenario {
         v0: "ACC-5 ACC-7 ACC-9 LK-1 LK-3 LK-4 RES-8 SB-8",
         v1: "ACC-5 ACC-7 ACC-9 LK-3 LK-4 RES-8 SB-8",
         v2: "ACC-5 ACC-7 ACC-9 RES-8 SB-8",
+        typed: "",
     },
 };
 
@@ -184,5 +195,6 @@ pub const SUSPEND_VS_REMOVE: Scenario = Scenario {
         v0: "ACC-11 ACC-8 LK-2 LK-3 LK-8 LK-9 PM-4 RES-7",
         v1: "ACC-11 ACC-5 ACC-7 ACC-8 LK-3 LK-4 LK-8 LK-9 PM-4 RES-7 RES-8",
         v2: "ACC-11 ACC-5 ACC-7 ACC-8 LK-8 LK-9 PM-4 RES-7 RES-8",
+        typed: "",
     },
 };

@@ -17,6 +17,7 @@ pub const MALFORMED_REQUEST: Scenario = Scenario {
         v0: "LK-3",
         v1: "LK-3 LK-4",
         v2: "LK-3",
+        typed: "",
     },
 };
 
@@ -100,6 +101,7 @@ pub const DEL_CLIENT: Scenario = Scenario {
         v0: "ACC-10 ACC-11 LK-3",
         v1: "ACC-10 ACC-11 LK-3",
         v2: "ACC-10 ACC-11",
+        typed: "",
     },
 };
 
@@ -149,6 +151,7 @@ pub const DISABLE_VS_BYE: Scenario = Scenario {
         v0: "ACC-10 ACC-11 LK-3",
         v1: "ACC-10 ACC-11 LK-3 LK-4",
         v2: "ACC-10 ACC-11",
+        typed: "",
     },
 };
 

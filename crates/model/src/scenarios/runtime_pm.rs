@@ -31,6 +31,7 @@ pub const RUNTIME_SUSPEND_VS_BYE: Scenario = Scenario {
         v0: "ACC-10 ACC-11 LK-2 LK-3 LK-8",
         v1: "ACC-10 ACC-11 LK-2 LK-3 LK-8",
         v2: "ACC-10 ACC-11 ACC-5 ACC-7",
+        typed: "",
     },
 };
 
@@ -45,6 +46,7 @@ pub const RUNTIME_SUSPEND_VS_UNPLUG: Scenario = Scenario {
         v0: "LK-3",
         v1: "LK-3",
         v2: "",
+        typed: "",
     },
 };
 
@@ -59,6 +61,7 @@ pub const RUNTIME_SUSPEND_VS_RESET: Scenario = Scenario {
         v0: "LK-1 LK-3 LK-4",
         v1: "ACC-9 LK-3",
         v2: "ACC-9",
+        typed: "",
     },
 };
 
@@ -73,6 +76,7 @@ pub const RUNTIME_SUSPEND_VS_USBFS: Scenario = Scenario {
         v0: "LK-1 LK-3 LK-4",
         v1: "ACC-9 LK-3",
         v2: "ACC-9",
+        typed: "",
     },
 };
 
@@ -87,6 +91,7 @@ pub const RUNTIME_SUSPEND_VS_REMOVE: Scenario = Scenario {
         v0: "ACC-11 ACC-8 LK-3 RES-7",
         v1: "ACC-11 ACC-8 LK-3 LK-4 RES-7",
         v2: "ACC-11 ACC-8 RES-7",
+        typed: "",
     },
 };
 
@@ -101,6 +106,7 @@ pub const AUTOSUSPEND_AFTER_SESSION: Scenario = Scenario {
         v0: "LK-3 RES-11 RES-5",
         v1: "LK-3 LK-4 RES-11 RES-5",
         v2: "LK-3 RES-11 RES-5",
+        typed: "",
     },
 };
 
@@ -128,6 +134,7 @@ pub const RESUME_AFTER_UNPLUG: Scenario = Scenario {
         v0: "ACC-8 LK-2 LK-3",
         v1: "ACC-8 LK-2 LK-3",
         v2: "ACC-8 LK-3",
+        typed: "",
     },
 };
 
@@ -153,6 +160,7 @@ pub const RUNTIME_SUSPEND_FAILS: Scenario = Scenario {
         v0: "LK-3",
         v1: "LK-3 LK-4",
         v2: "",
+        typed: "",
     },
 };
 
@@ -181,6 +189,7 @@ pub const PORT_SUSPEND_FAILS_VS_ENABLE: Scenario = Scenario {
         v0: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
         v1: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
         v2: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        typed: "",
     },
 };
 

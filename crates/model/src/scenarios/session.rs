@@ -21,6 +21,7 @@ pub const ENABLE_DISABLE: Scenario = Scenario {
         v0: "LK-3",
         v1: "LK-3 LK-4",
         v2: "",
+        typed: "",
     },
 };
 
@@ -42,6 +43,7 @@ pub const ENABLE_DISABLE_TWICE: Scenario = Scenario {
         v0: "LK-3 RES-11 RES-5",
         v1: "LK-3 LK-4 RES-11 RES-5",
         v2: "RES-11 RES-5",
+        typed: "",
     },
 };
 
@@ -68,6 +70,7 @@ pub const CONNECT: Scenario = Scenario {
         v0: "LK-3",
         v1: "LK-3 LK-4",
         v2: "",
+        typed: "",
     },
 };
 
@@ -104,6 +107,7 @@ pub const ENABLE_ERROR_PATHS: Scenario = Scenario {
         v0: "ACC-10 ACC-8 LK-3 RES-2 RES-3 RES-4 RES-5 RES-6 RES-7 RES-9",
         v1: "ACC-10 ACC-8 LK-3 LK-4 RES-2 RES-3 RES-4 RES-5 RES-6 RES-7 RES-9",
         v2: "ACC-10 ACC-8 RES-2 RES-3 RES-4 RES-5 RES-6 RES-7 RES-9",
+        typed: "",
     },
 };
 
@@ -226,6 +230,7 @@ pub const TWO_CARDS: Scenario = Scenario {
         v0: "ACC-8 LK-3 RES-7",
         v1: "ACC-8 LK-3 LK-4 RES-7",
         v2: "ACC-8 RES-7",
+        typed: "",
     },
 };
 

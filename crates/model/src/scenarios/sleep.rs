@@ -27,6 +27,7 @@ pub const SYSTEM_SLEEP_TWICE: Scenario = Scenario {
         v0: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
         v1: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
         v2: "ACC-11 ACC-5 ACC-7 ACC-8 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        typed: "",
     },
 };
 
@@ -49,6 +50,7 @@ pub const STOP_DURING_SLEEP: Scenario = Scenario {
         v0: "LK-2 LK-3 PM-4",
         v1: "ACC-5 ACC-7 LK-2 LK-3 LK-4 LK-8 PM-3 PM-4 PM-9",
         v2: "ACC-5 ACC-7 LK-8 PM-4",
+        typed: "",
     },
 };
 
@@ -71,6 +73,7 @@ pub const SYSTEM_SUSPEND_FAILS: Scenario = Scenario {
         v0: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
         v1: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
         v2: "ACC-11 ACC-5 ACC-7 ACC-8 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        typed: "",
     },
 };
 

@@ -20,6 +20,7 @@ pub const STREAM_VS_RESET: Scenario = Scenario {
         v0: "LK-1 LK-2 LK-3 LK-4",
         v1: "ACC-9 LK-2 LK-3",
         v2: "ACC-2 ACC-9 RES-12 RES-4 SB-9",
+        typed: "",
     },
 };
 
@@ -59,6 +60,7 @@ pub const STREAM_VS_USBFS_DISCONNECT: Scenario = Scenario {
         v0: "LK-1 LK-2 LK-3 LK-4",
         v1: "ACC-9 LK-2 LK-3",
         v2: "ACC-2 ACC-9 RES-12 RES-4 SB-9",
+        typed: "",
     },
 };
 
@@ -96,6 +98,7 @@ pub const STREAM_VS_SYSTEM_SUSPEND: Scenario = Scenario {
         v0: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
         v1: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
         v2: "ACC-11 ACC-5 ACC-7 ACC-8 PM-4 RES-1 RES-3 RES-4 RES-7 SB-7 SB-8",
+        typed: "",
     },
 };
 
@@ -113,6 +116,7 @@ pub const BYE_VS_UNPLUG: Scenario = Scenario {
         v0: "ACC-10 LK-2 LK-3 LK-8 LK-9 RES-10 RES-12 RES-4 RES-9 SB-9",
         v1: "ACC-10 LK-2 LK-3 LK-9",
         v2: "ACC-10 ACC-2 LK-8 LK-9 RES-10 RES-12 RES-4 RES-9 SB-9",
+        typed: "",
     },
 };
 
@@ -130,6 +134,7 @@ pub const DRIVER_REMOVE_VS_STREAM: Scenario = Scenario {
         v0: "ACC-11 ACC-8 LK-3 RES-12 RES-4 RES-7 SB-9",
         v1: "ACC-11 ACC-2 ACC-8 LK-3 LK-4 RES-12 RES-4 RES-7 SB-9",
         v2: "ACC-11 ACC-2 ACC-8 RES-12 RES-4 RES-7 SB-9",
+        typed: "",
     },
 };
 
@@ -145,6 +150,7 @@ pub const RING_FREE_NOTIFY: Scenario = Scenario {
         v0: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 RES-1 RES-3 RES-4 RES-7 SB-6 SB-7 SB-8",
         v1: "ACC-11 ACC-7 ACC-8 LK-2 LK-3 RES-1 RES-3 RES-4 RES-7 SB-6 SB-7 SB-8",
         v2: "ACC-11 ACC-7 ACC-8 RES-1 RES-3 RES-4 RES-7 SB-6 SB-7 SB-8",
+        typed: "",
     },
 };
 
@@ -192,6 +198,7 @@ pub const REMOVE_VS_UNPLUG: Scenario = Scenario {
         v0: "LK-3 RES-8 SB-5 SB-8",
         v1: "LK-3 LK-4 RES-8 SB-5 SB-8",
         v2: "RES-8 SB-5 SB-8",
+        typed: "",
     },
 };
 
@@ -210,6 +217,7 @@ pub const BYE_VS_RESET: Scenario = Scenario {
         v0: "ACC-10 LK-2 LK-3 LK-9",
         v1: "ACC-10 LK-2 LK-3 LK-9",
         v2: "ACC-10 LK-8 LK-9 RES-10 RES-9",
+        typed: "",
     },
 };
 
@@ -224,6 +232,7 @@ pub const DISABLE_VS_RUNTIME_SUSPEND: Scenario = Scenario {
         v0: "LK-1 LK-3",
         v1: "LK-1 LK-3 LK-4",
         v2: "ACC-5 ACC-7",
+        typed: "",
     },
 };
 

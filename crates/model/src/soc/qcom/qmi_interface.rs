@@ -20,7 +20,6 @@
 
 use crate::dsp;
 use crate::ptr::Ghost;
-use crate::sound::usb::qcom::offload as qc;
 use crate::system::Sys;
 use qmi::qrtr::{CtrlEvent, CtrlPkt, QRTR_PORT_CTRL};
 use qmi::{DecodeMode, Message, QmiHeader, QMI_REQUEST, QMI_RESPONSE};
@@ -116,14 +115,14 @@ fn qmi_recv_ctrl_pkt(sys: &Sys, buf: &[u8]) {
 fn qmi_recv_bye(sys: &Sys, node: u32) {
     let _f = ksync::frame("qmi_recv_bye");
     ksync::note(|| format!("QMI rx ctrl BYE node {node} → qmi_bye_cb"));
-    qc::qmi_bye_cb(sys, node);
+    (sys.qc_ops().bye)(sys, node);
 }
 
 /// `qmi_recv_del_client`: `ops->del_client`.
 fn qmi_recv_del_client(sys: &Sys, node: u32, port: u32) {
     let _f = ksync::frame("qmi_recv_del_client");
     ksync::note(|| format!("QMI rx ctrl DEL_CLIENT {node}:{port:#x} → qmi_svc_disconnect_cb"));
-    qc::qmi_svc_disconnect_cb(sys, node, port);
+    (sys.qc_ops().del_client)(sys, node, port);
 }
 
 fn drop_msg(sys: &Sys, why: impl FnOnce() -> String) {
@@ -188,7 +187,7 @@ pub fn qmi_handle_message(sys: &Sys, sq: SockaddrQrtr, buf: &[u8]) {
                     }
                 )
             });
-            qc::handle_uaudio_stream_req(sys, sq, txn, &msg);
+            (sys.qc_ops().handle_uaudio_stream_req)(sys, sq, txn, &msg);
         }
         Ok(other) => drop_msg(sys, || format!("unexpected decode result {other:?}")),
         Err(e) => drop_msg(sys, || {

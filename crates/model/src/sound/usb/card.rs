@@ -5,7 +5,6 @@
 use crate::errno::*;
 use crate::ptr::Ghost;
 use crate::sound::usb::pcm::SubsState;
-use crate::sound::usb::qcom::offload as qc;
 use crate::system::Sys;
 use crate::usb::core::device::{cond, IntfKind, UsbDevice, UsbInterface};
 use crate::usb::core::driver::PmMsg;
@@ -196,7 +195,7 @@ pub fn usb_audio_probe(sys: &Sys, udev: &UsbDevice, intf: &UsbInterface) -> i32 
     chip.num_interfaces.fetch_add(1);
     intf.intfdata.store(Some(chip.clone()));
     if reg.platform_ops {
-        qc::qc_usb_audio_offload_probe(sys, &chip);
+        (sys.qc_ops().connect_cb)(sys, &chip);
     }
     if chip.num_interfaces.peek() > 1 {
         chip.active.fetch_sub(1);
@@ -247,7 +246,7 @@ pub fn usb_audio_disconnect(sys: &Sys, _udev: &UsbDevice, intf: &UsbInterface) {
     let _f2 = ksync::frame("__usb_audio_disconnect");
     let mut reg = sys.snd.register_mutex.lock();
     if reg.platform_ops {
-        qc::qc_usb_audio_offload_disconnect(sys, &chip);
+        (sys.qc_ops().disconnect_cb)(sys, &chip);
     }
     let was = chip.shutdown.fetch_add(1);
     if was == 0 {
@@ -278,8 +277,13 @@ pub fn usb_audio_suspend(sys: &Sys, _udev: &UsbDevice, intf: &UsbInterface, msg:
     if !msg.is_auto() && chip.system_suspend.load() == 0 {
         chip.system_suspend.store(n);
     }
-    if sys.snd.platform_ops_ptr.read() {
-        qc::qc_usb_audio_offload_suspend(sys, &chip, msg);
+    let ops = if sys.contract().platform_ops_under_register_mutex() {
+        sys.snd.register_mutex.lock().platform_ops
+    } else {
+        sys.snd.platform_ops_ptr.read()
+    };
+    if ops {
+        (sys.qc_ops().suspend_cb)(sys, &chip, msg);
     }
     0
 }
@@ -331,7 +335,7 @@ pub fn snd_usb_rediscover_devices(sys: &Sys) {
         return;
     }
     for c in reg.chips.iter().flatten() {
-        qc::qc_usb_audio_offload_probe(sys, c);
+        (sys.qc_ops().connect_cb)(sys, c);
     }
 }
 

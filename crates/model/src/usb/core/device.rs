@@ -5,7 +5,7 @@ use crate::ptr::{Ghost, Ptr};
 use crate::sound::usb::card::Chip;
 use crate::system::System;
 use crate::usb::core::pm::RuntimePm;
-use ksync::{AtomicBool, AtomicU32, LockClass, Mutex, Racy, SpinLock};
+use ksync::{AtomicBool, AtomicI32, AtomicU32, LockClass, Mutex, Racy, SpinLock};
 
 /// `enum usb_device_state`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,8 +108,14 @@ pub struct UsbDevice {
     /// `do_remote_wakeup`, `reset_resume` and `port_is_suspended`, which are written
     /// without that lock (LK-8).
     pub pm_word: Racy<u8>,
-    /// v2 `offload_lock` (L_off).
+    /// v2 `offload_lock` (L_off); typed's too.
     pub offload_lock: SpinLock<()>,
+    /// typed: `offload_pm_locked` in a word of its own, written under `offload_lock`.
+    pub offload_pm_locked: Racy<bool>,
+    /// typed: puts that landed while `offload_pm_locked` was set, applied when the
+    /// bookkeeping ends (written under `offload_lock`; an atomic so that the PM-4
+    /// check can read it in the decision's step).
+    pub offload_deferred_puts: AtomicI32,
     pub reset_in_progress: AtomicBool,
     /// `port->child` of the parent hub still points at this device.
     pub port_child: AtomicBool,
@@ -149,7 +155,7 @@ impl UsbDevice {
         interfaces: Vec<(IntfKind, bool)>,
         autosuspend_delay_ms: u64,
         slot_id: u32,
-        v2: bool,
+        pm_word: &'static str,
     ) -> Self {
         let n_intf = interfaces.len();
         UsbDevice {
@@ -184,16 +190,10 @@ impl UsbDevice {
                 })
                 .collect(),
             offload_usage: Racy::labeled("udev->offload_usage", name, 0),
-            pm_word: Racy::labeled(
-                if v2 {
-                    "udev->{do_remote_wakeup,reset_resume,port_is_suspended,offload_pm_locked}"
-                } else {
-                    "udev->{do_remote_wakeup,reset_resume,port_is_suspended,offload_at_suspend}"
-                },
-                name,
-                0,
-            ),
+            pm_word: Racy::labeled(pm_word, name, 0),
             offload_lock: SpinLock::labeled(LockClass::new("&udev->offload_lock"), name, ()),
+            offload_pm_locked: Racy::labeled("udev->offload_pm_locked", name, false),
+            offload_deferred_puts: AtomicI32::new("udev->offload_deferred_puts", 0),
             reset_in_progress: AtomicBool::new("udev->reset_in_progress", false),
             port_child: AtomicBool::new("port->child", true),
             slot_id,

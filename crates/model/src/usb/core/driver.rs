@@ -11,9 +11,8 @@ use crate::usb::core::device::{
     bits, cond, usb_set_device_state, IntfKind, UsbDevice, UsbInterface, UsbState,
 };
 use crate::usb::core::hub;
-use crate::usb::core::offload::{usb_offload_check, usb_offload_set_pm_locked};
+use crate::usb::core::offload::usb_offload_check;
 use crate::usb::core::pm::{self, RPM_ACTIVE, RPM_SUSPENDED};
-use crate::Design;
 
 /// `pm_message_t` events the model uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,10 +167,8 @@ pub fn usb_suspend_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
     if st == UsbState::NotAttached || st == UsbState::Suspended {
         return 0;
     }
-    let v2 = sys.design == Design::V2OffloadSpinlock;
-    if v2 {
-        usb_offload_set_pm_locked(udev, true);
-    }
+    let contract = sys.contract();
+    contract.suspend_begin(udev);
     let offload_active = msg == PmMsg::Suspend && usb_offload_check(sys, udev);
     if msg == PmMsg::Suspend {
         // PM-4: the decision is the live offload activity of the subtree now
@@ -192,9 +189,7 @@ pub fn usb_suspend_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
             )
         });
     }
-    if offload_active && !v2 {
-        udev.set_bit(bits::OFFLOAD, true);
-    }
+    contract.suspend_decided(udev, offload_active);
     let mut status = 0;
     let n = udev.interfaces.len();
     // `for (i = n - 1; i >= 0; --i)`: on a failure `i` is the failing interface; after
@@ -230,9 +225,7 @@ pub fn usb_suspend_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
         for intf in &udev.interfaces[resumed_after_failure(i, n)] {
             usb_resume_interface(sys, udev, intf, PmMsg::AutoResume);
         }
-        if v2 {
-            usb_offload_set_pm_locked(udev, false);
-        }
+        contract.suspend_failed(udev);
     }
     status
 }
@@ -240,16 +233,13 @@ pub fn usb_suspend_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
 /// `usb_resume_both(udev, msg)` (spec (g) resume 2, (h)3).
 pub fn usb_resume_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
     let _f = ksync::frame("usb_resume_both");
-    let v2 = sys.design == Design::V2OffloadSpinlock;
+    let contract = sys.contract();
     let mut status = 0;
-    if udev.state() == UsbState::NotAttached {
+    let attached = udev.state() != UsbState::NotAttached;
+    if !attached {
         status = -ENODEV;
     } else {
-        let decision = if v2 {
-            msg == PmMsg::Resume && usb_offload_check(sys, udev)
-        } else {
-            udev.bit(bits::OFFLOAD)
-        };
+        let decision = contract.resume_decision(sys, udev, msg);
         if msg == PmMsg::Resume {
             udev.ghost.resume_skipped.set(decision as i64);
             let sk = udev.ghost.suspend_skipped.get() != 0;
@@ -271,13 +261,8 @@ pub fn usb_resume_both(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
                 usb_resume_interface(sys, udev, intf, msg);
             }
         }
-        if !v2 {
-            udev.set_bit(bits::OFFLOAD, false);
-        }
     }
-    if v2 {
-        usb_offload_set_pm_locked(udev, false);
-    }
+    contract.resume_end(udev, attached);
     if status == 0 {
         udev.set_bit(bits::RESET_RESUME, false);
     }

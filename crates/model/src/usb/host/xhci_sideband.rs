@@ -6,7 +6,6 @@
 
 use crate::errno::*;
 use crate::ptr::{Ghost, Ptr};
-use crate::sound::usb::qcom::offload as qc;
 use crate::system::{Fault, Sys};
 use crate::usb::core::device::{UsbDevice, UsbState};
 use crate::usb::core::offload;
@@ -295,7 +294,7 @@ pub fn xhci_sideband_create_interrupter(sys: &Sys, sb: &Arc<Sideband>, intr_num:
     s.ir = Some(slot);
     sb.ir_set.write(true);
     sys.res.interrupters.add(1);
-    if sys.design.sideband_tracks_usage() {
+    if sys.contract().sideband_tracks_usage() {
         // v0: get under L_sb; its result is returned, the interrupter stays on failure
         let r = offload::usb_offload_get(sys, &sys.devs[vdev]);
         return r;
@@ -329,7 +328,7 @@ pub fn __xhci_sideband_remove_interrupter(sys: &Sys, sb: &Sideband, s: &mut SbSt
     s.ir = None;
     sb.ir_set.write(false);
     sys.res.interrupters.add(-1);
-    if sys.design.sideband_tracks_usage() {
+    if sys.contract().sideband_tracks_usage() {
         if let Some(vdev) = s.vdev {
             let udev = &sys.devs[vdev];
             if udev.state() != UsbState::NotAttached {
@@ -374,7 +373,7 @@ pub fn xhci_sideband_notify_ep_ring_free(sys: &Sys, sb: &Arc<Sideband>, ep_index
     if !check_live(sb, "xhci_sideband_notify_ep_ring_free") {
         return;
     }
-    qc::uaudio_sideband_notifier(sys, sb, ep_index);
+    (sys.qc_ops().notify_ep_ring_free)(sys, sb, ep_index);
 }
 
 /// `xhci_discover_or_reset_device` (the `reset_device` hook): for every ring owned by

@@ -76,6 +76,10 @@ pub struct UadevLocked {
     pub num_intf: usize,
     pub sb: Option<Arc<Sideband>>,
     pub sdev: bool,
+    /// typed: the card's offload session, owned here while it is live.
+    pub session: Option<crate::sound::usb::qcom::typed::Session>,
+    /// typed: a disconnect or remove is ending the card (no new session starts).
+    pub closing: bool,
 }
 
 /// `uaudio_qdev` and `uadev[]` under L_qdev.
@@ -176,7 +180,7 @@ impl QcDriver {
 }
 type CGuard<'a> = MutexGuard<'a, ChipState>;
 
-fn qdev_live(sys: &Sys, what: &str) -> bool {
+pub(crate) fn qdev_live(sys: &Sys, what: &str) -> bool {
     if sys.qc.removed.get() != 0 && !sys.qc.qdev_present.peek() {
         ksync::report(
             FindingKind::Invariant,
@@ -190,11 +194,11 @@ fn qdev_live(sys: &Sys, what: &str) -> bool {
 
 // ---------------------------------------------------------------- IOMMU helpers
 
-fn iommu_map(sys: &Sys) {
+pub(crate) fn iommu_map(sys: &Sys) {
     sys.res.iommu_maps.add(1);
 }
 
-fn iommu_unmap(sys: &Sys, what: &str) {
+pub(crate) fn iommu_unmap(sys: &Sys, what: &str) {
     if sys.res.iommu_maps.add(-1) < 0 {
         ksync::report(
             FindingKind::Invariant,
@@ -205,7 +209,7 @@ fn iommu_unmap(sys: &Sys, what: &str) {
 }
 
 /// `uaudio_iommu_map_pa(MEM_XFER_RING, pa)`: 0 on failure.
-fn uaudio_iommu_map_xfer_ring(sys: &Sys, q: &mut QdevState) -> u64 {
+pub(crate) fn uaudio_iommu_map_xfer_ring(sys: &Sys, q: &mut QdevState) -> u64 {
     let va = q.xfer_ring.get(PAGE_SIZE);
     if va == 0 {
         return 0;
@@ -221,7 +225,7 @@ fn uaudio_iommu_map_xfer_ring(sys: &Sys, q: &mut QdevState) -> u64 {
 
 /// `uaudio_iommu_map_pa(MEM_EVENT_RING, pa)`: IOVA_BASE, or 0 on a map failure. No
 /// new mapping if `er_mapped` is already set; `er_mapped` is not set here.
-fn uaudio_iommu_map_event_ring(sys: &Sys, q: &QdevState) -> u64 {
+pub(crate) fn uaudio_iommu_map_event_ring(sys: &Sys, q: &QdevState) -> u64 {
     if q.er_mapped {
         return IOVA_BASE;
     }
@@ -235,7 +239,7 @@ fn uaudio_iommu_map_event_ring(sys: &Sys, q: &QdevState) -> u64 {
 
 /// `uaudio_iommu_unmap(MEM_EVENT_RING, ...)`: the kernel skips the unmap when
 /// `er_mapped` is clear; the model reports that unmap of nothing (RES-4).
-fn uaudio_iommu_unmap_event_ring(sys: &Sys, q: &mut QdevState) {
+pub(crate) fn uaudio_iommu_unmap_event_ring(sys: &Sys, q: &mut QdevState) {
     if q.er_mapped {
         q.er_mapped = false;
         iommu_unmap(sys, "event ring");
@@ -251,7 +255,7 @@ fn uaudio_iommu_unmap_event_ring(sys: &Sys, q: &mut QdevState) {
 
 /// A `uaudio_put_iova` that released nothing, or not what was allocated: the
 /// kernel ignores it (or credits the whole size); the model reports it (RES-3).
-fn check_iova_put(r: PutOutcome, what: &str, va: u64, size: u64) {
+pub(crate) fn check_iova_put(r: PutOutcome, what: &str, va: u64, size: u64) {
     let why = match r {
         PutOutcome::Freed => return,
         PutOutcome::NotAllocated => "no allocation starts there",
@@ -268,13 +272,20 @@ fn check_iova_put(r: PutOutcome, what: &str, va: u64, size: u64) {
 }
 
 #[derive(Clone, Copy)]
-enum Mem {
+pub(crate) enum Mem {
     XferRing,
     XferBuf,
 }
 
 /// `uaudio_iommu_unmap(MEM_XFER_RING|MEM_XFER_BUF, iova, size, mapped)`.
-fn uaudio_iommu_unmap(sys: &Sys, q: &mut QdevState, mem: Mem, iova: u64, size: u64, mapped: u64) {
+pub(crate) fn uaudio_iommu_unmap(
+    sys: &Sys,
+    q: &mut QdevState,
+    mem: Mem,
+    iova: u64,
+    size: u64,
+    mapped: u64,
+) {
     if iova == 0 || size == 0 {
         return;
     }
@@ -551,7 +562,7 @@ fn enable_audio_stream(sys: &Sys, chip: &Chip) -> i32 {
 }
 
 /// `uaudio_endpoint_setup`: add the endpoint to the sideband, map its ring.
-fn uaudio_endpoint_setup(
+pub(crate) fn uaudio_endpoint_setup(
     sys: &Sys,
     q: &mut QdevState,
     sb: &Arc<Sideband>,
@@ -615,7 +626,11 @@ fn uaudio_event_ring_setup(
 }
 
 /// `uaudio_transfer_buffer_setup`: (iova, size) or -ENOMEM.
-fn uaudio_transfer_buffer_setup(sys: &Sys, q: &mut QdevState, len: u64) -> Result<(u64, u64), i32> {
+pub(crate) fn uaudio_transfer_buffer_setup(
+    sys: &Sys,
+    q: &mut QdevState,
+    len: u64,
+) -> Result<(u64, u64), i32> {
     let _f = ksync::frame("uaudio_transfer_buffer_setup");
     let len = if len == 0 {
         PAGE_SIZE
@@ -638,7 +653,7 @@ fn uaudio_transfer_buffer_setup(sys: &Sys, q: &mut QdevState, len: u64) -> Resul
 }
 
 /// `ep->desc` as far as the model knows it (unknown fields 0).
-fn ep_desc(ep: crate::sound::usb::card::EpDesc, feedback: bool) -> EndpointDescriptor {
+pub(crate) fn ep_desc(ep: crate::sound::usb::card::EpDesc, feedback: bool) -> EndpointDescriptor {
     EndpointDescriptor {
         b_length: 7,
         b_descriptor_type: 5, // USB_DT_ENDPOINT
@@ -649,7 +664,7 @@ fn ep_desc(ep: crate::sound::usb::card::EpDesc, feedback: bool) -> EndpointDescr
 }
 
 /// A ring/buffer `mem_info_v01` (DMA addresses are not modelled: 0).
-fn mem_info(iova: u64, size: u64) -> MemInfo {
+pub(crate) fn mem_info(iova: u64, size: u64) -> MemInfo {
     MemInfo {
         iova: prepend_sid_to_iova(iova, UAUDIO_SID),
         dma: 0,
@@ -822,7 +837,7 @@ fn prepare_qmi_response(
 }
 
 /// `find_substream(card, pcm, dir)` → the chip if the substream exists.
-fn find_substream(sys: &Sys, card: usize, pcm: u8, dir: u8) -> Option<Arc<Chip>> {
+pub(crate) fn find_substream(sys: &Sys, card: usize, pcm: u8, dir: u8) -> Option<Arc<Chip>> {
     let chip = sys.qc.uadev[card].chip.load()?;
     if chip.shutdown.load() != 0 || pcm >= chip.pcm_devs || dir > 1 || dir != 0 {
         return None;
@@ -1048,7 +1063,7 @@ pub fn qmi_stop_session(sys: &Sys) {
 }
 
 /// Forgets the client (`client_sq` zeroed, `client_connected = false`).
-fn qmi_forget_client(sys: &Sys) {
+pub(crate) fn qmi_forget_client(sys: &Sys) {
     sys.qc.client_store(None);
 }
 

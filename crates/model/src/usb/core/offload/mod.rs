@@ -1,13 +1,74 @@
-//! `drivers/usb/core/offload.c`: `usb_offload_get/put/check` and
-//! `usb_offload_set_pm_locked`, per design version (spec §3.1–3.5). The design
-//! differences of the USB core live here.
+//! `drivers/usb/core/offload.c`: `usb_offload_get/put/check` and the PM bookkeeping
+//! around them, one module per design (spec §3.1–3.5). Each design's whole contract —
+//! the USB core's get/put/check, what `usb_suspend_both`/`usb_resume_both` record, and
+//! where the class driver calls in and which locks it holds — is one implementation of
+//! [`Contract`]; the kernel paths call through [`Sys::contract`].
+
+mod typed;
+mod v0_core_locks;
+mod v1_caller_locks;
+mod v2_offload_spinlock;
+
+pub use typed::{OffloadUsage, RpmRef, Typed};
 
 use crate::errno::*;
 use crate::system::Sys;
-use crate::usb::core::device::{bits, UsbDevice, UsbState};
-use crate::usb::core::pm;
+use crate::usb::core::device::{bits, UsbDevice};
+use crate::usb::core::driver::PmMsg;
 use crate::Design;
-use ksync::FindingKind;
+use ksync::{FindingKind, MutexGuard};
+
+/// One design's offload contract.
+pub trait Contract: Send + Sync + 'static {
+    /// `usb_offload_get(udev)` as the design's USB core implements it.
+    fn usb_offload_get(&self, sys: &Sys, udev: &UsbDevice) -> i32;
+    /// `usb_offload_put(udev)`.
+    fn usb_offload_put(&self, sys: &Sys, udev: &UsbDevice) -> i32;
+    /// The body of `usb_offload_check(udev)` (its caller holds `udev`'s lock).
+    fn offload_check_subtree(&self, sys: &Sys, udev: &UsbDevice) -> bool;
+
+    /// `usb_suspend_both`, before the offload decision (v2: `offload_pm_locked`).
+    fn suspend_begin(&self, _udev: &UsbDevice) {}
+    /// `usb_suspend_both`, after the decision (v0/v1: `offload_at_suspend`).
+    fn suspend_decided(&self, _udev: &UsbDevice, _offload_active: bool) {}
+    /// `usb_suspend_both` failed and rolled back.
+    fn suspend_failed(&self, _udev: &UsbDevice) {}
+    /// `usb_resume_both` of an attached device: whether the device resume is skipped
+    /// for offload.
+    fn resume_decision(&self, sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> bool;
+    /// The end of `usb_resume_both`; `attached`: the device was not NOTATTACHED.
+    fn resume_end(&self, udev: &UsbDevice, attached: bool);
+
+    /// `xhci_sideband_create_interrupter` / `__xhci_sideband_remove_interrupter` count
+    /// the usage (v0) rather than the class driver (v1, v2).
+    fn sideband_tracks_usage(&self) -> bool {
+        false
+    }
+    /// `uaudio_event_ring_setup` and its unwinds count the usage with the int API.
+    fn class_driver_tracks_usage(&self) -> bool {
+        false
+    }
+    /// The device lock the class driver takes around its stream paths (v1:
+    /// `guard(device)` in `handle_uaudio_stream_req` and `qmi_stop_session`).
+    fn class_driver_device_lock<'a>(&self, _udev: &'a UsbDevice) -> Option<MutexGuard<'a, ()>> {
+        None
+    }
+    /// `usb_audio_suspend` reads `platform_ops` under `register_mutex` (typed) rather
+    /// than without it (the kernel).
+    fn platform_ops_under_register_mutex(&self) -> bool {
+        false
+    }
+}
+
+/// The contract of `design`.
+pub fn contract(design: Design) -> &'static dyn Contract {
+    match design {
+        Design::V0CoreLocks => &v0_core_locks::V0CoreLocks,
+        Design::V1CallerLocks => &v1_caller_locks::V1CallerLocks,
+        Design::V2OffloadSpinlock => &v2_offload_spinlock::V2OffloadSpinlock,
+        Design::Typed => &Typed,
+    }
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Op {
@@ -15,52 +76,35 @@ enum Op {
     Put,
 }
 
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Get => "get",
+            Op::Put => "put",
+        }
+    }
+}
+
 /// `usb_offload_get(udev)`.
 pub fn usb_offload_get(sys: &Sys, udev: &UsbDevice) -> i32 {
     let _f = ksync::frame("usb_offload_get");
-    offload_op(sys, udev, Op::Get)
+    let r = sys.contract().usb_offload_get(sys, udev);
+    mark_error(Op::Get, r);
+    r
 }
 
 /// `usb_offload_put(udev)`.
 pub fn usb_offload_put(sys: &Sys, udev: &UsbDevice) -> i32 {
     let _f = ksync::frame("usb_offload_put");
-    offload_op(sys, udev, Op::Put)
-}
-
-fn offload_op(sys: &Sys, udev: &UsbDevice, op: Op) -> i32 {
-    let r = match sys.design {
-        Design::V0CoreLocks => {
-            // LK-4: "the caller must not hold udevL". Acquiring it again is LK-1.
-            ksync::check(!udev.dev_mutex.is_held(), "LK-4", || {
-                format!(
-                    "usb_offload_{} (v0) called with udevL({}) held; it takes udevL itself",
-                    if op == Op::Get { "get" } else { "put" },
-                    udev.name
-                )
-            });
-            let _g = udev.dev_mutex.lock();
-            state_checks_and_change(sys, udev, op)
-        }
-        Design::V1CallerLocks => {
-            // device_lock_assert: lockdep warns and continues.
-            if !udev.dev_mutex.is_held() {
-                ksync::report(
-                    FindingKind::Invariant,
-                    "LK-4",
-                    format!(
-                        "device_lock_assert failed in usb_offload_{} (v1): udevL({}) not held by caller",
-                        if op == Op::Get { "get" } else { "put" },
-                        udev.name
-                    ),
-                );
-            }
-            state_checks_and_change(sys, udev, op)
-        }
-        Design::V2OffloadSpinlock => v2_op(sys, udev, op),
-    };
-    if op == Op::Put && r != 0 {
+    let r = sys.contract().usb_offload_put(sys, udev);
+    if r != 0 {
         udev.ghost.puts_failed.add(1);
     }
+    mark_error(Op::Put, r);
+    r
+}
+
+fn mark_error(op: Op, r: i32) {
     if r != 0 {
         ksync::mechanism(match (op, -r) {
             (Op::Get, ENODEV) => "usb_offload_get -ENODEV",
@@ -73,54 +117,15 @@ fn offload_op(sys: &Sys, udev: &UsbDevice, op: Op) -> i32 {
             (Op::Put, _) => "usb_offload_put error",
         });
     }
-    r
 }
 
-/// Steps 2–6 of §3.1/§3.2 (v0 with udevL held by itself, v1 by the caller).
-fn state_checks_and_change(sys: &Sys, udev: &UsbDevice, op: Op) -> i32 {
-    let st = udev.state();
-    if st == UsbState::NotAttached {
-        return -ENODEV;
-    }
-    if st == UsbState::Suspended || udev.bit(bits::OFFLOAD) {
-        return -EBUSY;
-    }
-    let r = pm::usb_autoresume_device(sys, udev);
-    if r < 0 {
-        return r;
-    }
-    change_count(udev, op);
-    pm::usb_autosuspend_device(sys, udev);
-    0
-}
-
-fn v2_op(sys: &Sys, udev: &UsbDevice, op: Op) -> i32 {
-    // usb_get_dev(udev) never fails for a non-NULL udev.
-    let r = pm::pm_runtime_get_if_active(udev);
-    if r != 1 {
-        return -EBUSY;
-    }
-    let ret = {
-        let _l = udev.offload_lock.lock();
-        if udev.bit(bits::OFFLOAD) {
-            -EAGAIN
-        } else {
-            change_count(udev, op);
-            0
-        }
-    };
-    pm::pm_runtime_put_autosuspend(sys, udev);
-    ret
-}
-
-/// Step 5: get +1; put −1 unless 0. With the ACC-1/2/3/6 checks.
-fn change_count(udev: &UsbDevice, op: Op) {
-    // checker-side read of the flags (no scheduling point)
-    let flag = udev.bit_peek(bits::OFFLOAD);
+/// Step 5: get +1; put −1 unless 0. With the ACC-1/2/3/6 checks. `pm_locked`: the
+/// design's suspend-bookkeeping flag as the checker sees it.
+fn change_count(udev: &UsbDevice, op: Op, pm_locked: bool) {
     let v = udev.offload_usage.read();
     match op {
         Op::Get => {
-            ksync::check(!flag, "ACC-6", || {
+            ksync::check(!pm_locked, "ACC-6", || {
                 format!(
                     "offload_usage({}) incremented while the suspend bookkeeping flag is set",
                     udev.name
@@ -132,7 +137,7 @@ fn change_count(udev: &UsbDevice, op: Op) {
         }
         Op::Put => {
             if v > 0 {
-                ksync::check(!flag, "ACC-6", || {
+                ksync::check(!pm_locked, "ACC-6", || {
                     format!(
                         "offload_usage({}) decremented while the suspend bookkeeping flag is set",
                         udev.name
@@ -175,7 +180,7 @@ pub fn usb_offload_check(sys: &Sys, udev: &UsbDevice) -> bool {
             udev.name
         )
     });
-    let r = offload_check_subtree(sys, udev);
+    let r = sys.contract().offload_check_subtree(sys, udev);
     let now = counts_in_subtree(sys, udev);
     ksync::check(r == now, "PM-8", || {
         format!(
@@ -195,24 +200,18 @@ fn counts_in_subtree(sys: &Sys, udev: &UsbDevice) -> bool {
         })
 }
 
-fn offload_check_subtree(sys: &Sys, udev: &UsbDevice) -> bool {
-    let v2 = sys.design == Design::V2OffloadSpinlock;
-    if v2 && udev.offload_usage.read() != 0 {
-        return true;
-    }
+/// The children `usb_hub_for_each_child` visits (ports with a child), each checked
+/// under its own device lock, in port order; the first that answers true ends the walk.
+fn any_child_offloaded(sys: &Sys, udev: &UsbDevice) -> bool {
     for &c in &udev.children {
         let child = &sys.devs[c];
         if !child.port_child.load() {
-            // usb_hub_for_each_child visits only ports with a child
             continue;
         }
         let _g = child.dev_mutex.lock();
         if usb_offload_check(sys, child) {
             return true;
         }
-    }
-    if !v2 {
-        return udev.offload_usage.read() != 0;
     }
     false
 }
