@@ -11,7 +11,11 @@
 //! `usb-offload locks --design typed` checks the lock graph every scenario produces
 //! against this declaration; `docs/typed-design.md` prints it as a table.
 
-use ksync::order::Unlocked;
+use crate::sound::usb::card::{Chip, ChipState, RegState};
+use crate::sound::usb::qcom::offload::QdevState;
+use crate::system::System;
+use crate::usb::core::device::UsbDevice;
+use ksync::order::{MutexAt, Unlocked, WaitAt};
 
 ksync::lock_level!(
     /// `&udev->dev.mutex` of the audio device (the core holds it around probe,
@@ -72,4 +76,37 @@ ksync::lock_hierarchy! {
     ChipMutex => SbMutex;
     SbMutex => XhciLock;
     XhciLock => OffloadLock;
+}
+
+// The kernel's locks bound to their levels: the one place that says which lock is at
+// which level.
+
+/// `qdev_mutex`.
+pub fn qdev_mutex(sys: &System) -> MutexAt<'_, QdevMutex, QdevState> {
+    MutexAt::bind(&sys.qc.qdev_mutex)
+}
+
+/// `&chip->mutex`.
+pub fn chip_mutex(chip: &Chip) -> MutexAt<'_, ChipMutex, ChipState> {
+    MutexAt::bind(&chip.mutex)
+}
+
+/// `register_mutex`.
+pub fn register_mutex(sys: &System) -> MutexAt<'_, RegisterMutex, RegState> {
+    MutexAt::bind(&sys.snd.register_mutex)
+}
+
+/// `&udev->dev.mutex`.
+pub fn udev_lock(udev: &UsbDevice) -> MutexAt<'_, UdevLock, ()> {
+    MutexAt::bind(&udev.dev_mutex)
+}
+
+/// `W_inuse` of `card` (`uadev[card].disconnect_wq`).
+pub fn disconnect_wq(sys: &System, card: usize) -> WaitAt<'_, InUseWait> {
+    WaitAt::bind(&sys.qc.uadev[card].disconnect_wq)
+}
+
+/// `W_rpm` of the chip's device.
+pub fn rpm_wait<'s>(sys: &'s System, chip: &Chip) -> WaitAt<'s, RpmWait> {
+    WaitAt::bind(&sys.devs[chip.udev].pm.w_rpm)
 }

@@ -18,9 +18,12 @@
 //!   powered for it (the usage is counted), so `suspend_cb` does not end it.
 
 use crate::errno::*;
-use crate::lock_order::{Address0Mutex, ChipMutex, InUseWait, QdevMutex, RegisterMutex, RpmWait};
+use crate::lock_order::{
+    chip_mutex, disconnect_wq, qdev_mutex, register_mutex, rpm_wait, Address0Mutex, InUseWait,
+    QdevMutex, RegisterMutex, RpmWait,
+};
 use crate::soc::qcom::qmi_interface::{self as qmi_if, SockaddrQrtr};
-use crate::sound::usb::card::{self, Chip, RegState};
+use crate::sound::usb::card::{self, Chip};
 use crate::sound::usb::pcm;
 use crate::sound::usb::qcom::iova::{IOVA_BASE, PAGE_SIZE};
 use crate::sound::usb::qcom::offload::{
@@ -30,39 +33,22 @@ use crate::sound::usb::qcom::offload::{
 };
 use crate::system::{Fault, Sys};
 use crate::usb::core::offload::{OffloadUsage, RpmRef};
+use crate::usb::core::pm;
 use crate::usb::host::xhci_sideband::{self as sbapi, Sideband};
-use ksync::order::{LockBefore, Locked, MutexAt, Unlocked, WaitAt};
+use ksync::order::{LockBefore, Locked, Unlocked};
 use ksync::{MutexGuard, WaitResult};
 use qmi::{AppsMemInfo, DeviceSpeed, InterfaceDescriptor, StreamStatus};
 use std::sync::Arc;
 
-// ------------------------------------------------------------ the locks, bound once
-
-fn qdev_mutex(sys: &Sys) -> MutexAt<'_, QdevMutex, QdevState> {
-    MutexAt::bind(&sys.qc.qdev_mutex)
-}
-
-fn chip_mutex(chip: &Chip) -> MutexAt<'_, ChipMutex, card::ChipState> {
-    MutexAt::bind(&chip.mutex)
-}
-
-fn register_mutex(sys: &Sys) -> MutexAt<'_, RegisterMutex, RegState> {
-    MutexAt::bind(&sys.snd.register_mutex)
-}
-
-fn disconnect_wq(sys: &Sys, card: usize) -> WaitAt<'_, InUseWait> {
-    WaitAt::bind(&sys.qc.uadev[card].disconnect_wq)
-}
-
-fn rpm_wait<'s>(sys: &'s Sys, chip: &Chip) -> WaitAt<'s, RpmWait> {
-    WaitAt::bind(&sys.devs[chip.udev].pm.w_rpm)
-}
-
 // ------------------------------------------------------------ what a session owns
 
-/// The chip's autopm reference (`snd_usb_autoresume` succeeded). Dropping it is the
-/// `snd_usb_autosuspend`, which only queues the device's idle check, so it may be
-/// dropped under any lock.
+/// The session's runtime-PM reference: one `usb_autopm_get_interface` per control
+/// interface, owned by the session, and the chip's `active` count that snd-usb-audio
+/// expects of an open stream. It does not go through `snd_usb_autoresume`, whose
+/// "already active" shortcut hands out a reference that `usb_audio_resume`'s temporary
+/// `active` bump owns, and whose partner `snd_usb_autosuspend` does nothing once the
+/// chip is shutting down. Dropping it puts the interfaces, which only queues the
+/// device's idle check, so it may be dropped under any lock.
 pub struct ChipPm {
     sys: Sys,
     chip: Arc<Chip>,
@@ -70,29 +56,53 @@ pub struct ChipPm {
 }
 
 impl ChipPm {
-    /// `snd_usb_autoresume(chip)`, from a context where waiting for a runtime-PM
-    /// transition is allowed (no lock its end needs is held).
-    fn get<P: LockBefore<RpmWait>>(
+    /// Resumes the device for the session, from a context where waiting for a
+    /// runtime-PM transition is allowed (no lock its end needs is held).
+    pub fn get<P: LockBefore<RpmWait>>(
         ctx: &mut Locked<'_, P>,
         sys: &Sys,
         chip: &Arc<Chip>,
     ) -> Result<ChipPm, i32> {
+        let _f = ksync::frame("typed: session autoresume");
         rpm_wait(sys, chip).may_wait(ctx);
-        let r = card::snd_usb_autoresume(sys, chip);
-        if r < 0 {
-            return Err(r);
+        if chip.shutdown.load() != 0 {
+            return Err(-EIO);
         }
+        let udev = &sys.devs[chip.udev];
+        for (k, &i) in chip.intf.iter().enumerate() {
+            let r = pm::usb_autopm_get_interface(sys, udev, i);
+            if r < 0 {
+                for &j in &chip.intf[..k] {
+                    pm::usb_autopm_put_interface(sys, udev, j);
+                }
+                return Err(r);
+            }
+        }
+        chip.active.fetch_add(1);
+        chip.ghost_ar_ok.add(1);
         Ok(ChipPm {
             sys: sys.clone(),
             chip: chip.clone(),
             proof: RpmRef { udev: chip.udev },
         })
     }
+
+    /// The proof an offload usage needs.
+    pub fn proof(&self) -> &RpmRef {
+        &self.proof
+    }
 }
 
 impl Drop for ChipPm {
     fn drop(&mut self) {
-        card::snd_usb_autosuspend(&self.sys, &self.chip);
+        let _f = ksync::frame("typed: session autosuspend");
+        let chip = &self.chip;
+        chip.ghost_as.add(1);
+        chip.active.fetch_sub(1);
+        let udev = &self.sys.devs[chip.udev];
+        for &i in &chip.intf {
+            pm::usb_autopm_put_interface(&self.sys, udev, i);
+        }
     }
 }
 
@@ -159,7 +169,7 @@ fn release(sys: &Sys, q: &mut QdevState, card: usize, sb: &Arc<Sideband>, res: R
 /// Ends `s`: it stops being live and uncounted in one step, its waiters wake, its
 /// resources and the stream's ALSA state are released. The caller has moved `s` out of
 /// `uadev[card].session`, so this runs once per session.
-fn teardown(sys: &Sys, q: &mut QdevState, qctx: &mut Locked<'_, QdevMutex>, s: Session) {
+pub fn teardown(sys: &Sys, q: &mut QdevState, qctx: &mut Locked<'_, QdevMutex>, s: Session) {
     let _f = ksync::frame("typed: session teardown");
     let Session {
         chip,
