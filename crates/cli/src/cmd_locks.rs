@@ -64,8 +64,12 @@ pub fn run(a: Args) -> u8 {
             }
         }
     }
+    let declared = ksync::order::Hierarchy::new(model::lock_order::TYPED_ORDER);
+    let mut against: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut out = String::new();
     for (design, g) in &graphs {
+        let violations = declared.violations(g.keys().map(|(a, b)| (a.as_str(), b.as_str())));
+        against.insert(design, violations.len());
         if a.dot {
             let _ = writeln!(
                 out,
@@ -97,6 +101,18 @@ pub fn run(a: Args) -> u8 {
                 let _ = writeln!(out, "      first by {task} in {}", stack.join(" > "));
                 let _ = writeln!(out, "      scenarios: {}", scen.join(", "));
             }
+            let _ = writeln!(
+                out,
+                "\n== {design}: against the declared hierarchy (crates/model/src/lock_order.rs): {} of {} edges ==",
+                violations.len(),
+                g.len()
+            );
+            for v in &violations {
+                let (task, stack, scen) = &g[&(v.held.clone(), v.acquired.clone())];
+                let _ = writeln!(out, "  {} -> {}: {}", v.held, v.acquired, v.why);
+                let _ = writeln!(out, "      first by {task} in {}", stack.join(" > "));
+                let _ = writeln!(out, "      scenarios: {}", scen.join(", "));
+            }
             if let Some(c) = cycles.get(design) {
                 let _ = writeln!(out, "  cycles:");
                 let mut c = c.clone();
@@ -109,8 +125,25 @@ pub fn run(a: Args) -> u8 {
             out.push('\n');
         }
     }
+    for (design, n) in &against {
+        let c = cycles.get(design).map_or(0, |c| {
+            let mut c = c.clone();
+            c.sort_unstable();
+            c.dedup();
+            c.len()
+        });
+        let _ = writeln!(
+            out,
+            "{design}: {n} edge(s) against the declared hierarchy, {c} lock-order cycle(s)"
+        );
+    }
     print!("{out}");
-    crate::EXIT_OK
+    let clean = against.values().all(|&n| n == 0) && cycles.values().all(|c| c.is_empty());
+    if clean {
+        crate::EXIT_OK
+    } else {
+        crate::EXIT_FINDING
+    }
 }
 
 /// Levels of the lock-order graph: each class on the level after the deepest class

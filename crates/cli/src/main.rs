@@ -86,7 +86,11 @@ enum Cmd {
     Explain(cmd_explain::Args),
     /// The findings of a `check --json` run grouped by explained cause (docs/findings.md, docs/upstream-report.md).
     Findings(cmd_findings::Args),
-    /// The lock-order graph observed over all scenarios of a design (text or DOT).
+    /// The lock-order graph observed over all scenarios of a design (text or DOT),
+    /// checked against the declared hierarchy.
+    #[command(
+        after_long_help = "For each design: the observed graph as levels, every edge (held → acquired) with the first task and call stack that took it, the edges that go against the hierarchy declared in crates/model/src/lock_order.rs (the one the typed design's types enforce), and the lock-order cycles.\n\nExit codes:\n  0  no cycle, and every observed edge is ordered by the declaration\n  1  a cycle, or an edge against the declaration (or naming an undeclared lock class)\n  2  usage error\n\nExamples:\n  usb-offload locks --design typed\n  usb-offload locks --design v1-caller-locks --dot | dot -Tsvg > v1-locks.svg"
+    )]
     Locks(cmd_locks::Args),
     /// Check the checker: classic small programs, DPOR against brute force.
     Selftest(cmd_selftest::Args),

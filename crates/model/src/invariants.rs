@@ -270,6 +270,20 @@ pub fn check_quiescent(sys: &System) {
                     );
                 }
             }
+            _ => {}
+        }
+        if sys.design == Design::Typed && u.offload_at_suspend.peek() {
+            ksync::report(
+                Invariant,
+                "PM-6",
+                format!(
+                    "{}: offload_at_suspend still set after the sleep cycle",
+                    u.name
+                ),
+            );
+        }
+        match sys.design {
+            Design::Typed | Design::V2OffloadSpinlock => {}
             _ => {
                 if u.bit_peek(bits::OFFLOAD) {
                     ksync::report(

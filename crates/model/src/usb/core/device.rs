@@ -112,6 +112,9 @@ pub struct UsbDevice {
     pub offload_lock: SpinLock<()>,
     /// typed: `offload_pm_locked` in a word of its own, written under `offload_lock`.
     pub offload_pm_locked: Racy<bool>,
+    /// typed: the system-suspend decision "stays powered for offload", kept with the
+    /// bookkeeping until the resume that ends it (which does not decide again).
+    pub offload_at_suspend: Racy<bool>,
     /// typed: puts that landed while `offload_pm_locked` was set, applied when the
     /// bookkeeping ends (written under `offload_lock`; an atomic so that the PM-4
     /// check can read it in the decision's step).
@@ -193,6 +196,7 @@ impl UsbDevice {
             pm_word: Racy::labeled(pm_word, name, 0),
             offload_lock: SpinLock::labeled(LockClass::new("&udev->offload_lock"), name, ()),
             offload_pm_locked: Racy::labeled("udev->offload_pm_locked", name, false),
+            offload_at_suspend: Racy::labeled("udev->offload_at_suspend", name, false),
             offload_deferred_puts: AtomicI32::new("udev->offload_deferred_puts", 0),
             reset_in_progress: AtomicBool::new("udev->reset_in_progress", false),
             port_child: AtomicBool::new("port->child", true),

@@ -38,6 +38,7 @@ pub fn usb_disconnect(sys: &Sys, udev: &UsbDevice) {
         usb_disconnect(sys, &sys.devs[c]);
     }
     usb_disable_device(sys, udev);
+    sys.contract().device_released(udev);
     drop(ul);
     // device_del, release devnum, clear port->child under L_dsl, free the HCD slot
     {

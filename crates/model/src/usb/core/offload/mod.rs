@@ -39,6 +39,11 @@ pub trait Contract: Send + Sync + 'static {
     /// The end of `usb_resume_both`; `attached`: the device was not NOTATTACHED.
     fn resume_end(&self, udev: &UsbDevice, attached: bool);
 
+    /// `usb_disconnect`, after the interfaces are unbound: the device goes away, and a
+    /// bookkeeping window it is in (unplugged during system sleep) will not be ended by
+    /// a resume.
+    fn device_released(&self, _udev: &UsbDevice) {}
+
     /// `xhci_sideband_create_interrupter` / `__xhci_sideband_remove_interrupter` count
     /// the usage (v0) rather than the class driver (v1, v2).
     fn sideband_tracks_usage(&self) -> bool {

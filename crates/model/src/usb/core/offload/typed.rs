@@ -5,6 +5,8 @@
 //! * `get` needs proof that the device is runtime-active and stays so — the session's
 //!   runtime-PM reference ([`RpmRef`]) — instead of `pm_runtime_get_if_active`, and a
 //!   lock context from which `offload_lock`, the innermost level, may be taken.
+//! * The system-suspend decision is kept with the bookkeeping and used by the resume
+//!   that ends it, so suspend and resume agree even if the subtree changed in between.
 //! * The PM core's bookkeeping window (`offload_pm_locked`, in a word of its own) runs
 //!   from the start of a non-trivial `usb_suspend_both` to the end of the next
 //!   `usb_resume_both` (or the suspend's failure). Inside it the count does not move:
@@ -21,7 +23,6 @@ use crate::lock_order::OffloadLock;
 use crate::system::Sys;
 use crate::usb::core::device::{UsbDevice, UsbState};
 use crate::usb::core::driver::PmMsg;
-use crate::usb::core::offload::usb_offload_check;
 use ksync::order::{LockBefore, Locked};
 
 /// The typed contract (its USB core half).
@@ -69,15 +70,28 @@ impl Contract for Typed {
         udev.offload_pm_locked.write(true);
     }
 
+    /// The decision is kept for the resume: the subtree may change during the sleep (a
+    /// child unplugged), but the device was left powered and must not be resumed as if
+    /// it had been suspended.
+    fn suspend_decided(&self, udev: &UsbDevice, offload_active: bool) {
+        let _l = udev.offload_lock.lock();
+        udev.offload_at_suspend.write(offload_active);
+    }
+
     fn suspend_failed(&self, udev: &UsbDevice) {
         usb_offload_pm_unlock(udev);
     }
 
-    fn resume_decision(&self, sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> bool {
-        msg == PmMsg::Resume && usb_offload_check(sys, udev)
+    fn resume_decision(&self, _sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> bool {
+        let _l = udev.offload_lock.lock();
+        msg == PmMsg::Resume && udev.offload_at_suspend.read()
     }
 
     fn resume_end(&self, udev: &UsbDevice, _attached: bool) {
+        usb_offload_pm_unlock(udev);
+    }
+
+    fn device_released(&self, udev: &UsbDevice) {
         usb_offload_pm_unlock(udev);
     }
 
@@ -91,6 +105,7 @@ fn usb_offload_pm_unlock(udev: &UsbDevice) {
     let _f = ksync::frame("usb_offload_pm_unlock");
     let _l = udev.offload_lock.lock();
     udev.offload_pm_locked.write(false);
+    udev.offload_at_suspend.write(false);
     let deferred = udev.offload_deferred_puts.load();
     if deferred > 0 {
         for _ in 0..deferred {
