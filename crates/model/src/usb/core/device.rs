@@ -112,8 +112,9 @@ pub struct UsbDevice {
     pub offload_lock: SpinLock<()>,
     /// typed: `offload_pm_locked` in a word of its own, written under `offload_lock`.
     pub offload_pm_locked: Racy<bool>,
-    /// typed: the system-suspend decision "stays powered for offload", kept with the
-    /// bookkeeping until the resume that ends it (which does not decide again).
+    /// typed: the system-suspend decision "stays powered for offload", kept until the
+    /// resume that ends the bookkeeping (which does not decide again); written and read
+    /// by the PM core's paths under the device lock.
     pub offload_at_suspend: Racy<bool>,
     /// typed: puts that landed while `offload_pm_locked` was set, applied when the
     /// bookkeeping ends (written under `offload_lock`; an atomic so that the PM-4

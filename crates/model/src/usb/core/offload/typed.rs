@@ -74,7 +74,7 @@ impl Contract for Typed {
     /// child unplugged), but the device was left powered and must not be resumed as if
     /// it had been suspended.
     fn suspend_decided(&self, udev: &UsbDevice, offload_active: bool) {
-        let _l = udev.offload_lock.lock();
+        // only the PM core's paths touch it, each under the device lock
         udev.offload_at_suspend.write(offload_active);
     }
 
@@ -83,7 +83,6 @@ impl Contract for Typed {
     }
 
     fn resume_decision(&self, _sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> bool {
-        let _l = udev.offload_lock.lock();
         msg == PmMsg::Resume && udev.offload_at_suspend.read()
     }
 
