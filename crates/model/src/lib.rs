@@ -12,6 +12,7 @@ pub mod dsp;
 pub mod errno;
 pub mod findings;
 pub mod invariants;
+pub mod kernel;
 pub mod ptr;
 pub mod scenarios;
 pub mod soc;

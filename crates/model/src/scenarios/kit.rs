@@ -138,7 +138,7 @@ impl Path {
                 dsp::request(sys, StreamReq::new(false, 0));
             }
             Path::Bye => sys.qmi.send_bye(sys),
-            Path::Unplug => hub::hub_event_disconnect(sys, udev),
+            Path::Unplug => hub::unplug(sys, udev),
             Path::Reset => {
                 let ret = hub::usb_queue_reset_work(sys, udev, 0);
                 ksync::note(|| format!("usb_reset_device: {ret}"));
@@ -157,7 +157,7 @@ impl Path {
                 ksync::note(|| format!("rpm_suspend: {ret}"));
             }
             Path::Remove => qc::qc_usb_audio_remove(sys),
-            Path::Probe => system::probe_audio_device(sys, udev),
+            Path::Probe => system::hub_event_connect(sys, udev),
             Path::QcProbe => qc::qc_usb_audio_probe(sys),
             Path::PcmUser => pcm_user_of(sys, chip(sys, 0)),
         }
