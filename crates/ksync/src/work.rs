@@ -62,9 +62,10 @@ impl WorkQueue {
         });
         let w = inner.clone();
         crate::thread::spawn_daemon(name, move || loop {
-            if !w.wq.wait_idle(|| {
-                w.queued.load() > 0 && (w.frozen.load() == 0 || w.front_active())
-            }) {
+            if !w
+                .wq
+                .wait_idle(|| w.queued.load() > 0 && (w.frozen.load() == 0 || w.front_active()))
+            {
                 return; // the execution is over
             }
             // taken in the step that marks the worker busy, so that the freezer never

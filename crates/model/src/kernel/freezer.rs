@@ -106,10 +106,9 @@ impl Freezer {
         for &t in self.in_kernel.lock().iter() {
             ksync::signal_task(t);
         }
-        self.wq.wait_event_timeout(
-            || self.state.load() < IN_KERNEL,
-            Some(FREEZE_TIMEOUT_MS),
-        ) == ksync::WaitResult::Cond
+        self.wq
+            .wait_event_timeout(|| self.state.load() < IN_KERNEL, Some(FREEZE_TIMEOUT_MS))
+            == ksync::WaitResult::Cond
     }
 
     /// The user-task part of `thaw_processes` (`__thaw_task`): frozen tasks run again.

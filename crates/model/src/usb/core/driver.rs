@@ -535,7 +535,9 @@ fn suspend_freeze_processes(sys: &Sys) -> bool {
     let left = || (FREEZE_TIMEOUT_MS - (ksync::now_ms() - start).min(FREEZE_TIMEOUT_MS)).max(1);
     let ok = sys.hub_wq.freeze_wait(left()) && sys.pm_wq.freeze_wait(left());
     if !ok {
-        ksync::note(|| "Freezing of tasks failed: a freezable workqueue busy, suspend aborted".into());
+        ksync::note(|| {
+            "Freezing of tasks failed: a freezable workqueue busy, suspend aborted".into()
+        });
         thaw_processes(sys);
     }
     ok

@@ -80,8 +80,9 @@ pub fn usb_disable_device(sys: &Sys, udev: &UsbDevice) {
 /// (T_hub): −L_port, +udevL (blocking), `usb_reset_device`, −udevL.
 pub fn hub_port_warm_reset(sys: &Sys, udev_idx: usize) -> i32 {
     let mut ret = 0;
-    sys.hub_wq
-        .run_work("hub_event", || ret = hub_port_warm_reset_event(sys, udev_idx));
+    sys.hub_wq.run_work("hub_event", || {
+        ret = hub_port_warm_reset_event(sys, udev_idx)
+    });
     ret
 }
 
