@@ -117,3 +117,99 @@ impl Freezer {
         self.wq.wake_up();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{expect_ok, run_once, t_assert};
+    use ksync::{AtomicU32, WaitResult, WorkQueue};
+    use std::sync::Arc;
+
+    #[test]
+    fn a_user_task_starting_its_call_while_frozen_waits_for_the_thaw() {
+        expect_ok(run_once(|| {
+            let fr = Arc::new(Freezer::new());
+            let done = Arc::new(AtomicU32::new("done", 0));
+            t_assert!(fr.freeze_processes(), "nothing to wait for");
+            let (f2, d2) = (fr.clone(), done.clone());
+            let h = ksync::spawn("T_usr", move || f2.syscall(|| d2.store(1)));
+            ksync::msleep(100);
+            t_assert!(done.load() == 0, "the call ran while processes were frozen");
+            fr.thaw_tasks();
+            h.join();
+            t_assert!(done.load() == 1, "the call ran after the thaw");
+        }));
+    }
+
+    #[test]
+    fn the_freezer_waits_for_a_task_inside_its_call_and_its_signal_ends_an_interruptible_wait() {
+        expect_ok(run_once(|| {
+            let fr = Arc::new(Freezer::new());
+            let how = Arc::new(AtomicU32::new("how", 0));
+            let (f2, h2) = (fr.clone(), how.clone());
+            let h = ksync::spawn("T_usr", move || {
+                f2.syscall(|| {
+                    let wq = WaitQueue::new(LockClass::new("W_test"));
+                    let r = wq.wait_event_interruptible_timeout(|| false, Some(10_000));
+                    h2.store(if r == WaitResult::Interrupted { 1 } else { 2 });
+                })
+            });
+            ksync::msleep(10); // T_usr is asleep inside its call
+            t_assert!(
+                fr.freeze_processes(),
+                "the task returned within the timeout"
+            );
+            t_assert!(
+                how.load() == 1,
+                "the fake signal ended the wait (got {})",
+                how.load()
+            );
+            fr.thaw_tasks();
+            h.join();
+        }));
+    }
+
+    #[test]
+    fn a_frozen_queue_runs_earlier_items_and_defers_later_ones_to_the_thaw() {
+        expect_ok(run_once(|| {
+            let q = WorkQueue::new_ordered("test_wq");
+            let ran = Arc::new(AtomicU32::new("ran", 0));
+            let r1 = ran.clone();
+            q.queue_work("before", move || {
+                r1.fetch_add(1);
+            });
+            q.freeze_begin();
+            t_assert!(q.freeze_wait(FREEZE_TIMEOUT_MS), "the active item finished");
+            t_assert!(ran.load() == 1, "the item queued before the freeze ran");
+            let r2 = ran.clone();
+            q.queue_work("after", move || {
+                r2.fetch_add(1);
+            });
+            ksync::msleep(100);
+            t_assert!(ran.load() == 1, "an item queued while frozen ran");
+            q.thaw();
+            q.flush();
+            t_assert!(ran.load() == 2, "the deferred item ran after the thaw");
+        }));
+    }
+
+    #[test]
+    fn work_run_by_its_caller_waits_for_the_thaw() {
+        expect_ok(run_once(|| {
+            let q = WorkQueue::new_run_by_caller("hub_wq");
+            let ran = Arc::new(AtomicU32::new("ran", 0));
+            q.freeze_begin();
+            let (q2, r2) = (q.clone(), ran.clone());
+            let h = ksync::spawn("T_hub", move || q2.run_work("hub_event", || r2.store(1)));
+            ksync::msleep(100);
+            t_assert!(ran.load() == 0, "hub_event started while hub_wq was frozen");
+            t_assert!(
+                q.freeze_wait(FREEZE_TIMEOUT_MS),
+                "an inactive item is not waited for"
+            );
+            q.thaw();
+            h.join();
+            t_assert!(ran.load() == 1, "hub_event ran after the thaw");
+        }));
+    }
+}
