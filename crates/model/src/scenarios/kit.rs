@@ -84,17 +84,19 @@ pub enum Path {
     /// (c) the DSP node goes away: BYE → `qmi_bye_cb` → `qmi_stop_session` (queued on
     /// the QMI worker; the DSP does not wait).
     Bye,
-    /// (d) physical disconnect: `hub_event` → `usb_disconnect`.
+    /// (d) physical disconnect: the port loses the device, then `hub_event` on `hub_wq`
+    /// (after the thaw if it is frozen for system sleep) → `usb_disconnect`.
     Unplug,
     /// (e) queued reset work: `usb_lock_device_for_reset` → `usb_reset_device` with
     /// forced unbind and rebind.
     Reset,
-    /// (e) the hub's warm-reset branch: hub lock, port lock, then udevL and
-    /// `usb_reset_device`.
+    /// (e) the hub's warm-reset branch of `hub_event` on `hub_wq`: hub lock, port lock,
+    /// then udevL and `usb_reset_device`.
     WarmReset,
-    /// (f) usbfs `USBDEVFS_DISCONNECT` of the control interface.
+    /// (f) usbfs `USBDEVFS_DISCONNECT` of the control interface (a user task's system
+    /// call: frozen across system sleep if it has not started).
     UsbfsDisconnect,
-    /// (f) sysfs `unbind` of the control interface.
+    /// (f) sysfs `unbind` of the control interface (a user task's system call, as above).
     SysfsUnbind,
     /// (g) one system suspend/resume cycle of the PM core.
     SystemSleep,
@@ -102,7 +104,8 @@ pub enum Path {
     RuntimeSuspend,
     /// (j) the qc auxiliary driver is removed.
     Remove,
-    /// (k) `usb_new_device` probes the control interface (udevL + intfL).
+    /// (k) `hub_event` on `hub_wq` → `usb_new_device` probes the control interface
+    /// (udevL + intfL).
     Probe,
     /// (k) the qc auxiliary driver probes (QMI service, platform ops, rediscovery).
     QcProbe,
