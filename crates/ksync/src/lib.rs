@@ -202,13 +202,40 @@ pub fn note(what: impl FnOnce() -> String) {
 /// Sends a signal to a task: its next (or current) interruptible wait ends with
 /// [`WaitResult::Interrupted`].
 pub fn signal(h: &JoinHandle) {
-    if let (JoinHandle::Task(t), Some(sh)) = (h, rt::current()) {
+    if let JoinHandle::Task(t) = h {
+        signal_task(*t);
+    }
+}
+
+/// The calling checker task, for [`signal_task`] (`None` outside the checker).
+pub fn current_task_id() -> Option<rt::TaskId> {
+    let sh = rt::current()?;
+    let st = sh.st.borrow();
+    st.running
+}
+
+/// [`signal`] by task id (the freezer's fake signal to the tasks it freezes).
+pub fn signal_task(t: rt::TaskId) {
+    if let Some(sh) = rt::current() {
         let mut st = sh.st.borrow_mut();
-        st.tasks[*t].signal_pending = true;
+        st.tasks[t].signal_pending = true;
         // The sender's step writes the signal; the target's interruptible waits read
         // it, so the reduction orders them.
-        let obj = st.tasks[*t].signal_obj;
+        let obj = st.tasks[t].signal_obj;
         if st.running.is_some() {
+            st.accesses.push(rt::Access::Write(obj));
+        }
+    }
+}
+
+/// Drops a signal still pending for the calling task (the refrigerator's
+/// `recalc_sigpending` after the freezer's fake signal).
+pub fn clear_own_signal() {
+    if let Some(sh) = rt::current() {
+        let mut st = sh.st.borrow_mut();
+        if let Some(t) = st.running {
+            let obj = st.tasks[t].signal_obj;
+            st.tasks[t].signal_pending = false;
             st.accesses.push(rt::Access::Write(obj));
         }
     }

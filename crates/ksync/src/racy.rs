@@ -4,7 +4,7 @@
 //! their neighbours, e.g. bit-fields sharing one word.
 
 use crate::class::LockClass;
-use crate::lock::{register, sched};
+use crate::lock::{register, sched, NO_OBJ};
 use crate::rt::{ObjKind, Op};
 
 /// A plain field (or a whole memory word of bit-fields).
@@ -67,6 +67,18 @@ impl<T: Copy> Racy<T> {
 
     /// Value without a scheduling point (end checks, reports).
     pub fn peek(&self) -> T {
+        *self.v.lock()
+    }
+
+    /// Value for a check made while a task runs (not a kernel access: no scheduling
+    /// point, no race check), read in the task's step so that the search explores the
+    /// check against both orders of a write it depends on. Outside a task, `peek`.
+    pub fn observe(&self) -> T {
+        if self.obj != NO_OBJ {
+            if let Some(sh) = crate::rt::current() {
+                sh.step_read(self.obj);
+            }
+        }
         *self.v.lock()
     }
 }

@@ -1,5 +1,12 @@
 //! An ordered work queue: one worker, items run one at a time in queueing order
-//! (`alloc_ordered_workqueue`), plus delayed work on the virtual clock.
+//! (`alloc_ordered_workqueue`), plus delayed work on the virtual clock; and the
+//! freezing of a `WQ_FREEZABLE` queue across system sleep.
+//!
+//! Freezing follows `kernel/workqueue.c`: `freeze_workqueues_begin` sets the queue's
+//! `max_active` to 0, so an item queued from then on stays inactive until
+//! `thaw_workqueues`; an item queued before is already active (its `nr_active` is
+//! counted) and still runs, and `freeze_workqueues_busy` makes the freezer wait until
+//! no active item is left.
 
 use crate::class::LockClass;
 use crate::rt;
@@ -10,12 +17,23 @@ use std::sync::Arc;
 
 type Work = Box<dyn FnOnce() + Send>;
 
+struct Item {
+    what: &'static str,
+    /// `None`: the item of a caller that runs it itself ([`WorkQueue::run_work`])
+    work: Option<Work>,
+    id: u64,
+    /// queued while the queue was not frozen (or thawed since): it may run
+    active: bool,
+}
+
 struct Inner {
     name: &'static str,
-    items: parking_lot::Mutex<VecDeque<(&'static str, Work)>>,
+    items: parking_lot::Mutex<VecDeque<Item>>,
+    next_id: parking_lot::Mutex<u64>,
     queued: AtomicUsize,
+    /// items running (the worker's, and those of callers that run their own)
     busy: AtomicUsize,
-    /// a freezable queue frozen by the PM core: no item starts
+    /// a freezable queue frozen by the PM core: items queued now stay inactive
     frozen: AtomicUsize,
     wq: WaitQueue,
     idle_wq: WaitQueue,
@@ -34,6 +52,7 @@ impl WorkQueue {
         let inner = Arc::new(Inner {
             name,
             items: parking_lot::Mutex::new(VecDeque::new()),
+            next_id: parking_lot::Mutex::new(0),
             // pool->lock orders queueing, running and flushing in the kernel
             queued: AtomicUsize::ordered(name, 0),
             busy: AtomicUsize::ordered("worker busy", 0),
@@ -45,13 +64,22 @@ impl WorkQueue {
         crate::thread::spawn_daemon(name, move || loop {
             if !w
                 .wq
-                .wait_idle(|| w.queued.load() > 0 && w.frozen.load() == 0)
+                .wait_idle(|| w.queued.load() > 0 && (w.frozen.load() == 0 || w.front_active()))
             {
                 return; // the execution is over
             }
-            let item = w.items.lock().pop_front();
-            let Some((what, f)) = item else { continue };
+            // taken in the step that marks the worker busy, so that the freezer never
+            // sees the item neither queued nor running
             w.busy.store(1);
+            let item = w.items.lock().pop_front();
+            let Some(Item {
+                what,
+                work: Some(f),
+                ..
+            }) = item
+            else {
+                unreachable!("{}: the worker took an item it does not run", w.name)
+            };
             w.queued.fetch_sub(1);
             {
                 let _f = crate::frame("process_one_work");
@@ -62,6 +90,24 @@ impl WorkQueue {
             w.idle_wq.wake_up();
         });
         WorkQueue { inner }
+    }
+
+    /// A queue with no worker task of its own: each item is run by the task that
+    /// queues it ([`WorkQueue::run_work`]). For a queue whose work the model runs
+    /// in the task named after the kernel thread (`hub_wq`'s `hub_event` in T_hub).
+    pub fn new_run_by_caller(name: &'static str) -> Self {
+        WorkQueue {
+            inner: Arc::new(Inner {
+                name,
+                items: parking_lot::Mutex::new(VecDeque::new()),
+                next_id: parking_lot::Mutex::new(0),
+                queued: AtomicUsize::ordered(name, 0),
+                busy: AtomicUsize::ordered("worker busy", 0),
+                frozen: AtomicUsize::ordered("workqueue frozen", 0),
+                wq: WaitQueue::new(LockClass::new(name)),
+                idle_wq: WaitQueue::new(LockClass::new("flush_workqueue")),
+            }),
+        }
     }
 
     pub fn name(&self) -> &'static str {
@@ -75,8 +121,32 @@ impl WorkQueue {
         // counter writes. Appending first would put it in the step before, where the
         // reduction cannot see it.
         self.inner.queued.fetch_add(1);
-        self.inner.items.lock().push_back((what, Box::new(f)));
+        self.inner.push(what, Some(Box::new(f)));
         self.inner.wq.wake_up();
+    }
+
+    /// `queue_work` of `f`, run by the calling task as the queue's worker would run
+    /// it: at once if the queue is not frozen (or the item was queued before the
+    /// freeze), otherwise after [`WorkQueue::thaw`]. The freezer waits for it while
+    /// it is active.
+    pub fn run_work(&self, what: &'static str, f: impl FnOnce()) {
+        let i = &self.inner;
+        i.queued.fetch_add(1);
+        let id = i.push(what, None);
+        if !i.is_active(id) {
+            crate::note(|| format!("{}: frozen, work item {what} waits for the thaw", i.name));
+            i.wq.wait_event(|| i.frozen.load() == 0 || i.is_active(id));
+        }
+        // as the worker: taken in the step that marks it running
+        i.busy.fetch_add(1);
+        i.items.lock().retain(|it| it.id != id);
+        i.queued.fetch_sub(1);
+        {
+            let _f = crate::frame("process_one_work");
+            f();
+        }
+        i.busy.fetch_sub(1);
+        i.idle_wq.wake_up();
     }
 
     /// `queue_delayed_work`: runs `f` after `delay_ms` of virtual time. Returns a
@@ -123,26 +193,76 @@ impl WorkQueue {
             .wait_event(|| i.queued.load() == 0 && i.busy.load() == 0);
     }
 
-    /// `freeze_workqueues_begin` and the freezer's wait for it (a `WQ_FREEZABLE`
-    /// queue): no item starts from now on, and the caller waits for the one in
-    /// flight. False if that item did not finish within `timeout_ms` ("Freezing of
-    /// tasks failed"); the queue stays frozen until [`WorkQueue::thaw`].
-    pub fn freeze(&self, timeout_ms: u64) -> bool {
-        let i = &self.inner;
-        i.frozen.store(1);
-        i.idle_wq
-            .wait_event_timeout(|| i.busy.load() == 0, Some(timeout_ms))
-            == crate::WaitResult::Cond
+    /// `freeze_workqueues_begin` for a `WQ_FREEZABLE` queue: items queued from now
+    /// on stay inactive until [`WorkQueue::thaw`]; those queued before still run.
+    pub fn freeze_begin(&self) {
+        self.inner.frozen.store(1);
     }
 
-    /// `thaw_workqueues`: queued items may run again.
+    /// The freezer's wait on `freeze_workqueues_busy`: until no active item is left
+    /// (queued before the freeze, or running). False if one is still there after
+    /// `timeout_ms` ("Freezing of tasks failed"); the queue stays frozen until
+    /// [`WorkQueue::thaw`].
+    pub fn freeze_wait(&self, timeout_ms: u64) -> bool {
+        let i = &self.inner;
+        i.idle_wq.wait_event_timeout(
+            || {
+                let q = i.queued.load();
+                i.busy.load() == 0 && (q == 0 || !i.any_active())
+            },
+            Some(timeout_ms),
+        ) == crate::WaitResult::Cond
+    }
+
+    /// `thaw_workqueues`: the inactive items become active and run.
     pub fn thaw(&self) {
-        self.inner.frozen.store(0);
-        self.inner.wq.wake_up();
+        let i = &self.inner;
+        // the items change in the step that writes `frozen`, which their readers read
+        i.frozen.store(0);
+        for it in i.items.lock().iter_mut() {
+            it.active = true;
+        }
+        i.wq.wake_up();
     }
 
     /// Items queued and not yet started.
     pub fn pending(&self) -> usize {
         self.inner.queued.peek()
+    }
+}
+
+impl Inner {
+    /// Appends an item in the step of the caller's `queued` write; it is active
+    /// unless the queue is frozen (a read of `frozen` in that step, so the search
+    /// explores both orders against the freezer's write).
+    fn push(&self, what: &'static str, work: Option<Work>) -> u64 {
+        let active = self.frozen.observe() == 0;
+        let id = {
+            let mut n = self.next_id.lock();
+            *n += 1;
+            *n
+        };
+        self.items.lock().push_back(Item {
+            what,
+            work,
+            id,
+            active,
+        });
+        id
+    }
+
+    fn is_active(&self, id: u64) -> bool {
+        self.items.lock().iter().any(|it| it.id == id && it.active)
+    }
+
+    fn front_active(&self) -> bool {
+        self.items
+            .lock()
+            .front()
+            .is_some_and(|it| it.active && it.work.is_some())
+    }
+
+    fn any_active(&self) -> bool {
+        self.items.lock().iter().any(|it| it.active)
     }
 }

@@ -625,53 +625,20 @@ its hubs and skips their suspend for a session that no longer streams (PM-4); a 
         },
     },
     Cause {
-        key: "unplug-during-sleep-flag",
-        class: Class::Environment("the device is unplugged during system sleep"),
-        title: "v0/v1: offload_at_suspend stays set on a device unplugged during system sleep",
-        functions: &["usb_suspend_both", "usb_resume_both", "usb_disconnect"],
-        explanation: "v0/v1 set `offload_at_suspend` in `usb_suspend_both()` when offload is active and clear it in \
-`usb_resume_both()`. A device unplugged during the sleep is never resumed, so the flag stays set on a udev that \
-is being released. No later decision reads it.",
-        matches: |f| f.property == "PM-6" && f.summary.contains("offload_at_suspend"),
-    },
-    Cause {
         key: "signal-stream-stays-open",
-        class: Class::Environment("a signal ends the disconnect's W_inuse wait"),
+        class: Class::Environment("a signal ends the disconnect's W_inuse wait (also the freezer's, when a system suspend starts)"),
         title: "After a signal ends the disconnect's wait the stream stays opened and its interface runtime-PM reference outlives the unbind",
         functions: &["uaudio_send_disconnect_ind", "qc_usb_audio_offload_disconnect", "snd_usb_autosuspend", "usb_unbind_interface"],
         explanation: "`uaudio_send_disconnect_ind()` waits with `wait_event_interruptible_timeout()`; a signal \
 to the task doing the disconnect (a usbfs `USBDEVFS_DISCONNECT` caller, for instance) ends the wait at once \
-and the code forces `in_use = 0` as after a timeout. The DSP's disable has not run, so as in the timeout case \
+and the code forces `in_use = 0` as after a timeout. A system suspend sends one by itself: `freeze_processes()` \
+calls `freeze_task()`, whose `fake_signal_wake_up()` wakes the user task out of its interruptible wait so that \
+it can reach the refrigerator on its way back to user space (`usbfs-vs-suspend`). The DSP's disable has not run, so as in the timeout case \
 nothing calls `disable_audio_stream()`: `chip->active` keeps the stream's `snd_usb_autoresume()` reference, \
 `snd_usb_autosuspend()` returns early once the chip is shut down, and `usb_unbind_interface()` does not undo \
 residual interface references, so the interface's runtime usage count stays 1 (ACC-9) and pins the device \
 awake after a rebind.",
         matches: |f| f.property == "ACC-9" && f.tag(INTERRUPTED) && !f.tag(TIMED_OUT),
-    },
-    Cause {
-        key: "unplug-during-suspend-decision",
-        // The kernel freezes hub_wq before devices suspend (and waits for a hub_event in
-        // flight), so the disconnect cannot run inside the decision; the model does not
-        // freeze hub_wq yet (MODEL.md).
-        class: Class::ModelArtefact,
-        title: "A system suspend decides offload for a device that hub_event has just marked NOTATTACHED",
-        functions: &["usb_suspend_both", "usb_offload_check", "usb_disconnect", "recursively_mark_NOTATTACHED"],
-        explanation: "`usb_suspend_both()` returns early for `udev->state == USB_STATE_NOTATTACHED`, but reads the \
-state without `device_state_lock`; `usb_disconnect()` marks the device NOTATTACHED under that spinlock before \
-it waits for the device lock the PM core holds. When the mark lands just after the check, \
-`usb_offload_check()` still sees the session's `offload_usage` and skips the suspend of a device that is no \
-longer in the tree (PM-4: the invariant counts only attached devices). Nothing follows from it: the \
-disconnect runs as soon as `device_suspend()` drops the lock and tears the session down; the skipped \
-suspend (and, while `port->child` still points at the device, its hub's) was of a device that is gone. \
-The interleaving itself is the model's: the kernel freezes `hub_wq` (WQ_FREEZABLE) before the device \
-suspend phase and waits for a `hub_event` in flight, so no disconnect runs inside the decision. The model \
-does not freeze `hub_wq` yet (MODEL.md); once it does, this cause goes.",
-        matches: |f| {
-            f.property == "PM-4"
-                && f.site() == Some("usb_suspend_both")
-                && f.tags().is_empty()
-                && f.summary.contains("no longer attached")
-        },
     },
     Cause {
         key: "suspend-decides-on-ending-session",

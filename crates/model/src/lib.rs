@@ -17,6 +17,7 @@ pub mod errno;
 pub mod findings;
 pub mod invariants;
 pub mod lock_order;
+pub mod kernel;
 pub mod ptr;
 pub mod scenarios;
 pub mod soc;

@@ -1,8 +1,9 @@
 //! Building a system: xHCI root hub → hub → audio device(s), snd-usb-audio, the qc
-//! offload driver, the QMI channel and the PM workqueue; plus resource counters for
+//! offload driver, the QMI channel, the freezable workqueues and the task freezer; plus resource counters for
 //! the leak checks and the fault-injection point selector.
 
 use crate::dsp::{QmiChannel, Reaction};
+use crate::kernel::freezer::Freezer;
 use crate::ptr::Ghost;
 use crate::sound::usb::card::{EpDesc, SndUsb};
 use crate::sound::usb::qcom::offload::{self as qc, QcDriver};
@@ -134,7 +135,13 @@ pub struct System {
     pub snd: SndUsb,
     pub qc: QcDriver,
     pub qmi: QmiChannel,
+    /// `pm_wq` (WQ_FREEZABLE): runtime-PM requests.
     pub pm_wq: WorkQueue,
+    /// `hub_wq` (WQ_FREEZABLE): `hub_event`, run in the task that stands for the
+    /// hub's kernel thread (T_hub).
+    pub hub_wq: WorkQueue,
+    /// The freezer of user tasks (usbfs and sysfs callers) across system sleep.
+    pub freezer: Freezer,
     pub res: Resources,
     pub fault: Ghost,
     pub ghost_ring_free_notified: Ghost,
@@ -218,6 +225,8 @@ impl System {
             qc: QcDriver::new(cards, cfg.intr_num),
             qmi: QmiChannel::new(),
             pm_wq: WorkQueue::new_ordered("pm_wq"),
+            hub_wq: WorkQueue::new_run_by_caller("hub_wq"),
+            freezer: Freezer::default(),
             res: Resources::default(),
             fault: Ghost::default(),
             ghost_ring_free_notified: Ghost::default(),
@@ -276,6 +285,13 @@ pub fn boot(sys: &Sys) {
             .autosuspend_delay_ms
             .store(sys.cfg.autosuspend_delay_ms);
     }
+}
+
+/// A device is plugged in (T_hub): `hub_event` on `hub_wq` → `hub_port_connect` →
+/// `usb_new_device` ([`probe_audio_device`]).
+pub fn hub_event_connect(sys: &Sys, udev_idx: usize) {
+    sys.hub_wq
+        .run_work("hub_event", || probe_audio_device(sys, udev_idx));
 }
 
 /// `usb_new_device` → `device_add` → interface probe under udevL + intfL.

@@ -84,17 +84,19 @@ pub enum Path {
     /// (c) the DSP node goes away: BYE → `qmi_bye_cb` → `qmi_stop_session` (queued on
     /// the QMI worker; the DSP does not wait).
     Bye,
-    /// (d) physical disconnect: `hub_event` → `usb_disconnect`.
+    /// (d) physical disconnect: the port loses the device, then `hub_event` on `hub_wq`
+    /// (after the thaw if it is frozen for system sleep) → `usb_disconnect`.
     Unplug,
     /// (e) queued reset work: `usb_lock_device_for_reset` → `usb_reset_device` with
     /// forced unbind and rebind.
     Reset,
-    /// (e) the hub's warm-reset branch: hub lock, port lock, then udevL and
-    /// `usb_reset_device`.
+    /// (e) the hub's warm-reset branch of `hub_event` on `hub_wq`: hub lock, port lock,
+    /// then udevL and `usb_reset_device`.
     WarmReset,
-    /// (f) usbfs `USBDEVFS_DISCONNECT` of the control interface.
+    /// (f) usbfs `USBDEVFS_DISCONNECT` of the control interface (a user task's system
+    /// call: frozen across system sleep if it has not started).
     UsbfsDisconnect,
-    /// (f) sysfs `unbind` of the control interface.
+    /// (f) sysfs `unbind` of the control interface (a user task's system call, as above).
     SysfsUnbind,
     /// (g) one system suspend/resume cycle of the PM core.
     SystemSleep,
@@ -102,7 +104,8 @@ pub enum Path {
     RuntimeSuspend,
     /// (j) the qc auxiliary driver is removed.
     Remove,
-    /// (k) `usb_new_device` probes the control interface (udevL + intfL).
+    /// (k) `hub_event` on `hub_wq` → `usb_new_device` probes the control interface
+    /// (udevL + intfL).
     Probe,
     /// (k) the qc auxiliary driver probes (QMI service, platform ops, rediscovery).
     QcProbe,
@@ -138,7 +141,7 @@ impl Path {
                 dsp::request(sys, StreamReq::new(false, 0));
             }
             Path::Bye => sys.qmi.send_bye(sys),
-            Path::Unplug => hub::hub_event_disconnect(sys, udev),
+            Path::Unplug => hub::unplug(sys, udev),
             Path::Reset => {
                 let ret = hub::usb_queue_reset_work(sys, udev, 0);
                 ksync::note(|| format!("usb_reset_device: {ret}"));
@@ -157,7 +160,7 @@ impl Path {
                 ksync::note(|| format!("rpm_suspend: {ret}"));
             }
             Path::Remove => (sys.qc_ops().remove)(sys),
-            Path::Probe => system::probe_audio_device(sys, udev),
+            Path::Probe => system::hub_event_connect(sys, udev),
             Path::QcProbe => qc::qc_usb_audio_probe(sys),
             Path::PcmUser => pcm_user_of(sys, chip(sys, 0)),
         }

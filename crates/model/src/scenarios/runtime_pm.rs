@@ -131,7 +131,7 @@ pub const RESUME_AFTER_UNPLUG: Scenario = Scenario {
     paths: "(h) (d) (a)",
     run: resume_after_unplug,
     expect: Expect {
-        v0: "ACC-8 LK-2 LK-3",
+        v0: "ACC-8 LK-3",
         v1: "ACC-8 LK-2 LK-3",
         v2: "ACC-8 LK-3",
         typed: "",

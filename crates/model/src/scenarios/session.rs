@@ -83,7 +83,7 @@ fn connect(design: Design) {
     let a = ksync::spawn("T_aux", move || qc::qc_usb_audio_probe(&s));
     let s = sys.clone();
     let udev = sys.udev_of(0);
-    let h = ksync::spawn("T_hub", move || system::probe_audio_device(&s, udev));
+    let h = ksync::spawn("T_hub", move || system::hub_event_connect(&s, udev));
     a.join();
     h.join();
     let s = sys.clone();

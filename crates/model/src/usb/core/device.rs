@@ -123,6 +123,9 @@ pub struct UsbDevice {
     pub reset_in_progress: AtomicBool,
     /// `port->child` of the parent hub still points at this device.
     pub port_child: AtomicBool,
+    /// The parent hub's port reports a connection (`USB_PORT_STAT_CONNECTION`):
+    /// false from the physical unplug on, whatever the kernel has noticed.
+    pub port_connected: AtomicBool,
     pub slot_id: u32,
     /// `xhci->devs[slot_id] != NULL`.
     pub vdev_present: AtomicBool,
@@ -201,6 +204,7 @@ impl UsbDevice {
             offload_deferred_puts: AtomicI32::new("udev->offload_deferred_puts", 0),
             reset_in_progress: AtomicBool::new("udev->reset_in_progress", false),
             port_child: AtomicBool::new("port->child", true),
+            port_connected: AtomicBool::new("portstatus CONNECTION", true),
             slot_id,
             vdev_present: AtomicBool::new("xhci->devs[slot]", true),
             ghost: DevGhost::default(),

@@ -5,6 +5,7 @@
 //! callbacks `usb_suspend`/`usb_resume` with the PM core's ordering (spec (g)).
 
 use crate::errno::*;
+use crate::kernel::freezer::FREEZE_TIMEOUT_MS;
 use crate::sound::usb::card;
 use crate::system::{Fault, Sys};
 use crate::usb::core::device::{
@@ -141,8 +142,16 @@ fn usb_suspend_device(sys: &Sys, udev: &UsbDevice, msg: PmMsg) -> i32 {
 /// `usb_resume_device` (port resume; a reset-resume does a port reset).
 fn usb_resume_device(sys: &Sys, udev: &UsbDevice) -> i32 {
     let _f = ksync::frame("usb_port_resume");
-    // SuspendCleared: udev->port_is_suspended = 0
+    // SuspendCleared: udev->port_is_suspended = 0 (also for a port that lost its
+    // device: it is no longer suspended)
     udev.set_bit(bits::PORT_IS_SUSPENDED, false);
+    // wait_for_connected, check_port_resume_type: a port with no connection (the
+    // device was unplugged while suspended) is -ENODEV, and the hub disconnects it
+    // logically; hub_event, after the thaw, then runs usb_disconnect
+    if !udev.port_connected.load() {
+        hub::hub_port_logical_disconnect(sys, udev);
+        return -ENODEV;
+    }
     if udev.state() == UsbState::Suspended {
         usb_set_device_state(sys, udev, UsbState::Configured);
     }
@@ -398,22 +407,14 @@ pub fn usb_resume(sys: &Sys, udev: &UsbDevice) -> i32 {
     }
 }
 
-/// One system-sleep cycle driven by the PM core (T_sys, spec (g)): prepare (usage
-/// reference on every device), suspend children before parents (each under its
+/// One system-sleep cycle driven by the PM core (T_sys, spec (g)): the freezing of
+/// user tasks and freezable workqueues, prepare (usage reference on every device), suspend children before parents (each under its
 /// udevL), xhci-plat suspend (`xhci_sideband_check`), suspend_late (runtime PM
-/// disabled), resume_early, resume parents before children, complete.
+/// disabled), resume_early, resume parents before children, complete, the thaw.
 pub fn system_sleep_cycle(sys: &Sys) {
     let _f = ksync::frame("dpm_suspend_resume");
-    // freeze_kernel_threads: pm_wq is WQ_FREEZABLE (the QMI handle's ordered queue
-    // and system_wq, where the reset work runs, are not); the freezer waits up to
-    // 20 s for an item in flight and aborts the suspend otherwise
-    {
-        let _f = ksync::frame("freeze_kernel_threads");
-        if !sys.pm_wq.freeze(20_000) {
-            ksync::note(|| "Freezing of tasks failed: pm_wq busy, suspend aborted".into());
-            sys.pm_wq.thaw();
-            return;
-        }
+    if !suspend_freeze_processes(sys) {
+        return;
     }
     let n = sys.devs.len();
     for u in &sys.devs {
@@ -496,8 +497,43 @@ pub fn system_sleep_cycle(sys: &Sys) {
             pm::pm_runtime_put(sys, u);
         }
     }
-    // thaw_processes: pm_wq runs again
+    thaw_processes(sys);
+}
+
+/// `suspend_freeze_processes`: `freeze_processes` (user tasks: usbfs and sysfs
+/// callers), then `freeze_kernel_threads`, whose `freeze_workqueues_begin` freezes the
+/// WQ_FREEZABLE queues `hub_wq` and `pm_wq` (the QMI handle's ordered queue and
+/// `system_wq`, where the reset work runs, are not freezable) and waits for their
+/// active items. Each wait gives up after 20 s: "Freezing of tasks failed", the
+/// suspend is aborted and everything thawed.
+fn suspend_freeze_processes(sys: &Sys) -> bool {
+    if !sys.freezer.freeze_processes() {
+        ksync::note(|| "Freezing of tasks failed: a user task, suspend aborted".into());
+        sys.freezer.thaw_tasks();
+        return false;
+    }
+    let _f = ksync::frame("freeze_kernel_threads");
+    sys.hub_wq.freeze_begin();
+    sys.pm_wq.freeze_begin();
+    // one deadline for both (try_to_freeze_tasks' end_time)
+    let start = ksync::now_ms();
+    let left = || (FREEZE_TIMEOUT_MS - (ksync::now_ms() - start).min(FREEZE_TIMEOUT_MS)).max(1);
+    let ok = sys.hub_wq.freeze_wait(left()) && sys.pm_wq.freeze_wait(left());
+    if !ok {
+        ksync::note(|| {
+            "Freezing of tasks failed: a freezable workqueue busy, suspend aborted".into()
+        });
+        thaw_processes(sys);
+    }
+    ok
+}
+
+/// `thaw_processes`: `thaw_workqueues` (the items queued while frozen run now), then
+/// the frozen tasks.
+fn thaw_processes(sys: &Sys) {
+    sys.hub_wq.thaw();
     sys.pm_wq.thaw();
+    sys.freezer.thaw_tasks();
 }
 
 /// `usb_resume_complete` (PM core holds udevL): rebinds the interfaces whose

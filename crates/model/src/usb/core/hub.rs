@@ -5,12 +5,32 @@
 
 use crate::errno::*;
 use crate::system::Sys;
-use crate::usb::core::device::{cond, recursively_mark_not_attached, UsbDevice, UsbState};
+use crate::usb::core::device::{
+    cond, recursively_mark_not_attached, usb_set_device_state, UsbDevice, UsbState,
+};
 use crate::usb::core::driver;
 use crate::usb::core::pm;
 use crate::usb::host::xhci_sideband;
 
-/// `hub_event` for a port whose device `udev_idx` went away (T_hub).
+/// The device `udev_idx` is pulled out (T_hub): its port reports no connection from
+/// now on, and the port status change (`hub_irq`, or `hub_activate` when the hub
+/// resumes) kicks `hub_wq`, whose `hub_event` this task then runs; while `hub_wq` is
+/// frozen for system sleep it runs only after the thaw.
+pub fn unplug(sys: &Sys, udev_idx: usize) {
+    sys.devs[udev_idx].port_connected.store(false);
+    sys.hub_wq
+        .run_work("hub_event", || hub_event_disconnect(sys, udev_idx));
+}
+
+/// `hub_port_logical_disconnect` from a failed port resume: `hub_port_disable(hub,
+/// port1, 1)` marks the device NOTATTACHED; the `kick_hub_wq` that follows finds the
+/// hub's `hub_event` already queued by the unplug ([`unplug`]).
+pub fn hub_port_logical_disconnect(sys: &Sys, udev: &UsbDevice) {
+    let _f = ksync::frame("hub_port_logical_disconnect");
+    usb_set_device_state(sys, udev, UsbState::NotAttached);
+}
+
+/// `hub_event` for a port whose device `udev_idx` went away.
 pub fn hub_event_disconnect(sys: &Sys, udev_idx: usize) {
     let _f = ksync::frame("hub_event");
     let udev = &sys.devs[udev_idx];
@@ -57,9 +77,17 @@ pub fn usb_disable_device(sys: &Sys, udev: &UsbDevice) {
     }
 }
 
-/// The `port_event` "warm reset, full device" branch (T_hub): −L_port, +udevL
-/// (blocking), `usb_reset_device`, −udevL.
+/// The `port_event` "warm reset, full device" branch of `hub_event` on `hub_wq`
+/// (T_hub): −L_port, +udevL (blocking), `usb_reset_device`, −udevL.
 pub fn hub_port_warm_reset(sys: &Sys, udev_idx: usize) -> i32 {
+    let mut ret = 0;
+    sys.hub_wq.run_work("hub_event", || {
+        ret = hub_port_warm_reset_event(sys, udev_idx)
+    });
+    ret
+}
+
+fn hub_port_warm_reset_event(sys: &Sys, udev_idx: usize) -> i32 {
     let _f = ksync::frame("hub_event");
     let udev = &sys.devs[udev_idx];
     let hub = &sys.devs[udev.parent.expect("not a root hub")];

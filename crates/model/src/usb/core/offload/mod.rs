@@ -196,12 +196,14 @@ pub fn usb_offload_check(sys: &Sys, udev: &UsbDevice) -> bool {
     r
 }
 
-/// Any attached device of `udev`'s subtree with a non-zero offload count (peek).
+/// Any attached device of `udev`'s subtree with a non-zero offload count. `observe`
+/// puts these reads in the caller's step, so the search explores PM-8's check against
+/// both orders of a count's change (as PM-4's `live_offload_in_subtree`).
 fn counts_in_subtree(sys: &Sys, udev: &UsbDevice) -> bool {
-    udev.offload_usage.peek() != 0
+    udev.offload_usage.observe() != 0
         || udev.children.iter().any(|&c| {
             let child = &sys.devs[c];
-            child.port_child.peek() && counts_in_subtree(sys, child)
+            child.port_child.observe() && counts_in_subtree(sys, child)
         })
 }
 

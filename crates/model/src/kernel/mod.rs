@@ -1,0 +1,3 @@
+//! `kernel/`: the task freezer of system sleep.
+
+pub mod freezer;
