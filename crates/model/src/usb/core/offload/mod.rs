@@ -235,7 +235,8 @@ mod tests {
     use super::*;
     use crate::system::{Config, System};
     use crate::testutil::{expect_ok, run_once, t_assert};
-    use crate::usb::core::device::usb_set_device_state;
+    use crate::usb::core::device::{usb_set_device_state, UsbState};
+    use crate::usb::core::pm;
 
     #[test]
     fn v2_error_codes() {

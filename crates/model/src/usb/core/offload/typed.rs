@@ -194,3 +194,102 @@ fn put(sys: &Sys, udev: usize, on_uncounted: impl FnOnce()) {
     }
     on_uncounted();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::system::{Config, System};
+    use crate::testutil::{expect_ok, run_once, t_assert};
+    use crate::usb::core::device::usb_set_device_state;
+    use crate::Design;
+
+    fn typed_device() -> (Sys, RpmRef) {
+        let sys = System::new(Config::new(Design::Typed));
+        let udev = sys.udev_of(0);
+        (sys, RpmRef { udev })
+    }
+
+    #[test]
+    fn a_put_inside_the_bookkeeping_window_is_deferred_and_applied_at_its_end() {
+        let f = expect_ok(run_once(|| {
+            let (sys, rpm) = typed_device();
+            let u = &sys.devs[rpm.udev];
+            let usage = OffloadUsage::get(&mut Locked::entry(), &sys, &rpm, || {});
+            t_assert!(usage.is_ok() && u.offload_usage.read() == 1, "get counts");
+            Typed.suspend_begin(u);
+            drop(usage);
+            t_assert!(
+                u.offload_usage.read() == 1,
+                "the count does not move in the window"
+            );
+            t_assert!(u.offload_deferred_puts.load() == 1, "the put is deferred");
+            Typed.resume_end(u, true);
+            t_assert!(u.offload_usage.read() == 0, "applied when the window ends");
+            t_assert!(u.offload_deferred_puts.load() == 0, "nothing left deferred");
+        }));
+        assert!(f.is_empty(), "{f:#?}");
+    }
+
+    #[test]
+    fn a_get_fails_inside_the_window_and_on_a_detached_device() {
+        let f = expect_ok(run_once(|| {
+            let (sys, rpm) = typed_device();
+            let u = &sys.devs[rpm.udev];
+            Typed.suspend_begin(u);
+            let r = OffloadUsage::get(&mut Locked::entry(), &sys, &rpm, || {});
+            t_assert!(matches!(r, Err(e) if e == -EAGAIN), "-EAGAIN in the window");
+            Typed.suspend_failed(u);
+            usb_set_device_state(&sys, u, UsbState::NotAttached);
+            let r = OffloadUsage::get(&mut Locked::entry(), &sys, &rpm, || {});
+            t_assert!(matches!(r, Err(e) if e == -ENODEV), "-ENODEV when detached");
+            t_assert!(u.offload_usage.read() == 0, "no count taken");
+        }));
+        assert!(f.is_empty(), "{f:#?}");
+    }
+
+    #[test]
+    fn the_closures_run_with_the_count_change() {
+        let f = expect_ok(run_once(|| {
+            let (sys, rpm) = typed_device();
+            let u = &sys.devs[rpm.udev];
+            let s2 = sys.clone();
+            let usage = OffloadUsage::get(&mut Locked::entry(), &sys, &rpm, move || {
+                t_assert!(
+                    s2.devs[s2.udev_of(0)].offload_usage.peek() == 1,
+                    "on_counted runs after the increment"
+                );
+            })
+            .ok();
+            let s3 = sys.clone();
+            if let Some(usage) = usage {
+                usage.put_with(move || {
+                    t_assert!(
+                        s3.devs[s3.udev_of(0)].offload_usage.peek() == 0,
+                        "on_uncounted runs after the decrement"
+                    );
+                });
+            }
+            t_assert!(u.offload_usage.read() == 0, "put_with puts once");
+            t_assert!(u.ghost.puts_dec.get() == 1, "one decrement");
+        }));
+        assert!(f.is_empty(), "{f:#?}");
+    }
+
+    #[test]
+    fn the_suspend_decision_is_kept_for_the_resume() {
+        let f = expect_ok(run_once(|| {
+            let (sys, rpm) = typed_device();
+            let u = &sys.devs[rpm.udev];
+            Typed.suspend_begin(u);
+            Typed.suspend_decided(u, true);
+            t_assert!(
+                Typed.resume_decision(&sys, u, PmMsg::Resume),
+                "resume skipped as suspend was"
+            );
+            Typed.resume_end(u, true);
+            t_assert!(!u.offload_at_suspend.read(), "cleared at the end");
+            t_assert!(!u.offload_pm_locked.read(), "window closed");
+        }));
+        assert!(f.is_empty(), "{f:#?}");
+    }
+}
