@@ -216,12 +216,11 @@ impl<L: Level> OrderedWaitQueue<L> {
     /// `wait_event_interruptible_timeout`, from a context ordered before the queue.
     pub fn wait_event_interruptible_timeout<P: LockBefore<L>>(
         &self,
-        _ctx: &mut Locked<'_, P>,
+        ctx: &mut Locked<'_, P>,
         cond: impl FnMut() -> bool,
         timeout_ms: Option<u64>,
     ) -> WaitResult {
-        self.inner
-            .wait_event_interruptible_timeout(cond, timeout_ms)
+        WaitAt::<L>::bind(&self.inner).wait_event_interruptible_timeout(ctx, cond, timeout_ms)
     }
 
     /// Declares the calling task the one that will make the condition true (see

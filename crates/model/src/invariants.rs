@@ -272,7 +272,12 @@ pub fn check_quiescent(sys: &System) {
             }
             _ => {}
         }
-        if sys.design == Design::Typed && u.offload_at_suspend.peek() {
+        let at_suspend = match sys.design {
+            Design::Typed => u.offload_at_suspend.peek(),
+            Design::V2OffloadSpinlock => false,
+            _ => u.bit_peek(bits::OFFLOAD),
+        };
+        if at_suspend {
             ksync::report(
                 Invariant,
                 "PM-6",
@@ -281,21 +286,6 @@ pub fn check_quiescent(sys: &System) {
                     u.name
                 ),
             );
-        }
-        match sys.design {
-            Design::Typed | Design::V2OffloadSpinlock => {}
-            _ => {
-                if u.bit_peek(bits::OFFLOAD) {
-                    ksync::report(
-                        Invariant,
-                        "PM-6",
-                        format!(
-                            "{}: offload_at_suspend still set after the sleep cycle",
-                            u.name
-                        ),
-                    );
-                }
-            }
         }
         if !attached {
             let sbp = sys.xhci.lock.peek(|x| x.vdev_sideband[u.idx]);

@@ -99,6 +99,18 @@ pub fn snd_usb_autoresume(sys: &Sys, chip: &Chip) -> i32 {
         chip.ghost_ar_ok.add(1);
         return 0;
     }
+    let r = usb_autopm_get_interfaces(sys, chip);
+    if r < 0 {
+        chip.active.fetch_sub(1);
+        return r;
+    }
+    chip.ghost_ar_ok.add(1);
+    0
+}
+
+/// `usb_autopm_get_interface` on each of the chip's interfaces; on a failure the ones
+/// already taken are put back and the error returned.
+pub fn usb_autopm_get_interfaces(sys: &Sys, chip: &Chip) -> i32 {
     let udev = &sys.devs[chip.udev];
     for (k, &i) in chip.intf.iter().enumerate() {
         let r = pm::usb_autopm_get_interface(sys, udev, i);
@@ -106,12 +118,18 @@ pub fn snd_usb_autoresume(sys: &Sys, chip: &Chip) -> i32 {
             for &j in &chip.intf[..k] {
                 pm::usb_autopm_put_interface(sys, udev, j);
             }
-            chip.active.fetch_sub(1);
             return r;
         }
     }
-    chip.ghost_ar_ok.add(1);
     0
+}
+
+/// `usb_autopm_put_interface` on each of the chip's interfaces.
+pub fn usb_autopm_put_interfaces(sys: &Sys, chip: &Chip) {
+    let udev = &sys.devs[chip.udev];
+    for &i in &chip.intf {
+        pm::usb_autopm_put_interface(sys, udev, i);
+    }
 }
 
 /// `snd_usb_autosuspend(chip)`.
@@ -134,10 +152,7 @@ pub fn snd_usb_autosuspend(sys: &Sys, chip: &Chip) {
         format!("chip->active = {now} (card {})", chip.card_number)
     });
     if now == 0 {
-        let udev = &sys.devs[chip.udev];
-        for &i in &chip.intf {
-            pm::usb_autopm_put_interface(sys, udev, i);
-        }
+        usb_autopm_put_interfaces(sys, chip);
     }
 }
 

@@ -540,25 +540,33 @@ fn enable_audio_stream(sys: &Sys, chip: &Chip) -> i32 {
         card::snd_usb_autosuspend(sys, chip);
         return r;
     }
-    let mut err = 0;
-    if chip.shutdown.load() == 0 {
-        err = card::snd_usb_lock_shutdown(sys, chip);
-        if err == 0 {
-            if chip.sync_ep.is_some() {
-                err = pcm::snd_usb_endpoint_prepare(sys, chip);
-            }
-            if err == 0 {
-                err = pcm::snd_usb_endpoint_prepare(sys, chip);
-            }
-            card::snd_usb_unlock_shutdown(sys, chip);
-        }
-    }
+    let err = if chip.shutdown.load() == 0 {
+        prepare_endpoints(sys, chip)
+    } else {
+        0
+    };
     if err < 0 {
         pcm::snd_usb_hw_free(sys, chip);
         card::snd_usb_autosuspend(sys, chip);
         return err;
     }
     0
+}
+
+/// `enable_audio_stream`'s endpoint preparation under `snd_usb_lock_shutdown`: the
+/// sync endpoint (if any), then the data endpoint.
+pub(crate) fn prepare_endpoints(sys: &Sys, chip: &Chip) -> i32 {
+    let mut err = card::snd_usb_lock_shutdown(sys, chip);
+    if err == 0 {
+        if chip.sync_ep.is_some() {
+            err = pcm::snd_usb_endpoint_prepare(sys, chip);
+        }
+        if err == 0 {
+            err = pcm::snd_usb_endpoint_prepare(sys, chip);
+        }
+        card::snd_usb_unlock_shutdown(sys, chip);
+    }
+    err
 }
 
 /// `uaudio_endpoint_setup`: add the endpoint to the sideband, map its ring.
@@ -1071,26 +1079,29 @@ pub(crate) fn qmi_forget_client(sys: &Sys) {
 /// recorded on `node`.
 pub fn qmi_bye_cb(sys: &Sys, node: u32) {
     let _f = ksync::frame("qmi_bye_cb");
-    match sys.qc.client_load() {
-        Some(c) if c.node == node => {
-            qmi_stop_session(sys);
-            qmi_forget_client(sys);
-        }
-        c => ksync::note(|| format!("qmi_bye_cb: node {node} is not the client ({c:?}): ignored")),
-    }
+    client_gone(sys, node, None, qmi_stop_session);
 }
 
 /// `qmi_svc_disconnect_cb(handle, node, port)` (T_qmi; spec (c), §5.5): like
 /// [`qmi_bye_cb`], but node and port must both match the client.
 pub fn qmi_svc_disconnect_cb(sys: &Sys, node: u32, port: u32) {
     let _f = ksync::frame("qmi_svc_disconnect_cb");
+    client_gone(sys, node, Some(port), qmi_stop_session);
+}
+
+/// The body of both callbacks: if the client is on `node` (and `port`, for
+/// DEL_CLIENT), `stop_session` and forget the client; otherwise nothing.
+pub(crate) fn client_gone(sys: &Sys, node: u32, port: Option<u32>, stop_session: fn(&Sys)) {
     match sys.qc.client_load() {
-        Some(c) if c.node == node && c.port == port => {
-            qmi_stop_session(sys);
+        Some(c) if c.node == node && port.is_none_or(|p| p == c.port) => {
+            stop_session(sys);
             qmi_forget_client(sys);
         }
-        c => ksync::note(|| {
-            format!("qmi_svc_disconnect_cb: {node}:{port:#x} is not the client ({c:?}): ignored")
+        c => ksync::note(|| match port {
+            None => format!("qmi_bye_cb: node {node} is not the client ({c:?}): ignored"),
+            Some(p) => {
+                format!("qmi_svc_disconnect_cb: {node}:{p:#x} is not the client ({c:?}): ignored")
+            }
         }),
     }
 }

@@ -33,7 +33,6 @@ use crate::sound::usb::qcom::offload::{
 };
 use crate::system::{Fault, Sys};
 use crate::usb::core::offload::{OffloadUsage, RpmRef};
-use crate::usb::core::pm;
 use crate::usb::host::xhci_sideband::{self as sbapi, Sideband};
 use ksync::order::{LockBefore, Locked, Unlocked};
 use ksync::{MutexGuard, WaitResult};
@@ -68,15 +67,9 @@ impl ChipPm {
         if chip.shutdown.load() != 0 {
             return Err(-EIO);
         }
-        let udev = &sys.devs[chip.udev];
-        for (k, &i) in chip.intf.iter().enumerate() {
-            let r = pm::usb_autopm_get_interface(sys, udev, i);
-            if r < 0 {
-                for &j in &chip.intf[..k] {
-                    pm::usb_autopm_put_interface(sys, udev, j);
-                }
-                return Err(r);
-            }
+        let r = card::usb_autopm_get_interfaces(sys, chip);
+        if r < 0 {
+            return Err(r);
         }
         chip.active.fetch_add(1);
         chip.ghost_ar_ok.add(1);
@@ -99,10 +92,7 @@ impl Drop for ChipPm {
         let chip = &self.chip;
         chip.ghost_as.add(1);
         chip.active.fetch_sub(1);
-        let udev = &self.sys.devs[chip.udev];
-        for &i in &chip.intf {
-            pm::usb_autopm_put_interface(&self.sys, udev, i);
-        }
+        card::usb_autopm_put_interfaces(&self.sys, chip);
     }
 }
 
@@ -302,21 +292,11 @@ fn enable_audio_stream(sys: &Sys, chip: &Chip) -> i32 {
     if r < 0 {
         return r;
     }
-    let mut err;
-    if chip.shutdown.load() == 0 {
-        err = card::snd_usb_lock_shutdown(sys, chip);
-        if err == 0 {
-            if chip.sync_ep.is_some() {
-                err = pcm::snd_usb_endpoint_prepare(sys, chip);
-            }
-            if err == 0 {
-                err = pcm::snd_usb_endpoint_prepare(sys, chip);
-            }
-            card::snd_usb_unlock_shutdown(sys, chip);
-        }
+    let err = if chip.shutdown.load() == 0 {
+        qc::prepare_endpoints(sys, chip)
     } else {
-        err = -ENODEV;
-    }
+        -ENODEV
+    };
     if err < 0 {
         pcm::snd_usb_hw_free(sys, chip);
         return err;
@@ -515,27 +495,13 @@ fn qmi_stop_session(sys: &Sys) {
 /// `qmi_bye_cb`.
 pub fn qmi_bye_cb(sys: &Sys, node: u32) {
     let _f = ksync::frame("qmi_bye_cb");
-    match sys.qc.client_load() {
-        Some(c) if c.node == node => {
-            qmi_stop_session(sys);
-            qc::qmi_forget_client(sys);
-        }
-        c => ksync::note(|| format!("qmi_bye_cb: node {node} is not the client ({c:?}): ignored")),
-    }
+    qc::client_gone(sys, node, None, qmi_stop_session);
 }
 
 /// `qmi_svc_disconnect_cb`.
 pub fn qmi_svc_disconnect_cb(sys: &Sys, node: u32, port: u32) {
     let _f = ksync::frame("qmi_svc_disconnect_cb");
-    match sys.qc.client_load() {
-        Some(c) if c.node == node && c.port == port => {
-            qmi_stop_session(sys);
-            qc::qmi_forget_client(sys);
-        }
-        c => ksync::note(|| {
-            format!("qmi_svc_disconnect_cb: {node}:{port:#x} is not the client ({c:?}): ignored")
-        }),
-    }
+    qc::client_gone(sys, node, Some(port), qmi_stop_session);
 }
 
 // ------------------------------------------------------------ ending with the DSP

@@ -9,6 +9,34 @@ use crate::usb::core::device::{bits, UsbDevice, UsbState};
 use crate::usb::core::driver::PmMsg;
 use crate::usb::core::pm;
 
+/// The part of the contract v0 and v1 share: the children-first check, and the
+/// `offload_at_suspend` bit set by a system suspend that found offload active, read by
+/// the next resume and cleared at its end (for a device still attached).
+macro_rules! offload_at_suspend_bookkeeping {
+    () => {
+        fn offload_check_subtree(&self, sys: &Sys, udev: &UsbDevice) -> bool {
+            $crate::usb::core::offload::v0_core_locks::offload_check_children_first(sys, udev)
+        }
+
+        fn suspend_decided(&self, udev: &UsbDevice, offload_active: bool) {
+            if offload_active {
+                udev.set_bit(bits::OFFLOAD, true);
+            }
+        }
+
+        fn resume_decision(&self, _sys: &Sys, udev: &UsbDevice, _msg: PmMsg) -> bool {
+            udev.bit(bits::OFFLOAD)
+        }
+
+        fn resume_end(&self, udev: &UsbDevice, attached: bool) {
+            if attached {
+                udev.set_bit(bits::OFFLOAD, false);
+            }
+        }
+    };
+}
+pub(super) use offload_at_suspend_bookkeeping;
+
 pub struct V0CoreLocks;
 
 impl Contract for V0CoreLocks {
@@ -20,21 +48,7 @@ impl Contract for V0CoreLocks {
         locked_op(sys, udev, Op::Put)
     }
 
-    fn offload_check_subtree(&self, sys: &Sys, udev: &UsbDevice) -> bool {
-        offload_check_children_first(sys, udev)
-    }
-
-    fn suspend_decided(&self, udev: &UsbDevice, offload_active: bool) {
-        record_offload_at_suspend(udev, offload_active);
-    }
-
-    fn resume_decision(&self, _sys: &Sys, udev: &UsbDevice, _msg: PmMsg) -> bool {
-        udev.bit(bits::OFFLOAD)
-    }
-
-    fn resume_end(&self, udev: &UsbDevice, attached: bool) {
-        clear_offload_at_suspend(udev, attached);
-    }
+    offload_at_suspend_bookkeeping!();
 
     fn sideband_tracks_usage(&self) -> bool {
         true
@@ -75,18 +89,4 @@ pub(super) fn state_checks_and_change(sys: &Sys, udev: &UsbDevice, op: Op) -> i3
 /// v0/v1 `usb_offload_check`: the children first, then the device's own count.
 pub(super) fn offload_check_children_first(sys: &Sys, udev: &UsbDevice) -> bool {
     any_child_offloaded(sys, udev) || udev.offload_usage.read() != 0
-}
-
-/// `udev->offload_at_suspend = 1` when the device stays powered for offload.
-pub(super) fn record_offload_at_suspend(udev: &UsbDevice, offload_active: bool) {
-    if offload_active {
-        udev.set_bit(bits::OFFLOAD, true);
-    }
-}
-
-/// `udev->offload_at_suspend = 0` at the end of a resume of an attached device.
-pub(super) fn clear_offload_at_suspend(udev: &UsbDevice, attached: bool) {
-    if attached {
-        udev.set_bit(bits::OFFLOAD, false);
-    }
 }

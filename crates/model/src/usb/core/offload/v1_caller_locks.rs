@@ -3,10 +3,7 @@
 //! event-ring setup and cleanup, taking the device lock around its stream paths;
 //! system suspend records its decision in `offload_at_suspend`, as in v0.
 
-use super::v0_core_locks::{
-    clear_offload_at_suspend, offload_check_children_first, record_offload_at_suspend,
-    state_checks_and_change,
-};
+use super::v0_core_locks::{offload_at_suspend_bookkeeping, state_checks_and_change};
 use super::{Contract, Op};
 use crate::system::Sys;
 use crate::usb::core::device::{bits, UsbDevice};
@@ -24,21 +21,7 @@ impl Contract for V1CallerLocks {
         caller_locked_op(sys, udev, Op::Put)
     }
 
-    fn offload_check_subtree(&self, sys: &Sys, udev: &UsbDevice) -> bool {
-        offload_check_children_first(sys, udev)
-    }
-
-    fn suspend_decided(&self, udev: &UsbDevice, offload_active: bool) {
-        record_offload_at_suspend(udev, offload_active);
-    }
-
-    fn resume_decision(&self, _sys: &Sys, udev: &UsbDevice, _msg: PmMsg) -> bool {
-        udev.bit(bits::OFFLOAD)
-    }
-
-    fn resume_end(&self, udev: &UsbDevice, attached: bool) {
-        clear_offload_at_suspend(udev, attached);
-    }
+    offload_at_suspend_bookkeeping!();
 
     fn class_driver_tracks_usage(&self) -> bool {
         true
