@@ -9,7 +9,6 @@ use crate::lock::{register, sched, NO_OBJ};
 use crate::rt::{self, ObjKind, Op, OpResult, Wake};
 use crate::AtomicU32;
 use std::cell::RefCell;
-use std::time::Duration;
 
 /// How a wait ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,7 +83,14 @@ impl WaitQueue {
             let t = st.running.expect("task");
             st.tasks[t].idle = true;
         }
+        let live = sh.is_none() && crate::lock::live_thread();
+        if live {
+            crate::live::set_idle(true);
+        }
         let r = self.wait(cond, None, false);
+        if live {
+            crate::live::set_idle(false);
+        }
         if let Some(sh) = &sh {
             let mut st = sh.st.borrow_mut();
             let t = st.running.expect("task");
@@ -145,8 +151,21 @@ impl WaitQueue {
         })
     }
 
-    fn wait_live(&self, mut cond: impl FnMut() -> bool, timeout_ms: Option<u64>) -> WaitResult {
-        let deadline = timeout_ms.map(|ms| std::time::Instant::now() + Duration::from_millis(ms));
+    fn wait_live(&self, cond: impl FnMut() -> bool, timeout_ms: Option<u64>) -> WaitResult {
+        if !crate::lock::live_thread() {
+            return self.wait_os(cond, timeout_ms);
+        }
+        crate::live::blocking(crate::live::BlockedOn::Wait {
+            class: crate::lock::class_label(self.class),
+            timeout_ms,
+        });
+        let r = self.wait_os(cond, timeout_ms);
+        crate::live::unblocked();
+        r
+    }
+
+    fn wait_os(&self, mut cond: impl FnMut() -> bool, timeout_ms: Option<u64>) -> WaitResult {
+        let deadline = timeout_ms.map(|ms| std::time::Instant::now() + crate::live::real(ms));
         loop {
             let mut g = self.live.lock();
             let gen = *g;

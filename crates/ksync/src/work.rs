@@ -79,7 +79,8 @@ impl WorkQueue {
         self.inner.wq.wake_up();
     }
 
-    /// `queue_delayed_work`: runs `f` after `delay_ms` of virtual time. Returns a
+    /// `queue_delayed_work`: runs `f` after `delay_ms` of virtual time (on OS threads,
+    /// of scaled real time on the live timer thread). Returns a
     /// handle for [`WorkQueue::cancel_delayed`].
     pub fn queue_delayed_work(
         &self,
@@ -98,13 +99,9 @@ impl WorkQueue {
                 what,
                 Box::new(move || me.queue_work(what, f)),
             )),
-            None => {
-                std::thread::spawn(move || {
-                    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-                    me.queue_work(what, f);
-                });
-                None
-            }
+            None => Some(crate::live::add_timer(delay_ms, move || {
+                me.queue_work(what, f)
+            })),
         }
     }
 
@@ -112,6 +109,7 @@ impl WorkQueue {
     pub fn cancel_delayed(&self, handle: Option<u64>) -> bool {
         match (handle, rt::current()) {
             (Some(id), Some(sh)) => sh.cancel_timer(id),
+            (Some(id), None) => crate::live::cancel_timer(id),
             _ => false,
         }
     }
