@@ -348,11 +348,21 @@ pub fn tasks() -> Vec<TaskSnapshot> {
 /// every task, so the holders of the awaited locks show too.
 pub fn hung_tasks(limit: Duration) -> Option<(Vec<TaskSnapshot>, Vec<TaskSnapshot>)> {
     let all = tasks();
-    let hung: Vec<TaskSnapshot> = all
+    let mut hung: Vec<TaskSnapshot> = all
         .iter()
         .filter(|t| !t.idle && t.blocked.as_ref().is_some_and(|(_, d, _)| *d >= limit))
         .cloned()
         .collect();
+    // the holders a hung task waits for, if blocked themselves, belong to the same hang
+    let mut i = 0;
+    while i < hung.len() {
+        if let Some(h) = hung[i].waits_for(&all) {
+            if h.blocked.is_some() && !hung.iter().any(|t| t.id == h.id) {
+                hung.push(h.clone());
+            }
+        }
+        i += 1;
+    }
     (!hung.is_empty()).then_some((hung, all))
 }
 
