@@ -218,10 +218,16 @@ fn a_fuzzed_stream_finds_only_what_the_checker_finds() {
     known.insert("RES-13");
     let (dsp, v) = fuzz(&[0, 1, 2, 3, 4, 5, 6, 7, 8], 1500, 0xf00d);
     assert_eq!(v["quiesced"], true, "{v}");
-    assert_eq!(v["resources"]["qmi_requests"], v["resources"]["qmi_responses"], "{v}");
+    assert_eq!(
+        v["resources"]["qmi_requests"], v["resources"]["qmi_responses"],
+        "{v}"
+    );
     for f in v["findings"].as_array().unwrap() {
         let p = f["property"].as_str().unwrap();
-        assert!(known.contains(p), "{p} is not among the checker's {known:?}: {f}");
+        assert!(
+            known.contains(p),
+            "{p} is not among the checker's {known:?}: {f}"
+        );
     }
     // the clean session is answered (an earlier session may hold the stream: -EBUSY)
     assert_eq!(dsp.matches("\"event\":\"dsp-resp\"").count(), 2, "{dsp}");

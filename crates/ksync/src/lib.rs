@@ -181,8 +181,10 @@ pub fn take_live_findings() -> Vec<Finding> {
 /// Registers a check that runs when an execution ends with every task finished: the
 /// model's look at what was left behind (leaks, balances).
 pub fn on_quiescence(f: impl FnOnce() + 'static) {
-    if let Some(sh) = rt::current() {
-        sh.on_quiescence(Box::new(f));
+    match rt::current() {
+        Some(sh) => sh.on_quiescence(Box::new(f)),
+        // live mode: run by whoever ends the live run ([`live::run_quiescence_hooks`])
+        None => live::add_quiescence_hook(Box::new(f)),
     }
 }
 

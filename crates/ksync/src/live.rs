@@ -366,6 +366,60 @@ pub fn hung_tasks(limit: Duration) -> Option<(Vec<TaskSnapshot>, Vec<TaskSnapsho
     (!hung.is_empty()).then_some((hung, all))
 }
 
+// ---------------------------------------------------------------- quiescence
+
+/// Work items queued on OS threads and not finished.
+static LIVE_WORK: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) fn work_queued() {
+    LIVE_WORK.fetch_add(1, Ordering::SeqCst);
+}
+
+pub(crate) fn work_done() {
+    LIVE_WORK.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// No work item queued or running on OS threads and no timer armed: with no other
+/// thread of the caller's running, the checker's "every task finished and the clock
+/// fired every timer".
+pub fn quiescent() -> bool {
+    LIVE_WORK.load(Ordering::SeqCst) == 0 && pending_timers() == 0
+}
+
+/// Waits up to `limit` of real time for [`quiescent`] to hold twice in a row (an item
+/// that just finished may arm a timer). False if it does not.
+pub fn quiesce(limit: Duration) -> bool {
+    let end = Instant::now() + limit;
+    let mut calm = 0;
+    while Instant::now() < end {
+        calm = if quiescent() { calm + 1 } else { 0 };
+        if calm >= 2 {
+            return true;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    false
+}
+
+type Hook = Box<dyn FnOnce()>;
+
+thread_local! {
+    static HOOKS: RefCell<Vec<Hook>> = const { RefCell::new(Vec::new()) };
+}
+
+pub(crate) fn add_quiescence_hook(f: Hook) {
+    HOOKS.with(|h| h.borrow_mut().push(f));
+}
+
+/// Runs (and forgets) the end-of-execution checks that model code registered with
+/// [`crate::on_quiescence`] on this thread: call it once the live system is quiescent.
+pub fn run_quiescence_hooks() {
+    let hooks = HOOKS.with(|h| std::mem::take(&mut *h.borrow_mut()));
+    for f in hooks {
+        f();
+    }
+}
+
 // ---------------------------------------------------------------- choices
 
 static SEED: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
@@ -442,6 +496,24 @@ mod tests {
         assert!(!other, "another thread does not hold it");
         drop(g);
         h.join().unwrap();
+    }
+
+    #[test]
+    fn a_dropped_work_queue_ends_its_worker_and_quiescence_waits_for_work() {
+        let wq = crate::WorkQueue::new_ordered("test_wq");
+        let (tx, rx) = std::sync::mpsc::channel();
+        wq.queue_delayed_work("late", 20, move || tx.send(()).unwrap());
+        assert!(!quiescent(), "an armed timer is not quiescent");
+        assert!(quiesce(Duration::from_secs(10)));
+        rx.try_recv().expect("the item ran before quiescence");
+        let before = tasks().iter().filter(|t| t.name == "test_wq").count();
+        assert_eq!(before, 1);
+        drop(wq);
+        let end = Instant::now() + Duration::from_secs(10);
+        while tasks().iter().any(|t| t.name == "test_wq") {
+            assert!(Instant::now() < end, "the worker did not exit");
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     #[test]

@@ -19,12 +19,31 @@ struct Inner {
     frozen: AtomicUsize,
     wq: WaitQueue,
     idle_wq: WaitQueue,
+    /// live mode: every handle is gone, the worker exits (`destroy_workqueue`)
+    destroyed: std::sync::atomic::AtomicBool,
 }
 
 /// Handle of an ordered work queue; clones share the queue.
 #[derive(Clone)]
 pub struct WorkQueue {
     inner: Arc<Inner>,
+    _handles: Arc<Handles>,
+}
+
+/// Dropped with the last handle: on OS threads the worker then exits, so a live
+/// system that is dropped leaves no thread behind. (Under the checker the execution's
+/// end ends the worker.)
+struct Handles(Arc<Inner>);
+
+impl Drop for Handles {
+    fn drop(&mut self) {
+        if crate::lock::live_thread() {
+            self.0
+                .destroyed
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            self.0.wq.wake_up();
+        }
+    }
 }
 
 impl WorkQueue {
@@ -40,17 +59,24 @@ impl WorkQueue {
             frozen: AtomicUsize::ordered("workqueue frozen", 0),
             wq: WaitQueue::new(LockClass::new(name)),
             idle_wq: WaitQueue::new(LockClass::new("flush_workqueue")),
+            destroyed: std::sync::atomic::AtomicBool::new(false),
         });
         let w = inner.clone();
         crate::thread::spawn_daemon(name, move || loop {
+            let destroyed = || w.destroyed.load(std::sync::atomic::Ordering::SeqCst);
             if !w
                 .wq
-                .wait_idle(|| w.queued.load() > 0 && w.frozen.load() == 0)
+                .wait_idle(|| (w.queued.load() > 0 && w.frozen.load() == 0) || destroyed())
             {
                 return; // the execution is over
             }
             let item = w.items.lock().pop_front();
-            let Some((what, f)) = item else { continue };
+            let Some((what, f)) = item else {
+                if destroyed() {
+                    return;
+                }
+                continue;
+            };
             w.busy.store(1);
             w.queued.fetch_sub(1);
             {
@@ -59,9 +85,15 @@ impl WorkQueue {
                 f();
             }
             w.busy.store(0);
+            if crate::lock::live_thread() {
+                crate::live::work_done();
+            }
             w.idle_wq.wake_up();
         });
-        WorkQueue { inner }
+        WorkQueue {
+            _handles: Arc::new(Handles(inner.clone())),
+            inner,
+        }
     }
 
     pub fn name(&self) -> &'static str {
@@ -74,6 +106,9 @@ impl WorkQueue {
         // item: the order of two producers' items is the order of their (dependent)
         // counter writes. Appending first would put it in the step before, where the
         // reduction cannot see it.
+        if crate::lock::live_thread() {
+            crate::live::work_queued();
+        }
         self.inner.queued.fetch_add(1);
         self.inner.items.lock().push_back((what, Box::new(f)));
         self.inner.wq.wake_up();
