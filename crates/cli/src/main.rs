@@ -93,7 +93,7 @@ enum Cmd {
     Selftest(cmd_selftest::Args),
     /// Decode and encode QMI uaudio messages (the DSP ↔ offload service wire format).
     Qmi(cmd_qmi::Args),
-    /// Benchmarks: `bench explore` (scheduler and DPOR, side by side with shuttle), `bench check` (the model suite).
+    /// Benchmarks: `bench explore` (scheduler and DPOR, side by side with shuttle), `bench check` (the model suite), `bench live` (round trips over the live socket).
     Bench(cmd_bench::Args),
     /// Serve the QMI uaudio service of the stack running on OS threads, on a Unix datagram socket (live mode).
     Serve(live::cmd_serve::Args),

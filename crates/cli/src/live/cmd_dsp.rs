@@ -130,16 +130,17 @@ impl Client {
         })
     }
 
+    /// Logs nothing from now on (benchmarks).
+    pub fn quiet(&mut self) {
+        self.log = Log::quiet();
+    }
+
     /// A datagram from `src` (the DSP's address, or the name service's).
     pub fn send_raw(&self, src: SockaddrQrtr, payload: &[u8]) -> Result<(), String> {
         self.sock
             .send_to(&wire::frame(src, payload), &self.svc)
             .map(|_| ())
             .map_err(|e| format!("send to {}: {e}", self.svc.display()))
-    }
-
-    pub fn addr(&self) -> SockaddrQrtr {
-        self.addr
     }
 
     fn recv(&mut self, until: Instant) -> Option<Vec<u8>> {

@@ -49,9 +49,14 @@ pub struct Args {
     /// No fault injection (allocation failures, failing suspends).
     #[arg(long)]
     pub no_faults: bool,
-    /// Stop at the first finding.
+    /// Stop at the first deadlock or leak.
     #[arg(long)]
     pub stop_at_first: bool,
+    /// For each design, the time this run needs to its first deadlock or leak of the
+    /// scenario (`--scenario`, default stream-vs-reset) beside the time `check` needs
+    /// to find it; `--duration` caps each stress run.
+    #[arg(long)]
+    pub versus_check: bool,
     /// One JSON object per line instead of text.
     #[arg(long)]
     pub json: bool,
@@ -98,6 +103,9 @@ pub fn run(a: Args) -> u8 {
         },
         None => None,
     };
+    if a.versus_check {
+        return super::versus::run(&a);
+    }
     ksync::live::set_time_scale(a.time_scale);
     let log = Arc::new(Log::new(a.json));
     let tally = Arc::new(parking_lot::Mutex::new(Tally::default()));
@@ -148,7 +156,12 @@ pub fn run(a: Args) -> u8 {
                 );
             }
         }
-        if a.stop_at_first && !tl.first.is_empty() {
+        if a.stop_at_first
+            && tl
+                .first
+                .values()
+                .any(|e| e.0 == "leak" || e.0 == "deadlock")
+        {
             break;
         }
     }

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 pub struct Log {
     json: bool,
+    quiet: bool,
     t0: Instant,
 }
 
@@ -13,12 +14,17 @@ impl Log {
     pub fn new(json: bool) -> Self {
         Log {
             json,
+            quiet: false,
             t0: Instant::now(),
         }
     }
 
-    pub fn json(&self) -> bool {
-        self.json
+    /// Prints nothing (benchmarks).
+    pub fn quiet() -> Self {
+        Log {
+            quiet: true,
+            ..Log::new(false)
+        }
     }
 
     /// Seconds since start.
@@ -28,6 +34,9 @@ impl Log {
 
     /// Logs event `kind` with `text`; `extra` (an object) adds fields to the JSON line.
     pub fn event(&self, kind: &str, text: &str, extra: Value) {
+        if self.quiet {
+            return;
+        }
         let mut out = std::io::stdout().lock();
         if self.json {
             let mut v = json!({ "t": (self.t() * 1e6).round() / 1e6, "event": kind, "text": text });

@@ -7,10 +7,12 @@
 //! * `ctl` injects USB and PM events through the control socket (`PATH.ctl`).
 //! * `stress` storms the stack with events, DSP behaviours and faults in-process.
 
+pub mod bench;
 pub mod cmd_ctl;
 pub mod cmd_dsp;
 pub mod cmd_serve;
 pub mod cmd_stress;
 pub mod control;
 pub mod log;
+pub mod versus;
 pub mod wire;
