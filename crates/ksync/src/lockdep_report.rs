@@ -95,13 +95,22 @@ pub fn format_hung_tasks(
         let Some((on, dur, frames)) = &t.blocked else {
             continue;
         };
-        let _ = writeln!(
-            o,
-            "INFO: task {} blocked for more than {} ms (blocked {} ms).",
-            t.name,
-            limit.as_millis(),
-            dur.as_millis()
-        );
+        if *dur >= limit {
+            let _ = writeln!(
+                o,
+                "INFO: task {} blocked for more than {} ms (blocked {} ms).",
+                t.name,
+                limit.as_millis(),
+                dur.as_millis()
+            );
+        } else {
+            let _ = writeln!(
+                o,
+                "INFO: task {} blocked for {} ms, holding a lock a hung task waits for.",
+                t.name,
+                dur.as_millis()
+            );
+        }
         let _ = writeln!(o, "task:{:<15} state:D  waiting for: {on}", t.name);
         if let Some(h) = t.waits_for(all) {
             let _ = writeln!(o, "  held by: {}", h.name);

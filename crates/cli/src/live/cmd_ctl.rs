@@ -51,7 +51,12 @@ pub fn request(
     let mut buf = vec![0u8; 1 << 20];
     let n = s
         .recv(&mut buf)
-        .map_err(|e| format!("no reply to {} within {timeout:?}: {e}", ev.name()))?;
+        .map_err(|_| {
+            format!(
+                "no reply to {} within {timeout:?} (the event may still run, or the service hangs: see its log)",
+                ev.name()
+            )
+        })?;
     serde_json::from_slice(&buf[..n]).map_err(|e| format!("bad reply: {e}"))
 }
 

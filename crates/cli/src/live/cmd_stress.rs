@@ -37,7 +37,8 @@ pub struct Args {
     /// Seed of the storms and of the model's choices.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Run this scenario of the suite on real threads instead of random storms.
+    /// Run this scenario of the suite on real threads instead of random storms (with
+    /// `--versus-check`: a comma-separated list).
     #[arg(long)]
     pub scenario: Option<String>,
     /// Real seconds per model second (the 10 s disconnect wait lasts 10 ms at 0.001).
@@ -93,6 +94,9 @@ pub fn run(a: Args) -> u8 {
         );
         return crate::EXIT_USAGE;
     }
+    if a.versus_check {
+        return super::versus::run(&a);
+    }
     let scenario = match &a.scenario {
         Some(n) => match model::find_scenario(n) {
             Some(s) => Some(s),
@@ -103,9 +107,6 @@ pub fn run(a: Args) -> u8 {
         },
         None => None,
     };
-    if a.versus_check {
-        return super::versus::run(&a);
-    }
     ksync::live::set_time_scale(a.time_scale);
     let log = Arc::new(Log::new(a.json));
     let tally = Arc::new(parking_lot::Mutex::new(Tally::default()));

@@ -221,7 +221,7 @@ pub fn quiesce(sys: &Sys, inflight: &std::sync::atomic::AtomicUsize, limit: Dura
 /// A finding of the live run as JSON.
 pub fn finding_json(f: &ksync::Finding) -> Value {
     json!({
-        "kind": format!("{:?}", f.kind),
+        "kind": f.kind.as_str(),
         "property": f.property,
         "summary": f.summary,
         "task": f.task,

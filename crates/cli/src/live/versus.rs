@@ -18,14 +18,24 @@ struct Row {
 }
 
 pub fn run(a: &Args) -> u8 {
-    let name = a
+    let names = a
         .scenario
         .clone()
         .unwrap_or_else(|| "stream-vs-reset".into());
-    let Some(sc) = model::find_scenario(&name) else {
-        eprintln!("error: unknown scenario {name:?}");
-        return crate::EXIT_USAGE;
-    };
+    let mut first = true;
+    for name in names.split(',') {
+        let Some(sc) = model::find_scenario(name) else {
+            eprintln!("error: unknown scenario {name:?}");
+            return crate::EXIT_USAGE;
+        };
+        table(a, &sc, first);
+        first = false;
+    }
+    crate::EXIT_OK
+}
+
+fn table(a: &Args, sc: &model::Scenario, header: bool) {
+    let name = sc.name;
     let mut rows = Vec::new();
     for design in Design::ALL {
         let program = sc.program(design);
@@ -48,7 +58,7 @@ pub fn run(a: &Args) -> u8 {
         );
         let t = Instant::now();
         let all = sc.check(design).report;
-        let mut dl: Vec<String> = all
+        let dl: std::collections::BTreeSet<String> = all
             .findings
             .iter()
             .filter(|f| {
@@ -61,11 +71,14 @@ pub fn run(a: &Args) -> u8 {
             })
             .map(|f| f.finding.property.clone())
             .collect();
-        dl.dedup();
-        let check_all = (t.elapsed().as_secs_f64(), all.executions, dl);
+        let check_all = (
+            t.elapsed().as_secs_f64(),
+            all.executions,
+            dl.into_iter().collect(),
+        );
         let exe = std::env::current_exe().expect("own executable");
         let out = Command::new(exe)
-            .args(["stress", "--json", "--stop-at-first", "--scenario", &name])
+            .args(["stress", "--json", "--stop-at-first", "--scenario", name])
             .args(["--design", design.name()])
             .args(["--duration", &a.duration.to_string()])
             .args(["--seed", &a.seed.to_string()])
@@ -92,7 +105,7 @@ pub fn run(a: &Args) -> u8 {
                             f["property"].as_str().unwrap_or("?"),
                             f["kind"].as_str().unwrap_or("?")
                         ),
-                        rounds,
+                        f["round"].as_u64().unwrap_or(rounds) + 1,
                     )
                 })
                 .min_by(|x, y| x.0.total_cmp(&y.0))
@@ -118,17 +131,19 @@ pub fn run(a: &Args) -> u8 {
             );
         }
     } else {
-        println!(
-            "{name}: check (exhaustive DPOR) vs stress (real threads, seed {}, time scale {}, cap {} s)\n",
-            a.seed, a.time_scale, a.duration
-        );
-        println!(
-            "| design | check: first finding | check: exhaustive (deadlocks/leaks found) | stress: first deadlock or leak |"
-        );
-        println!("|---|---|---|---|");
+        if header {
+            println!(
+                "check (exhaustive DPOR) vs stress (the scenario on real threads, seed {}, time scale {}, cap {} s)\n",
+                a.seed, a.time_scale, a.duration
+            );
+            println!(
+                "| scenario | design | check: first finding | check: exhaustive (deadlocks/leaks found) | stress: first deadlock or leak |"
+            );
+            println!("|---|---|---|---|---|");
+        }
         for r in &rows {
             println!(
-                "| {} | {:.3} s ({}) | {:.2} s, {} executions ({}) | {} |",
+                "| {name} | {} | {:.3} s ({}) | {:.2} s, {} executions ({}) | {} |",
                 r.design,
                 r.check_first.0,
                 r.check_first.1,
@@ -140,11 +155,10 @@ pub fn run(a: &Args) -> u8 {
                     r.check_all.2.join(", ")
                 },
                 match &r.stress {
-                    Some((t, p, n)) => format!("{t:.3} s ({p}, after {n} rounds)"),
+                    Some((t, p, n)) => format!("{t:.3} s ({p}, round {n})"),
                     None => format!("none within {} s", a.duration),
                 }
             );
         }
     }
-    crate::EXIT_OK
 }
