@@ -85,9 +85,10 @@ impl Tally {
 }
 
 pub fn run(a: Args) -> u8 {
-    if !(a.duration.is_finite() && a.duration > 0.0)
-        || !(a.time_scale.is_finite() && a.time_scale > 0.0)
-        || !(a.hung_task_timeout.is_finite() && a.hung_task_timeout > 0.0)
+    let positive = |x: f64| x.is_finite() && x > 0.0;
+    if ![a.duration, a.time_scale, a.hung_task_timeout]
+        .into_iter()
+        .all(positive)
     {
         eprintln!(
             "error: --duration, --time-scale and --hung-task-timeout must be positive numbers"
