@@ -2,7 +2,8 @@
 //!
 //! Every primitive decides at run time whether the caller is a checker task (the
 //! operation becomes a scheduling point of the deterministic checker in
-//! [`rt`]) or an ordinary OS thread (a thin wrapper over parking_lot / std). Model
+//! [`rt`]) or an ordinary OS thread (a thin wrapper over parking_lot / std, with the
+//! timers, scaled time, per-thread lock tracking and quiescence of [`live`]). Model
 //! code uses only these, never `std::sync` directly.
 
 pub mod atomic;
