@@ -342,8 +342,8 @@ fn watchdog_reports_the_v1_unplug_deadlock() {
         "Showing all locks held in the system:",
         "lock held by qmi_wq:\n #0: (qdev_mutex), at: handle_uaudio_stream_req",
         "(&udev->dev.mutex/2) [1-1.1], at: usb_disconnect",
-        "qmi_wq waits for lock (&udev->dev.mutex/2) [1-1.1], held by T_hub",
-        "T_hub waits for lock (qdev_mutex), held by qmi_wq",
+        "qmi_wq blocked on lock (&udev->dev.mutex/2) [1-1.1], held by T_hub",
+        "T_hub blocked on lock (qdev_mutex), held by qmi_wq",
     ] {
         assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
     }

@@ -144,6 +144,7 @@ pub enum BlockedOn {
     /// a sleep on a wait queue (`W_inuse`, a completion, ...), with its timeout in
     /// model milliseconds
     Wait {
+        addr: usize,
         class: String,
         timeout_ms: Option<u64>,
     },
@@ -159,10 +160,12 @@ impl std::fmt::Display for BlockedOn {
             BlockedOn::Wait {
                 class,
                 timeout_ms: Some(t),
+                ..
             } => write!(f, "wait on {class} (timeout {t} ms)"),
             BlockedOn::Wait {
                 class,
                 timeout_ms: None,
+                ..
             } => write!(f, "wait on {class}"),
         }
     }
@@ -312,12 +315,15 @@ pub struct TaskSnapshot {
 }
 
 impl TaskSnapshot {
-    /// The task that holds the lock this one is blocked on, among `all`.
+    /// The task that holds the lock this one is blocked on, or that declared it makes
+    /// the condition of the queue it sleeps on true (`WaitQueue::hold`), among `all`.
     pub fn waits_for<'a>(&self, all: &'a [TaskSnapshot]) -> Option<&'a TaskSnapshot> {
-        let Some((BlockedOn::Lock { addr, .. }, ..)) = &self.blocked else {
-            return None;
+        let addr = match &self.blocked {
+            Some((BlockedOn::Lock { addr, .. } | BlockedOn::Wait { addr, .. }, ..)) => *addr,
+            None => return None,
         };
-        all.iter().find(|t| t.held.iter().any(|h| h.addr == *addr))
+        all.iter()
+            .find(|t| t.id != self.id && t.held.iter().any(|h| h.addr == addr))
     }
 }
 
@@ -514,6 +520,35 @@ mod tests {
             assert!(Instant::now() < end, "the worker did not exit");
             std::thread::sleep(Duration::from_millis(1));
         }
+    }
+
+    #[test]
+    fn a_sleeper_waits_for_the_holder_of_its_queue() {
+        let wq = Arc::new(crate::WaitQueue::new(crate::LockClass::new("W_test")));
+        let flag = Arc::new(crate::AtomicBool::new("test flag", false));
+        let hold = wq.hold();
+        let (w2, f2) = (wq.clone(), flag.clone());
+        let h = std::thread::Builder::new()
+            .name("T_sleeper".into())
+            .spawn(move || w2.wait_event(|| f2.load()))
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let (hung, all) = loop {
+            if let Some(r) = hung_tasks(Duration::from_millis(20))
+                .filter(|(h, _)| h.iter().any(|t| t.name == "T_sleeper"))
+            {
+                break r;
+            }
+            assert!(Instant::now() < deadline, "the sleeper was never reported");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let me = std::thread::current().name().unwrap().to_string();
+        let t = hung.iter().find(|t| t.name == "T_sleeper").unwrap();
+        assert_eq!(t.waits_for(&all).map(|h| h.name.clone()), Some(me));
+        flag.store(true);
+        wq.wake_up();
+        drop(hold);
+        h.join().unwrap();
     }
 
     #[test]

@@ -139,7 +139,7 @@ pub fn format_hung_tasks(
                 (Some((on, ..)), Some(h)) => (on.to_string(), h.name.clone()),
                 _ => continue,
             };
-            let _ = writeln!(o, "  {} waits for {on}, held by {holder}", t.name);
+            let _ = writeln!(o, "  {} blocked on {on}, held by {holder}", t.name);
         }
     }
     o

@@ -156,6 +156,7 @@ impl WaitQueue {
             return self.wait_os(cond, timeout_ms);
         }
         crate::live::blocking(crate::live::BlockedOn::Wait {
+            addr: self as *const _ as usize,
             class: crate::lock::class_label(self.class),
             timeout_ms,
         });
@@ -216,7 +217,7 @@ impl WaitQueue {
     /// drops: locks it takes meanwhile become lock-order edges from the queue's class
     /// (as lockdep does for work items and completions).
     pub fn hold(&self) -> HoldGuard {
-        HoldGuard::new(self.obj, self.class)
+        HoldGuard::new(self.obj, self.class, self as *const _ as usize)
     }
 }
 
@@ -224,12 +225,23 @@ impl WaitQueue {
 pub struct HoldGuard {
     obj: u32,
     active: bool,
+    /// live mode: the queue's identity in the thread's held set (the watchdog's
+    /// waits-for edges from a sleeper to the holder)
+    live: Option<usize>,
 }
 
 impl HoldGuard {
-    fn new(obj: u32, class: LockClass) -> Self {
+    fn new(obj: u32, class: LockClass, addr: usize) -> Self {
         let Some(sh) = sched(obj) else {
-            return HoldGuard { obj, active: false };
+            let live = crate::lock::live_thread();
+            if live {
+                crate::live::acquired(addr, crate::lock::class_label(class), None);
+            }
+            return HoldGuard {
+                obj,
+                active: false,
+                live: live.then_some(addr),
+            };
         };
         let mut st = sh.st.borrow_mut();
         let t = st.running.expect("task");
@@ -237,12 +249,19 @@ impl HoldGuard {
         st.lockdep_acquire(t, cid);
         let site = st.tasks[t].frames.last().copied().unwrap_or("?");
         st.tasks[t].held.push(crate::rt::task_held(obj, cid, site));
-        HoldGuard { obj, active: true }
+        HoldGuard {
+            obj,
+            active: true,
+            live: None,
+        }
     }
 }
 
 impl Drop for HoldGuard {
     fn drop(&mut self) {
+        if let Some(addr) = self.live {
+            crate::live::released(addr);
+        }
         if !self.active {
             return;
         }
