@@ -28,7 +28,7 @@ pub struct Args {
     #[arg(value_enum)]
     pub event: Event,
     /// Seconds to wait for the reply (real time).
-    #[arg(long, default_value_t = 60.0, value_name = "SECS")]
+    #[arg(long, default_value_t = 60.0, value_name = "SECS", allow_hyphen_values = true, value_parser = crate::args::seconds)]
     pub timeout: f64,
     /// Print the reply as JSON.
     #[arg(long)]
@@ -69,10 +69,6 @@ impl Drop for Remove {
 }
 
 pub fn run(a: Args) -> u8 {
-    if !(a.timeout.is_finite() && a.timeout > 0.0) {
-        eprintln!("error: --timeout must be a positive number");
-        return crate::EXIT_USAGE;
-    }
     let v = match request(&a.socket, a.event, Duration::from_secs_f64(a.timeout)) {
         Ok(v) => v,
         Err(e) => {

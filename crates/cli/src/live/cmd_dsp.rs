@@ -65,10 +65,10 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "disable")]
     pub on_disconnect: React,
     /// Real seconds per model second, as given to `serve` (for `late`).
-    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    #[arg(long, default_value_t = 1.0, value_name = "X", allow_hyphen_values = true, value_parser = crate::args::time_scale)]
     pub time_scale: f64,
     /// Real seconds to wait for a response or an indication.
-    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
+    #[arg(long, default_value_t = 30.0, value_name = "SECS", allow_hyphen_values = true, value_parser = crate::args::seconds)]
     pub timeout: f64,
     /// One JSON object per line instead of text.
     #[arg(long)]
@@ -363,11 +363,6 @@ pub fn quantile(v: &[Duration], q: f64) -> Duration {
 }
 
 pub fn run(a: Args) -> u8 {
-    if !(a.timeout.is_finite() && a.timeout > 0.0 && a.time_scale.is_finite() && a.time_scale > 0.0)
-    {
-        eprintln!("error: --timeout and --time-scale must be positive numbers");
-        return crate::EXIT_USAGE;
-    }
     let mut c = match Client::new(&a.socket, a.port, a.json) {
         Ok(c) => c,
         Err(e) => {

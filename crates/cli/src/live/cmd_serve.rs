@@ -38,7 +38,7 @@ pub struct Args {
     #[arg(long)]
     pub socket: PathBuf,
     /// Real seconds per model second: 0.01 makes the driver's 10 s disconnect wait last 100 ms.
-    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    #[arg(long, default_value_t = 1.0, value_name = "X", allow_hyphen_values = true, value_parser = crate::args::time_scale)]
     pub time_scale: f64,
     /// Autosuspend delay of the audio device, model milliseconds (0: suspend as soon as idle).
     #[arg(long, default_value_t = 2000, value_name = "MS")]
@@ -46,7 +46,7 @@ pub struct Args {
     /// Hung-task watchdog: a task blocked this long (model seconds, above every timeout of
     /// the model: the 10 s disconnect wait) is reported with the locks of every task, then
     /// the service exits 1. The real limit is at least 1 s.
-    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
+    #[arg(long, default_value_t = 30.0, value_name = "SECS", allow_hyphen_values = true, value_parser = crate::args::seconds)]
     pub hung_task_timeout: f64,
     /// Seed of the model's nondeterministic choices on OS threads.
     #[arg(long, default_value_t = 0)]
@@ -109,14 +109,6 @@ fn answered(src: SockaddrQrtr, payload: &[u8]) -> bool {
 }
 
 pub fn run(a: Args) -> u8 {
-    if !(a.time_scale.is_finite() && a.time_scale > 0.0) {
-        eprintln!("error: --time-scale must be a positive number");
-        return crate::EXIT_USAGE;
-    }
-    if !(a.hung_task_timeout.is_finite() && a.hung_task_timeout > 0.0) {
-        eprintln!("error: --hung-task-timeout must be a positive number");
-        return crate::EXIT_USAGE;
-    }
     ksync::live::set_time_scale(a.time_scale);
     ksync::live::seed(a.seed);
     let log = Arc::new(Log::new(a.json));

@@ -32,7 +32,7 @@ pub struct Args {
     #[arg(long, default_value = "v2-offload-spinlock")]
     pub design: Design,
     /// Real seconds to run (rounds start until then).
-    #[arg(long, default_value_t = 10.0, value_name = "S")]
+    #[arg(long, default_value_t = 10.0, value_name = "S", allow_hyphen_values = true, value_parser = crate::args::seconds)]
     pub duration: f64,
     /// Seed of the storms and of the model's choices.
     #[arg(long, default_value_t = 0)]
@@ -42,10 +42,10 @@ pub struct Args {
     #[arg(long)]
     pub scenario: Option<String>,
     /// Real seconds per model second (the 10 s disconnect wait lasts 10 ms at 0.001).
-    #[arg(long, default_value_t = 0.001, value_name = "X")]
+    #[arg(long, default_value_t = 0.001, value_name = "X", allow_hyphen_values = true, value_parser = crate::args::time_scale)]
     pub time_scale: f64,
     /// A task blocked this long (real seconds) is a hung task.
-    #[arg(long, default_value_t = 2.0, value_name = "SECS")]
+    #[arg(long, default_value_t = 2.0, value_name = "SECS", allow_hyphen_values = true, value_parser = crate::args::seconds)]
     pub hung_task_timeout: f64,
     /// No fault injection (allocation failures, failing suspends).
     #[arg(long)]
@@ -85,16 +85,6 @@ impl Tally {
 }
 
 pub fn run(a: Args) -> u8 {
-    let positive = |x: f64| x.is_finite() && x > 0.0;
-    if ![a.duration, a.time_scale, a.hung_task_timeout]
-        .into_iter()
-        .all(positive)
-    {
-        eprintln!(
-            "error: --duration, --time-scale and --hung-task-timeout must be positive numbers"
-        );
-        return crate::EXIT_USAGE;
-    }
     if a.versus_check {
         return super::versus::run(&a);
     }
