@@ -164,6 +164,8 @@ fn qrtr_rx(sys: &Sys, sock: &UnixDatagram, t: &SocketTransport, log: &Log) {
     let mut buf = vec![0u8; wire::MAX_DATAGRAM];
     loop {
         let Ok((n, from)) = sock.recv_from(&mut buf) else {
+            // a transient error (EINTR, ENOBUFS): retry without spinning
+            std::thread::sleep(Duration::from_millis(1));
             continue;
         };
         let d = &buf[..n];
