@@ -234,6 +234,7 @@ fn unplug_indication_and_teardown() {
     let mut ran = 0;
     for design in Design::ALL {
         let checked = check_stream_vs_unplug(design);
+        eprintln!("{design}: check finds {checked:?}");
         if checked.contains("LK-2") || checked.contains("LK-1") {
             continue; // a deadlock: the watchdog's test below
         }
