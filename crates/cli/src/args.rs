@@ -33,6 +33,32 @@ pub fn max_time(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(v))
 }
 
+/// A real number in `(0, max]`.
+fn positive_real(s: &str, what: &str, max: f64) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of {what} (e.g. 10 or 0.5)"))?;
+    if !(v.is_finite() && v > 0.0) {
+        return Err(format!("must be a finite number above 0 (got {s})"));
+    }
+    if v > max {
+        return Err(format!("must be at most {max} {what} (got {s})"));
+    }
+    Ok(v)
+}
+
+/// Live-mode durations in seconds (`--duration`, `--timeout`, `--hung-task-timeout`):
+/// finite, positive, at most a year.
+pub fn seconds(s: &str) -> Result<f64, String> {
+    positive_real(s, "seconds", MAX_TIME_SECS)
+}
+
+/// `--time-scale X`: real seconds per model second, in `(0, 1000]`.
+pub fn time_scale(s: &str) -> Result<f64, String> {
+    positive_real(s, "real seconds per model second", 1000.0)
+}
+
 fn positive<T>(s: &str, what: &str, hint: &str) -> Result<T, String>
 where
     T: std::str::FromStr + PartialOrd + From<u8>,
@@ -109,6 +135,16 @@ pub fn shard(s: &str) -> Result<(usize, usize), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn live_numbers_reject_nonsense() {
+        for bad in ["0", "-1", "nan", "inf", "x", "1e30"] {
+            assert!(seconds(bad).is_err(), "{bad}");
+            assert!(time_scale(bad).is_err(), "{bad}");
+        }
+        assert_eq!(seconds("0.5"), Ok(0.5));
+        assert_eq!(time_scale("0.001"), Ok(0.001));
+    }
 
     #[test]
     fn max_time_rejects_nonsense() {

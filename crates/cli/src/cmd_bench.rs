@@ -14,7 +14,8 @@ use std::time::Duration;
 pub struct Args {
     /// What to benchmark: `explore` (the engine on classic programs, with shuttle when
     /// built with the `shuttle` feature) or
-    /// `check` (the model suite, per design × scenario).
+    /// `check` (the model suite, per design × scenario) or `live` (enable/disable round
+    /// trips over the live socket, per design).
     pub what: String,
     /// One JSON object.
     #[arg(long)]
@@ -134,9 +135,12 @@ pub fn run(a: Args) -> u8 {
     if a.what == "check" {
         return crate::cmd_bench_check::run(a.json, a.quick);
     }
+    if a.what == "live" {
+        return crate::live::bench::run(a.json, a.quick);
+    }
     if a.what != "explore" {
         eprintln!(
-            "bench: unknown benchmark `{}` (expected `explore` or `check`)\nusage: usb-offload bench explore|check [--json] [--quick]",
+            "bench: unknown benchmark `{}` (expected `explore`, `check` or `live`)\nusage: usb-offload bench explore|check|live [--json] [--quick]",
             a.what
         );
         return crate::EXIT_USAGE;

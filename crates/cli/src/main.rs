@@ -27,6 +27,7 @@ mod cmd_selftest;
 mod diagram;
 mod diagram_svg;
 mod html;
+mod live;
 mod properties;
 mod suite;
 mod summary;
@@ -96,8 +97,16 @@ enum Cmd {
     Selftest(cmd_selftest::Args),
     /// Decode and encode QMI uaudio messages (the DSP ↔ offload service wire format).
     Qmi(cmd_qmi::Args),
-    /// Benchmarks: `bench explore` (scheduler and DPOR, side by side with shuttle), `bench check` (the model suite).
+    /// Benchmarks: `bench explore` (scheduler and DPOR, side by side with shuttle), `bench check` (the model suite), `bench live` (round trips over the live socket).
     Bench(cmd_bench::Args),
+    /// Serve the QMI uaudio service of the stack running on OS threads, on a Unix datagram socket (live mode).
+    Serve(live::cmd_serve::Args),
+    /// A DSP's QMI client of a running `serve`: enable/disable streams, answer disconnect indications.
+    Dsp(live::cmd_dsp::Args),
+    /// Inject a USB or PM event (unplug, reset, system sleep, ...) into a running `serve`.
+    Ctl(live::cmd_ctl::Args),
+    /// Random storms of events, DSP behaviours and faults on real threads, with the hung-task watchdog.
+    Stress(live::cmd_stress::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(cmd_completions::Args),
     /// Print the man page (roff), generated from these definitions.
@@ -137,6 +146,10 @@ fn main() -> ExitCode {
         Cmd::Selftest(a) => cmd_selftest::run(a),
         Cmd::Bench(a) => cmd_bench::run(a),
         Cmd::Qmi(a) => cmd_qmi::run(a),
+        Cmd::Serve(a) => live::cmd_serve::run(a),
+        Cmd::Dsp(a) => live::cmd_dsp::run(a),
+        Cmd::Ctl(a) => live::cmd_ctl::run(a),
+        Cmd::Stress(a) => live::cmd_stress::run(a),
         Cmd::Completions(a) => cmd_completions::run(a),
         Cmd::Man(a) => cmd_completions::man(a),
     };

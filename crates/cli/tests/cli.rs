@@ -202,6 +202,30 @@ fn nonsense_numbers_exit_2() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         assert!(stderr(&o).contains("invalid value"), "{args:?}");
     }
+    let sock = ["--socket", "/nonexistent/uo.sock"];
+    for (sub, opt) in [
+        ("serve", "--time-scale"),
+        ("serve", "--hung-task-timeout"),
+        ("dsp", "--timeout"),
+        ("dsp", "--time-scale"),
+        ("stress", "--duration"),
+        ("stress", "--time-scale"),
+    ] {
+        for bad in ["0", "nan", "-1"] {
+            let mut args = vec![sub, opt, bad];
+            if sub != "stress" {
+                args.extend(sock);
+            }
+            let o = run(&args);
+            assert_eq!(
+                o.status.code(),
+                Some(2),
+                "{sub} {opt} {bad}: {}",
+                stderr(&o)
+            );
+            assert!(stderr(&o).contains("invalid value"), "{sub} {opt} {bad}");
+        }
+    }
     // Any u64 is a seed.
     let o = run(&[
         "check",

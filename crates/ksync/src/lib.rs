@@ -2,12 +2,14 @@
 //!
 //! Every primitive decides at run time whether the caller is a checker task (the
 //! operation becomes a scheduling point of the deterministic checker in
-//! [`rt`]) or an ordinary OS thread (a thin wrapper over parking_lot / std). Model
+//! [`rt`]) or an ordinary OS thread (a thin wrapper over parking_lot / std, with the
+//! timers, scaled time, per-thread lock tracking and quiescence of [`live`]). Model
 //! code uses only these, never `std::sync` directly.
 
 pub mod atomic;
 pub mod class;
 pub mod kref;
+pub mod live;
 pub mod lock;
 pub mod lockdep_report;
 pub mod order;
@@ -36,6 +38,7 @@ use std::cell::RefCell;
 #[must_use = "the frame is popped when this guard drops"]
 pub struct Frame {
     pushed: bool,
+    live: bool,
 }
 
 /// Pushes `name` (a kernel function name) on the calling task's call stack.
@@ -47,17 +50,33 @@ pub fn frame(name: &'static str) -> Frame {
             match st.running {
                 Some(t) if !st.teardown => {
                     st.tasks[t].frames.push(name);
-                    Frame { pushed: true }
+                    Frame {
+                        pushed: true,
+                        live: false,
+                    }
                 }
-                _ => Frame { pushed: false },
+                _ => Frame {
+                    pushed: false,
+                    live: false,
+                },
             }
         }
-        None => Frame { pushed: false },
+        None => {
+            // live mode: the watchdog prints the stack of a blocked thread
+            live::push_frame(name);
+            Frame {
+                pushed: false,
+                live: true,
+            }
+        }
     }
 }
 
 impl Drop for Frame {
     fn drop(&mut self) {
+        if self.live {
+            live::pop_frame();
+        }
         if !self.pushed {
             return;
         }
@@ -71,7 +90,7 @@ impl Drop for Frame {
 }
 
 thread_local! {
-    static RNG: RefCell<rng::Rng> = const { RefCell::new(rng::Rng::new(0x9E37_79B9_7F4A_7C15)) };
+    static RNG: RefCell<Option<rng::Rng>> = const { RefCell::new(None) };
 }
 
 /// A nondeterministic choice among `n` values (`0..n`). The checker explores every
@@ -87,7 +106,11 @@ pub fn choose(n: usize) -> usize {
         }
         unreachable!("choose without a value");
     }
-    RNG.with(|r| r.borrow_mut().below(n))
+    RNG.with(|r| {
+        r.borrow_mut()
+            .get_or_insert_with(|| rng::Rng::new(live::thread_seed()))
+            .below(n)
+    })
 }
 
 /// A plain scheduling point (`cond_resched`): lets other tasks run here.
@@ -97,17 +120,13 @@ pub fn yield_now() {
     }
 }
 
-/// Virtual time in milliseconds under the checker; wall-clock milliseconds since the
-/// first call on OS threads.
+/// Virtual time in milliseconds under the checker; on OS threads, model milliseconds
+/// of the wall clock since the first call ([`live::set_time_scale`]).
 pub fn now_ms() -> u64 {
     if let Some(sh) = rt::current() {
         return sh.now();
     }
-    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    START
-        .get_or_init(std::time::Instant::now)
-        .elapsed()
-        .as_millis() as u64
+    live::now_ms()
 }
 
 /// `msleep`: under the checker the wake-up fires only when no task is otherwise
@@ -119,7 +138,7 @@ pub fn msleep(ms: u64) {
         sh.op(Op::Msleep);
         return;
     }
-    std::thread::sleep(std::time::Duration::from_millis(ms));
+    std::thread::sleep(live::real(ms));
 }
 
 static LIVE_FINDINGS: parking_lot::Mutex<Vec<Finding>> = parking_lot::Mutex::new(Vec::new());
@@ -142,6 +161,8 @@ pub fn report(kind: FindingKind, property: &str, summary: impl Into<String>) {
         st.push_finding(f);
         return;
     }
+    f.task = Some(current_task_name());
+    f.locks = live::held_names();
     LIVE_FINDINGS.lock().push(f);
 }
 
@@ -161,8 +182,10 @@ pub fn take_live_findings() -> Vec<Finding> {
 /// Registers a check that runs when an execution ends with every task finished: the
 /// model's look at what was left behind (leaks, balances).
 pub fn on_quiescence(f: impl FnOnce() + 'static) {
-    if let Some(sh) = rt::current() {
-        sh.on_quiescence(Box::new(f));
+    match rt::current() {
+        Some(sh) => sh.on_quiescence(Box::new(f)),
+        // live mode: run by whoever ends the live run ([`live::run_quiescence_hooks`])
+        None => live::add_quiescence_hook(Box::new(f)),
     }
 }
 

@@ -30,6 +30,23 @@ pub(crate) fn sched(obj: u32) -> Option<Rc<Shared>> {
 struct RawLock {
     obj: u32,
     class: LockClass,
+    /// the instance label, for live-mode reports
+    label: Option<Box<str>>,
+}
+
+/// Live mode: the calling thread is no checker's (its locks are tracked per thread
+/// for `is_held` and the hung-task watchdog).
+pub(crate) fn live_thread() -> bool {
+    rt::current().is_none()
+}
+
+/// A class name as lockdep prints it (`name/subclass`).
+pub(crate) fn class_label(c: LockClass) -> String {
+    if c.subclass == 0 {
+        c.name.to_string()
+    } else {
+        format!("{}/{}", c.name, c.subclass)
+    }
 }
 
 impl RawLock {
@@ -37,7 +54,16 @@ impl RawLock {
         RawLock {
             obj: register(kind, class, label),
             class,
+            label: label.map(Into::into),
         }
+    }
+
+    fn live_acquired(&self, addr: usize) {
+        crate::live::acquired(
+            addr,
+            class_label(self.class),
+            self.label.as_deref().map(String::from),
+        );
     }
 
     fn acquire(&self) -> Option<Rc<Shared>> {
@@ -102,11 +128,27 @@ macro_rules! lock_type {
             /// Acquires the lock, sleeping (or spinning) until it is free.
             pub fn lock(&self) -> $guard<'_, T> {
                 let sh = self.raw.acquire();
+                let live = sh.is_none() && live_thread();
                 let g = match sh {
                     Some(_) => self.data.try_lock().expect("checker granted a held lock"),
+                    None if live => {
+                        let g = match self.data.try_lock() {
+                            Some(g) => g,
+                            None => {
+                                crate::live::blocking(crate::live::BlockedOn::Lock {
+                                    addr: self.addr(),
+                                    class: class_label(self.raw.class),
+                                    label: self.raw.label.as_deref().map(String::from),
+                                });
+                                self.data.lock()
+                            }
+                        };
+                        self.raw.live_acquired(self.addr());
+                        g
+                    }
                     None => self.data.lock(),
                 };
-                $guard { g: Some(g), sh, obj: self.raw.obj }
+                $guard { g: Some(g), sh, obj: self.raw.obj, live: live.then(|| self.addr()) }
             }
 
             /// Takes the lock if it is free.
@@ -114,17 +156,34 @@ macro_rules! lock_type {
                 match self.raw.try_acquire() {
                     Ok(Some(sh)) => {
                         let g = self.data.try_lock().expect("checker granted a held lock");
-                        Some($guard { g: Some(g), sh: Some(sh), obj: self.raw.obj })
+                        Some($guard { g: Some(g), sh: Some(sh), obj: self.raw.obj, live: None })
                     }
-                    Ok(None) => self.data.try_lock().map(|g| $guard { g: Some(g), sh: None, obj: self.raw.obj }),
+                    Ok(None) => self.data.try_lock().map(|g| {
+                        let live = live_thread();
+                        if live {
+                            self.raw.live_acquired(self.addr());
+                        }
+                        $guard { g: Some(g), sh: None, obj: self.raw.obj, live: live.then(|| self.addr()) }
+                    }),
                     Err(()) => None,
                 }
             }
 
-            /// Whether the calling task holds this lock (checker), or whether anyone
-            /// holds it (OS threads, where ownership is not tracked).
+            /// Whether the calling task (checker) or thread (live mode) holds this
+            /// lock; outside both (checker set-up code), whether anyone holds it.
             pub fn is_held(&self) -> bool {
-                self.raw.held_by_current().unwrap_or_else(|| self.data.is_locked())
+                self.raw.held_by_current().unwrap_or_else(|| {
+                    if live_thread() {
+                        crate::live::holds(self.addr())
+                    } else {
+                        self.data.is_locked()
+                    }
+                })
+            }
+
+            /// The identity of this lock in live-mode tracking.
+            fn addr(&self) -> usize {
+                &self.data as *const _ as usize
             }
 
             /// Access without locking, for code that runs when no task can (setup,
@@ -145,6 +204,8 @@ macro_rules! lock_type {
             g: Option<parking_lot::MutexGuard<'a, T>>,
             sh: Option<Rc<Shared>>,
             obj: u32,
+            /// live mode: the lock's identity, released from the thread's held set
+            live: Option<usize>,
         }
 
         impl<T> $guard<'_, T> {
@@ -174,6 +235,9 @@ macro_rules! lock_type {
             fn drop(&mut self) {
                 self.g = None;
                 release(&self.sh, self.obj);
+                if let Some(addr) = self.live {
+                    crate::live::released(addr);
+                }
             }
         }
     };

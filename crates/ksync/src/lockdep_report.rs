@@ -80,3 +80,86 @@ pub fn format_cycle(
     stack_lines(&mut o, frames);
     o
 }
+
+/// The hung-task report of live mode, in the layout of the kernel's `khungtaskd`
+/// ("INFO: task ... blocked for more than ...") followed by lockdep's
+/// `debug_show_all_locks` ("Showing all locks held in the system"), and the
+/// waits-for cycle among the blocked tasks if their lock waits close one.
+pub fn format_hung_tasks(
+    hung: &[crate::live::TaskSnapshot],
+    all: &[crate::live::TaskSnapshot],
+    limit: std::time::Duration,
+) -> String {
+    let mut o = String::new();
+    for t in hung {
+        let Some((on, dur, frames)) = &t.blocked else {
+            continue;
+        };
+        if *dur >= limit {
+            let _ = writeln!(
+                o,
+                "INFO: task {} blocked for more than {} ms (blocked {} ms).",
+                t.name,
+                limit.as_millis(),
+                dur.as_millis()
+            );
+        } else {
+            let _ = writeln!(
+                o,
+                "INFO: task {} blocked for {} ms, holding a lock a hung task waits for.",
+                t.name,
+                dur.as_millis()
+            );
+        }
+        let _ = writeln!(o, "task:{:<15} state:D  waiting for: {on}", t.name);
+        if let Some(h) = t.waits_for(all) {
+            let _ = writeln!(o, "  held by: {}", h.name);
+        }
+        let _ = writeln!(o, "Call Trace:");
+        stack_lines(&mut o, frames);
+        o.push('\n');
+    }
+    let _ = writeln!(o, "Showing all locks held in the system:");
+    for t in all.iter().filter(|t| !t.held.is_empty()) {
+        let n = t.held.len();
+        let _ = writeln!(
+            o,
+            "{n} lock{} held by {}:",
+            if n == 1 { "" } else { "s" },
+            t.name
+        );
+        for (i, h) in t.held.iter().enumerate() {
+            let _ = writeln!(o, " #{i}: {h}");
+        }
+    }
+    if let Some(cycle) = waits_for_cycle(hung, all) {
+        let _ = writeln!(o, "\nwaits-for cycle (deadlock):");
+        for t in &cycle {
+            let (on, holder) = match (&t.blocked, t.waits_for(all)) {
+                (Some((on, ..)), Some(h)) => (on.to_string(), h.name.clone()),
+                _ => continue,
+            };
+            let _ = writeln!(o, "  {} blocked on {on}, held by {holder}", t.name);
+        }
+    }
+    o
+}
+
+/// A cycle of lock waits starting from a hung task, if there is one.
+pub fn waits_for_cycle(
+    hung: &[crate::live::TaskSnapshot],
+    all: &[crate::live::TaskSnapshot],
+) -> Option<Vec<crate::live::TaskSnapshot>> {
+    for start in hung {
+        let mut path: Vec<&crate::live::TaskSnapshot> = vec![start];
+        let mut cur = start;
+        while let Some(next) = cur.waits_for(all) {
+            if let Some(p) = path.iter().position(|t| t.id == next.id) {
+                return Some(path[p..].iter().map(|t| (*t).clone()).collect());
+            }
+            path.push(next);
+            cur = next;
+        }
+    }
+    None
+}

@@ -9,7 +9,6 @@ use crate::lock::{register, sched, NO_OBJ};
 use crate::rt::{self, ObjKind, Op, OpResult, Wake};
 use crate::AtomicU32;
 use std::cell::RefCell;
-use std::time::Duration;
 
 /// How a wait ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,7 +83,14 @@ impl WaitQueue {
             let t = st.running.expect("task");
             st.tasks[t].idle = true;
         }
+        let live = sh.is_none() && crate::lock::live_thread();
+        if live {
+            crate::live::set_idle(true);
+        }
         let r = self.wait(cond, None, false);
+        if live {
+            crate::live::set_idle(false);
+        }
         if let Some(sh) = &sh {
             let mut st = sh.st.borrow_mut();
             let t = st.running.expect("task");
@@ -145,8 +151,22 @@ impl WaitQueue {
         })
     }
 
-    fn wait_live(&self, mut cond: impl FnMut() -> bool, timeout_ms: Option<u64>) -> WaitResult {
-        let deadline = timeout_ms.map(|ms| std::time::Instant::now() + Duration::from_millis(ms));
+    fn wait_live(&self, cond: impl FnMut() -> bool, timeout_ms: Option<u64>) -> WaitResult {
+        if !crate::lock::live_thread() {
+            return self.wait_os(cond, timeout_ms);
+        }
+        crate::live::blocking(crate::live::BlockedOn::Wait {
+            addr: self as *const _ as usize,
+            class: crate::lock::class_label(self.class),
+            timeout_ms,
+        });
+        let r = self.wait_os(cond, timeout_ms);
+        crate::live::unblocked();
+        r
+    }
+
+    fn wait_os(&self, mut cond: impl FnMut() -> bool, timeout_ms: Option<u64>) -> WaitResult {
+        let deadline = timeout_ms.map(|ms| std::time::Instant::now() + crate::live::real(ms));
         loop {
             let mut g = self.live.lock();
             let gen = *g;
@@ -197,7 +217,7 @@ impl WaitQueue {
     /// drops: locks it takes meanwhile become lock-order edges from the queue's class
     /// (as lockdep does for work items and completions).
     pub fn hold(&self) -> HoldGuard {
-        HoldGuard::new(self.obj, self.class)
+        HoldGuard::new(self.obj, self.class, self as *const _ as usize)
     }
 }
 
@@ -205,12 +225,23 @@ impl WaitQueue {
 pub struct HoldGuard {
     obj: u32,
     active: bool,
+    /// live mode: the queue's identity in the thread's held set (the watchdog's
+    /// waits-for edges from a sleeper to the holder)
+    live: Option<usize>,
 }
 
 impl HoldGuard {
-    fn new(obj: u32, class: LockClass) -> Self {
+    fn new(obj: u32, class: LockClass, addr: usize) -> Self {
         let Some(sh) = sched(obj) else {
-            return HoldGuard { obj, active: false };
+            let live = crate::lock::live_thread();
+            if live {
+                crate::live::acquired(addr, crate::lock::class_label(class), None);
+            }
+            return HoldGuard {
+                obj,
+                active: false,
+                live: live.then_some(addr),
+            };
         };
         let mut st = sh.st.borrow_mut();
         let t = st.running.expect("task");
@@ -218,12 +249,19 @@ impl HoldGuard {
         st.lockdep_acquire(t, cid);
         let site = st.tasks[t].frames.last().copied().unwrap_or("?");
         st.tasks[t].held.push(crate::rt::task_held(obj, cid, site));
-        HoldGuard { obj, active: true }
+        HoldGuard {
+            obj,
+            active: true,
+            live: None,
+        }
     }
 }
 
 impl Drop for HoldGuard {
     fn drop(&mut self) {
+        if let Some(addr) = self.live {
+            crate::live::released(addr);
+        }
         if !self.active {
             return;
         }

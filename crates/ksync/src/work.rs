@@ -37,12 +37,31 @@ struct Inner {
     frozen: AtomicUsize,
     wq: WaitQueue,
     idle_wq: WaitQueue,
+    /// live mode: every handle is gone, the worker exits (`destroy_workqueue`)
+    destroyed: std::sync::atomic::AtomicBool,
 }
 
 /// Handle of an ordered work queue; clones share the queue.
 #[derive(Clone)]
 pub struct WorkQueue {
     inner: Arc<Inner>,
+    _handles: Arc<Handles>,
+}
+
+/// Dropped with the last handle: on OS threads the worker then exits, so a live
+/// system that is dropped leaves no thread behind. (Under the checker the execution's
+/// end ends the worker.)
+struct Handles(Arc<Inner>);
+
+impl Drop for Handles {
+    fn drop(&mut self) {
+        if crate::lock::live_thread() {
+            self.0
+                .destroyed
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            self.0.wq.wake_up();
+        }
+    }
 }
 
 impl WorkQueue {
@@ -59,14 +78,18 @@ impl WorkQueue {
             frozen: AtomicUsize::ordered("workqueue frozen", 0),
             wq: WaitQueue::new(LockClass::new(name)),
             idle_wq: WaitQueue::new(LockClass::new("flush_workqueue")),
+            destroyed: std::sync::atomic::AtomicBool::new(false),
         });
         let w = inner.clone();
         crate::thread::spawn_daemon(name, move || loop {
-            if !w
-                .wq
-                .wait_idle(|| w.queued.load() > 0 && (w.frozen.load() == 0 || w.front_active()))
-            {
+            let destroyed = || w.destroyed.load(std::sync::atomic::Ordering::SeqCst);
+            if !w.wq.wait_idle(|| {
+                (w.queued.load() > 0 && (w.frozen.load() == 0 || w.front_active())) || destroyed()
+            }) {
                 return; // the execution is over
+            }
+            if destroyed() && w.items.lock().is_empty() {
+                return; // live mode: the last handle is gone
             }
             // taken in the step that marks the worker busy, so that the freezer never
             // sees the item neither queued nor running
@@ -87,26 +110,35 @@ impl WorkQueue {
                 f();
             }
             w.busy.store(0);
+            if crate::lock::live_thread() {
+                crate::live::work_done();
+            }
             w.idle_wq.wake_up();
         });
-        WorkQueue { inner }
+        WorkQueue {
+            _handles: Arc::new(Handles(inner.clone())),
+            inner,
+        }
     }
 
     /// A queue with no worker task of its own: each item is run by the task that
     /// queues it ([`WorkQueue::run_work`]). For a queue whose work the model runs
     /// in the task named after the kernel thread (`hub_wq`'s `hub_event` in T_hub).
     pub fn new_run_by_caller(name: &'static str) -> Self {
+        let inner = Arc::new(Inner {
+            name,
+            items: parking_lot::Mutex::new(VecDeque::new()),
+            next_id: parking_lot::Mutex::new(0),
+            queued: AtomicUsize::ordered(name, 0),
+            busy: AtomicUsize::ordered("worker busy", 0),
+            frozen: AtomicUsize::ordered("workqueue frozen", 0),
+            wq: WaitQueue::new(LockClass::new(name)),
+            idle_wq: WaitQueue::new(LockClass::new("flush_workqueue")),
+            destroyed: std::sync::atomic::AtomicBool::new(false),
+        });
         WorkQueue {
-            inner: Arc::new(Inner {
-                name,
-                items: parking_lot::Mutex::new(VecDeque::new()),
-                next_id: parking_lot::Mutex::new(0),
-                queued: AtomicUsize::ordered(name, 0),
-                busy: AtomicUsize::ordered("worker busy", 0),
-                frozen: AtomicUsize::ordered("workqueue frozen", 0),
-                wq: WaitQueue::new(LockClass::new(name)),
-                idle_wq: WaitQueue::new(LockClass::new("flush_workqueue")),
-            }),
+            _handles: Arc::new(Handles(inner.clone())),
+            inner,
         }
     }
 
@@ -120,6 +152,9 @@ impl WorkQueue {
         // item: the order of two producers' items is the order of their (dependent)
         // counter writes. Appending first would put it in the step before, where the
         // reduction cannot see it.
+        if crate::lock::live_thread() {
+            crate::live::work_queued();
+        }
         self.inner.queued.fetch_add(1);
         self.inner.push(what, Some(Box::new(f)));
         self.inner.wq.wake_up();
@@ -149,7 +184,8 @@ impl WorkQueue {
         i.idle_wq.wake_up();
     }
 
-    /// `queue_delayed_work`: runs `f` after `delay_ms` of virtual time. Returns a
+    /// `queue_delayed_work`: runs `f` after `delay_ms` of virtual time (on OS threads,
+    /// of scaled real time on the live timer thread). Returns a
     /// handle for [`WorkQueue::cancel_delayed`].
     pub fn queue_delayed_work(
         &self,
@@ -168,13 +204,9 @@ impl WorkQueue {
                 what,
                 Box::new(move || me.queue_work(what, f)),
             )),
-            None => {
-                std::thread::spawn(move || {
-                    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-                    me.queue_work(what, f);
-                });
-                None
-            }
+            None => Some(crate::live::add_timer(delay_ms, move || {
+                me.queue_work(what, f)
+            })),
         }
     }
 
@@ -182,6 +214,7 @@ impl WorkQueue {
     pub fn cancel_delayed(&self, handle: Option<u64>) -> bool {
         match (handle, rt::current()) {
             (Some(id), Some(sh)) => sh.cancel_timer(id),
+            (Some(id), None) => crate::live::cancel_timer(id),
             _ => false,
         }
     }

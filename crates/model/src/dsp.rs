@@ -174,6 +174,13 @@ pub enum Reaction {
     Enable,
 }
 
+/// Where the service's datagrams go when the DSP is not the model's own (live mode:
+/// a socket to a DSP in another process). `send` returns false if no socket has the
+/// address `dst` (the datagram is lost).
+pub trait Transport: Send + Sync {
+    fn send(&self, dst: SockaddrQrtr, bytes: Vec<u8>) -> bool;
+}
+
 /// The message path between the DSP and the QMI service, and the DSP's client state.
 pub struct QmiChannel {
     pub qmi_wq: WorkQueue,
@@ -187,9 +194,19 @@ pub struct QmiChannel {
     next_txn: Ghost,
     /// The DSP's outstanding transactions (environment state, not a scheduling point).
     outstanding: parking_lot::Mutex<Vec<Arc<Pending>>>,
+    /// Live mode: the service's responses and indications leave through this instead
+    /// of reaching the model's DSP.
+    transport: std::sync::OnceLock<Arc<dyn Transport>>,
 }
 
 impl QmiChannel {
+    /// Routes the service's datagrams to `t` from now on (set once, before traffic).
+    pub fn set_transport(&self, t: Arc<dyn Transport>) {
+        if self.transport.set(t).is_err() {
+            panic!("QMI transport set twice");
+        }
+    }
+
     pub fn new() -> Self {
         QmiChannel {
             qmi_wq: WorkQueue::new_ordered("qmi_wq"),
@@ -199,6 +216,7 @@ impl QmiChannel {
             indications: Ghost::default(),
             next_txn: Ghost::default(),
             outstanding: parking_lot::Mutex::new(Vec::new()),
+            transport: std::sync::OnceLock::new(),
         }
     }
 
@@ -281,6 +299,10 @@ impl Default for QmiChannel {
 /// Service → `dst`: a response datagram. The DSP's QMI client decodes it strictly and
 /// completes the outstanding transaction with the same id.
 pub fn deliver_response(sys: &Sys, dst: SockaddrQrtr, bytes: Vec<u8>) {
+    if let Some(t) = sys.qmi.transport.get() {
+        t.send(dst, bytes);
+        return;
+    }
     if dst != DSP_ADDR {
         ksync::note(|| format!("response to {dst}: no such socket, lost"));
         return;
@@ -349,6 +371,9 @@ fn short_resp(r: &StreamResp) -> String {
 
 /// Service → `dst`: an indication datagram. Returns false if nobody receives it.
 pub fn deliver_indication(sys: &Sys, dst: SockaddrQrtr, bytes: Vec<u8>) -> bool {
+    if let Some(t) = sys.qmi.transport.get() {
+        return t.send(dst, bytes);
+    }
     if dst != DSP_ADDR {
         ksync::note(|| format!("indication to {dst}: no such socket, lost"));
         return false;
