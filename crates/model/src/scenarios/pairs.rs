@@ -153,7 +153,7 @@ pub const USBFS_VS_SUSPEND: Scenario = Scenario {
     paths: "(f) (g)",
     run: |d| stream_vs_pair(d, Path::UsbfsDisconnect, Path::SystemSleep),
     expect: Expect {
-        v0: "LK-1 LK-3 LK-4 RES-11",
+        v0: "LK-1 LK-3 LK-4 PM-4 RES-11",
         v1: "ACC-5 ACC-7 ACC-9 LK-3 PM-4 RES-11",
         v2: "ACC-5 ACC-7 ACC-9 PM-4 RES-11",
     },
