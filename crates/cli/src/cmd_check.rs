@@ -41,7 +41,7 @@ pub struct Args {
     /// Parallel searches (default: number of cores).
     #[arg(long, short = 'j', allow_negative_numbers = true, value_parser = crate::args::jobs)]
     pub jobs: Option<usize>,
-    /// Explore only shard K of N of each search tree (K/N, 0-based); N shards cover it together, but today each explores nearly the whole space (docs/checker.md).
+    /// Explore only shard K of N of each search tree (K/N, 0-based): N shards partition it; `usb-offload merge` combines their --json output into the unsharded result (docs/distributed.md).
     #[arg(long, value_name = "K/N", value_parser = crate::args::shard)]
     pub shard: Option<(usize, usize)>,
     /// Seed of the random and PCT strategies.
@@ -98,9 +98,10 @@ pub fn run(a: Args) -> u8 {
     };
     let started = std::time::Instant::now();
     let json = a.json;
+    let shard = a.shard;
     let stream = move |r: &PairResult| {
         if json {
-            println!("{}", pair_line(r));
+            println!("{}", pair_line(r, shard));
         }
     };
     let results = suite::run_pairs_with(pairs, &opts, &stream);
@@ -129,13 +130,36 @@ pub fn run(a: Args) -> u8 {
     code
 }
 
-/// The JSON line of one pair: its fields and its findings.
-fn pair_line(r: &PairResult) -> serde_json::Value {
+/// The JSON line of one pair: its fields and its findings. A shard's line also says
+/// which shard it is, where each finding's counterexample ends and the lock-order
+/// edges the shard recorded, so that `merge` can combine the shards.
+fn pair_line(r: &PairResult, shard: Option<(usize, usize)>) -> serde_json::Value {
     let mut v = suite::pair_json(r);
     v.insert(
         "findings".into(),
-        r.report.findings.iter().map(finding_json).collect(),
+        r.report
+            .findings
+            .iter()
+            .map(|f| {
+                let mut j = finding_json(f);
+                if shard.is_some() {
+                    j["at_step"] = json!(f.finding.step);
+                }
+                j
+            })
+            .collect(),
     );
+    if let Some((k, n)) = shard {
+        v.insert("shard".into(), json!(format!("{k}/{n}")));
+        v.insert(
+            "lock_edges".into(),
+            r.report
+                .edges
+                .iter()
+                .map(|e| json!([e.from, e.to]))
+                .collect(),
+        );
+    }
     serde_json::Value::Object(v)
 }
 

@@ -20,6 +20,7 @@ mod cmd_completions;
 mod cmd_explain;
 mod cmd_findings;
 mod cmd_locks;
+mod cmd_merge;
 mod cmd_qmi;
 mod cmd_replay;
 mod cmd_scenarios;
@@ -87,6 +88,8 @@ enum Cmd {
     Explain(cmd_explain::Args),
     /// The findings of a `check --json` run grouped by explained cause (docs/findings.md, docs/upstream-report.md).
     Findings(cmd_findings::Args),
+    /// Combine the `check --shard K/N --json` outputs of all N shards into the lines one unsharded `check --json` prints.
+    Merge(cmd_merge::Args),
     /// The lock-order graph observed over all scenarios of a design (text or DOT),
     /// checked against the declared hierarchy.
     #[command(
@@ -143,6 +146,7 @@ fn main() -> ExitCode {
         Cmd::Explain(a) => cmd_explain::run(a),
         Cmd::Findings(a) => cmd_findings::run(a),
         Cmd::Locks(a) => cmd_locks::run(a),
+        Cmd::Merge(a) => cmd_merge::run(a),
         Cmd::Selftest(a) => cmd_selftest::run(a),
         Cmd::Bench(a) => cmd_bench::run(a),
         Cmd::Qmi(a) => cmd_qmi::run(a),

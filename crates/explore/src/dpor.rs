@@ -48,6 +48,9 @@ struct SleepEntry {
     /// Footprint of the task's next step: its pending access and, if it was explored
     /// from this node, the accesses that step made.
     footprint: std::rc::Rc<[Access]>,
+    /// That step ended the execution while others could still run (see
+    /// [`Dfs::cut_races`]): it is dependent with every step of another task.
+    cuts: bool,
 }
 
 // Nodes live in one Vec along the current path; boxing the scheduling variant would
@@ -67,6 +70,8 @@ enum Node {
         step: u32,
         /// Accesses of the chosen task's step when it last ran from here.
         chosen_fp: Vec<Access>,
+        /// The chosen task's step ended the execution with other tasks runnable.
+        chosen_cuts: bool,
         /// Below the frozen depth (parallel split): never backtrack here.
         frozen: bool,
     },
@@ -83,6 +88,28 @@ struct StepRec {
     local: u32,
     /// Decision node that chose this step (CLOCK steps: none).
     node: Option<usize>,
+}
+
+/// A split point of a search tree: a decision prefix and the sleep set there.
+#[derive(Clone, Debug)]
+pub struct Frontier {
+    pub decisions: Vec<u32>,
+    /// (task, footprint, cuts) of each sleeper: plain data, so that the split's
+    /// workers can share it.
+    sleep: Vec<(TaskId, Vec<Access>, bool)>,
+    /// The prefix is a whole execution (it ended before the split depth).
+    pub complete: bool,
+}
+
+impl Frontier {
+    /// The whole tree.
+    pub fn root() -> Self {
+        Frontier {
+            decisions: Vec::new(),
+            sleep: Vec::new(),
+            complete: false,
+        }
+    }
 }
 
 /// The DFS/DPOR scheduler; one instance drives a whole search.
@@ -106,6 +133,8 @@ pub struct Dfs {
     full_depth: usize,
     /// Sleep set to install at the next sched node.
     pending_sleep: Option<Vec<SleepEntry>>,
+    /// Sleep set of the first scheduling point below a frozen prefix.
+    frontier_sleep: Option<Vec<SleepEntry>>,
     next_step_node: Option<usize>,
     pub executions: u64,
     /// Executions ended because every enabled task was asleep.
@@ -127,6 +156,7 @@ impl Dfs {
             frozen_depth: 0,
             full_depth: 0,
             pending_sleep: None,
+            frontier_sleep: None,
             next_step_node: None,
             executions: 0,
             sleep_blocked: 0,
@@ -155,6 +185,39 @@ impl Dfs {
             .collect();
         d.replay_len = prefix.len();
         d
+    }
+
+    /// A search restricted to the subtree under `f`, a prefix of a split search
+    /// with the sleep set its enumeration reached there: the subtree skips what the
+    /// sibling prefixes (searched by other workers or shards) cover.
+    pub fn with_frontier(reduce: bool, f: &Frontier) -> Self {
+        let mut d = Dfs::with_prefix(reduce, &f.decisions);
+        d.frontier_sleep = Some(
+            f.sleep
+                .iter()
+                .map(|(task, fp, cuts)| SleepEntry {
+                    task: *task,
+                    footprint: fp.as_slice().into(),
+                    cuts: *cuts,
+                })
+                .collect(),
+        );
+        d
+    }
+
+    /// The split point reached: the decisions so far and the sleep set of the next
+    /// scheduling point (for [`Dfs::with_frontier`]).
+    pub fn frontier(&self) -> Frontier {
+        Frontier {
+            decisions: self.decisions(),
+            sleep: self
+                .pending_sleep
+                .iter()
+                .flatten()
+                .map(|e| (e.task, e.footprint.to_vec(), e.cuts))
+                .collect(),
+            complete: false,
+        }
     }
 
     /// The decision list of the current execution (for replay tokens).
@@ -210,6 +273,7 @@ impl Dfs {
                     enabled,
                     pending,
                     chosen_fp,
+                    chosen_cuts,
                     ..
                 } => {
                     let done_bits: Bits = done
@@ -227,6 +291,7 @@ impl Dfs {
                         done.push(SleepEntry {
                             task: *chosen,
                             footprint: fp.into(),
+                            cuts: std::mem::take(chosen_cuts),
                         });
                         *chosen = next;
                         self.replay_len = self.nodes.len();
@@ -466,6 +531,79 @@ impl Dfs {
     }
 }
 
+impl Dfs {
+    /// An execution that ends while some task can still run was cut short by its last
+    /// step: a deadlock reported at once (a cycle of lock waits, a recursive
+    /// acquisition) or a panic ends it whatever the others could still do. That step
+    /// disables every other task, so it is dependent with every step of the others, a
+    /// dependence its footprint does not show. Without it, what the tasks still
+    /// runnable would have done later (and its races with earlier steps) is never
+    /// explored: reversing the race runs such a task first, one step further each
+    /// time (the cutting step wakes every sleeper), until its pending operation races
+    /// with something of its own.
+    fn cut_races(&mut self, unfinished: &[ksync::rt::TaskView]) {
+        let Some(last) = self.steps.len().checked_sub(1) else {
+            return;
+        };
+        let Some(node) = self.steps[last].node else {
+            return; // a clock step: never decided, never reversed
+        };
+        let cut_by = self.steps[last].task;
+        let runnable: Bits = unfinished
+            .iter()
+            .filter(|t| t.enabled && t.id != cut_by && t.id < MAX_TASKS)
+            .fold(0, |a, t| a | bit(t.id));
+        if runnable == 0 {
+            return;
+        }
+        if let Node::Sched {
+            backtrack,
+            enabled,
+            frozen,
+            sleep,
+            chosen_cuts,
+            ..
+        } = &mut self.nodes[node]
+        {
+            // Once explored, the cutting step keeps no other task asleep after it.
+            *chosen_cuts = true;
+            if *frozen {
+                return;
+            }
+            let sleep_bits: Bits = sleep.iter().map(|s| bit(s.task)).fold(0, |a, b| a | b);
+            // A task asleep here ran its step before the cutting one in an explored
+            // sibling; one not enabled here was enabled by the cutting step itself,
+            // so it cannot run before it.
+            *backtrack |= runnable & *enabled & !sleep_bits;
+        }
+        // The cut is dependent with the earlier steps of the others too: each task's
+        // last step that does not happen before it races with it (cutting there
+        // leaves that step out, and with it what it did, a mechanism mark say).
+        let cut = last as u32;
+        let cclock: Clock = {
+            let mut c = [0; SLOTS];
+            c.copy_from_slice(self.clk(cut));
+            c
+        };
+        let mut seen: Bits = bit(cut_by);
+        let mut cands: Vec<u32> = Vec::new();
+        for s in (0..cut).rev() {
+            let r = &self.steps[s as usize];
+            if r.task >= MAX_TASKS || seen & bit(r.task) != 0 {
+                continue;
+            }
+            seen |= bit(r.task);
+            if cclock[r.task] < r.local {
+                cands.push(s);
+            }
+        }
+        let races = self.maximal(&cands);
+        for e in races {
+            self.reverse_race(e, cut, cut_by, &cclock);
+        }
+    }
+}
+
 impl Scheduler for Dfs {
     fn next_task(&mut self, view: &SchedView) -> Option<TaskId> {
         let i = self.pos;
@@ -497,6 +635,7 @@ impl Scheduler for Dfs {
                         pending: pending_of(view),
                         step: view.step,
                         chosen_fp: Vec::new(),
+                        chosen_cuts: false,
                         frozen: true,
                     };
                     t
@@ -547,6 +686,7 @@ impl Scheduler for Dfs {
             pending,
             step: view.step,
             chosen_fp: Vec::new(),
+            chosen_cuts: false,
             frozen: false,
         });
         self.replay_len = self.nodes.len();
@@ -591,6 +731,7 @@ impl Scheduler for Dfs {
                 self.pending_races(t.id, a);
             }
         }
+        self.cut_races(unfinished);
     }
 
     fn step_done(&mut self, step: &Step) {
@@ -615,6 +756,13 @@ impl Scheduler for Dfs {
             self.steps[step.idx as usize].node = Some(n);
             self.record_done_footprint(n, step.accesses);
             self.pending_sleep = Some(self.child_sleep(n, step.task, step.accesses));
+            if self.pos == self.frozen_depth {
+                // The step that made the prefix's last decision: below it, the sleep
+                // set the split's enumeration computed (frozen nodes keep none).
+                if let Some(f) = &self.frontier_sleep {
+                    self.pending_sleep = Some(f.clone());
+                }
+            }
         }
     }
 }
@@ -630,10 +778,14 @@ impl Dfs {
         let Node::Sched { sleep, done, .. } = &self.nodes[node] else {
             return Vec::new();
         };
+        // A step that cut the execution short disabled every other task: dependent
+        // with any step, it sleeps through none.
         let indep = |e: &SleepEntry| {
-            !e.footprint
-                .iter()
-                .any(|a| accesses.iter().any(|b| a.conflicts(*b)))
+            !e.cuts
+                && !e
+                    .footprint
+                    .iter()
+                    .any(|a| accesses.iter().any(|b| a.conflicts(*b)))
         };
         sleep
             .iter()

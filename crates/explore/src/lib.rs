@@ -88,6 +88,10 @@ pub struct Config {
     pub jobs: usize,
     /// Explore only shard `k` of `n` (0-based) of the split search tree.
     pub shard: Option<(usize, usize)>,
+    /// A split search (`jobs` > 1 or `shard`) first searches the tree whole for this
+    /// many executions; a tree that ends within them is not split (under `shard`, one
+    /// shard searches it).
+    pub small_tree: u64,
     /// Stop at the first finding.
     pub stop_at_first: bool,
     /// Called now and then with the number of executions so far.
@@ -105,6 +109,7 @@ impl Default for Config {
             pct_depth: 3,
             jobs: 1,
             shard: None,
+            small_tree: SMALL_TREE,
             stop_at_first: false,
             progress: None,
         }
@@ -508,7 +513,7 @@ fn limits_hit(cfg: &Config, sh: &Shared, start: Instant) -> Option<Stop> {
 fn dfs_worker(
     program: &Program,
     cfg: &Config,
-    prefixes: &[Vec<u32>],
+    prefixes: &[dpor::Frontier],
     sh: &Shared,
     start: Instant,
 ) -> WorkerResult {
@@ -527,7 +532,7 @@ fn dfs_worker(
     loop {
         let i = sh.next_prefix.fetch_add(1, Ordering::Relaxed);
         let Some(prefix) = prefixes.get(i) else { break };
-        let mut dfs = dpor::Dfs::with_prefix(reduce, prefix);
+        let mut dfs = dpor::Dfs::with_frontier(reduce, prefix);
         while dfs.start() {
             if let Some(stop) = limits_hit(cfg, sh, start) {
                 res.exhausted = false;
@@ -573,19 +578,24 @@ fn dfs_worker(
     res
 }
 
-/// Enumerates decision prefixes of length `depth` (shorter where an execution ends
-/// earlier) with plain DFS: the split points of a parallel or sharded search.
-fn split_prefixes(program: &Program, cfg: &Config, depth: usize) -> Vec<Vec<u32>> {
+/// Enumerates the split points of a parallel or sharded search: the decision
+/// prefixes up to the first scheduling point at or past `depth` decisions (shorter
+/// where an execution ends earlier), every enabled task branched, each with the
+/// sleep set reached there. Every prefix's subtree is searched with DPOR below it
+/// (races pointing above the prefix are ignored: the enumeration branched fully
+/// there); the sleep set keeps a subtree from exploring what a sibling prefix
+/// already covers, so the subtrees together explore about what one search does.
+pub fn split_prefixes(program: &Program, cfg: &Config, depth: usize) -> Vec<dpor::Frontier> {
     struct Cut {
         inner: dpor::Dfs,
         depth: usize,
         made: usize,
-        hit: bool,
+        hit: Option<dpor::Frontier>,
     }
     impl Scheduler for Cut {
         fn next_task(&mut self, view: &ksync::rt::SchedView) -> Option<ksync::rt::TaskId> {
             if self.made >= self.depth {
-                self.hit = true;
+                self.hit = Some(self.inner.frontier());
                 return None;
             }
             self.made += 1;
@@ -609,23 +619,40 @@ fn split_prefixes(program: &Program, cfg: &Config, depth: usize) -> Vec<Vec<u32>
         inner: dpor::Dfs::with_full_depth(depth),
         depth,
         made: 0,
-        hit: false,
+        hit: None,
     };
     let mut out = Vec::new();
     while cut.inner.start() {
         cut.made = 0;
-        cut.hit = false;
         let o = run_one(&mut exec, program, &mut cut);
-        if o.end == EndKind::Pruned && !cut.hit {
-            continue; // sleep-set blocked: covered by another prefix
+        match cut.hit.take() {
+            Some(f) => out.push(f),
+            // sleep-set blocked: covered by another prefix
+            None if o.end == EndKind::Pruned => {}
+            // an execution that ended before the split depth: its own subtree
+            None => {
+                let mut f = cut.inner.frontier();
+                f.complete = true;
+                out.push(f);
+            }
         }
-        let mut d = cut.inner.decisions();
-        d.truncate(depth);
-        out.push(d);
     }
-    out.sort();
-    out.dedup();
     out
+}
+
+/// Split prefixes per worker or shard of a split search.
+const PREFIXES_PER_SHARE: usize = 64;
+
+/// The default of [`Config::small_tree`].
+pub const SMALL_TREE: u64 = 1000;
+
+/// FNV-1a of a program's name: the same in every process and on every machine.
+fn name_hash(name: &str) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h as usize
 }
 
 /// Explores `program` under `cfg`.
@@ -637,16 +664,69 @@ pub fn explore(program: &Program, cfg: &Config) -> Report {
         next_prefix: AtomicUsize::new(0),
     };
     let mut results: Vec<WorkerResult> = Vec::new();
-    if cfg.strategy.exhaustive() {
-        let split = cfg.jobs > 1 || cfg.shard.is_some();
-        let mut prefixes = if split {
-            let want = (cfg.jobs.max(1) * 2).max(cfg.shard.map(|s| s.1).unwrap_or(0));
+    let mut split = cfg.strategy.exhaustive() && (cfg.jobs > 1 || cfg.shard.is_some());
+    // Executions, abandoned ones and steps of a probe that found the tree too large:
+    // work done, counted, though the split search covers that part again.
+    let mut probed = (0, 0, 0);
+    let mut probe_result = None;
+    if split {
+        // A small tree is searched whole rather than split (the split's prefixes
+        // would cost more than it has): every shard runs the same bounded search to
+        // find out, and only the shard the program's name hashes to (FNV-1a, the
+        // same on every machine) reports it, so a suite's small searches spread over
+        // the shards.
+        let probe_cfg = Config {
+            max_executions: Some(
+                cfg.max_executions
+                    .map_or(cfg.small_tree, |m| m.min(cfg.small_tree)),
+            ),
+            ..cfg.clone()
+        };
+        let probe_sh = Shared {
+            stop: AtomicBool::new(false),
+            executions: AtomicU64::new(0),
+            next_prefix: AtomicUsize::new(0),
+        };
+        let whole = cfg.small_tree > 0 && {
+            let probe = dfs_worker(
+                program,
+                &probe_cfg,
+                &[dpor::Frontier::root()],
+                &probe_sh,
+                start,
+            );
+            let whole = probe.exhausted || cfg.max_executions.is_some_and(|m| m <= cfg.small_tree);
+            if whole {
+                probe_result = Some(probe);
+            } else {
+                probed = (probe.executions, probe.pruned, probe.steps);
+            }
+            whole
+        };
+        if whole {
+            split = false;
+            let owner = cfg.shard.map_or(0, |(_, n)| name_hash(&program.name) % n);
+            if cfg.shard.is_none_or(|(k, _)| k == owner) {
+                results.extend(probe_result.take());
+            }
+        }
+    }
+    if cfg.strategy.exhaustive() && (split || results.is_empty() && cfg.shard.is_none()) {
+        let prefixes = if split {
+            // Many more prefixes than workers or shards: the subtrees differ in size
+            // by orders of magnitude (one usually holds most of the space), and many
+            // small ones even out the share each worker or shard gets.
+            let want = PREFIXES_PER_SHARE * cfg.jobs.max(cfg.shard.map_or(1, |s| s.1));
             // The shallowest depth with enough prefixes: the first decisions of an
             // execution are often forced (set-up), so search by doubling, then
             // bisect back towards `want`.
             let (mut lo, mut hi) = (0usize, 1usize);
             let mut p = split_prefixes(program, cfg, hi);
-            while p.len() < want && hi < 4096 {
+            // Most prefixes whole executions: the tree is too small to be worth a
+            // split (its sleep-set-blocked prefixes would cost more than it has).
+            let small =
+                |p: &[dpor::Frontier]| p.iter().filter(|f| f.complete).count() * 2 > p.len();
+            while p.len() < want && hi < 4096 && !small(&p) {
                 lo = hi;
                 hi *= 2;
                 p = split_prefixes(program, cfg, hi);
@@ -661,18 +741,29 @@ pub fn explore(program: &Program, cfg: &Config) -> Report {
                     lo = mid;
                 }
             }
-            p
+            if p.len() < want || small(&p) {
+                // Too few split points: searched whole, by one worker, and by one
+                // shard (as a small tree).
+                let owner = cfg.shard.map_or(0, |(_, n)| name_hash(&program.name) % n);
+                p = vec![dpor::Frontier::root()];
+                if cfg.shard.is_some_and(|(k, _)| k != owner) {
+                    p.clear();
+                }
+                p
+            } else {
+                if let Some((k, n)) = cfg.shard {
+                    p = p
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(i, _)| i % n == k)
+                        .map(|(_, f)| f)
+                        .collect();
+                }
+                p
+            }
         } else {
-            vec![Vec::new()]
+            vec![dpor::Frontier::root()]
         };
-        if let Some((k, n)) = cfg.shard {
-            prefixes = prefixes
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| i % n == k)
-                .map(|(_, p)| p)
-                .collect();
-        }
         let jobs = cfg.jobs.max(1).min(prefixes.len().max(1));
         if jobs == 1 {
             results.push(dfs_worker(program, cfg, &prefixes, &sh, start));
@@ -686,7 +777,7 @@ pub fn explore(program: &Program, cfg: &Config) -> Report {
                 }
             });
         }
-    } else {
+    } else if !cfg.strategy.exhaustive() {
         results.push(pct::random_worker(program, cfg, &sh_limits(&sh), start));
     }
     let mut collector = Collector::default();
@@ -703,6 +794,9 @@ pub fn explore(program: &Program, cfg: &Config) -> Report {
         elapsed: Duration::ZERO,
         edges: Vec::new(),
     };
+    report.executions += probed.0;
+    report.pruned += probed.1;
+    report.total_steps += probed.2;
     let mut graph = ksync::rt::LockDep::default();
     let single = results.len() == 1;
     for r in results {
@@ -721,10 +815,12 @@ pub fn explore(program: &Program, cfg: &Config) -> Report {
             let mut f = Finding::new(
                 ksync::FindingKind::LockOrder,
                 "LK-3",
-                format!(
-                    "possible circular locking dependency: {}",
-                    cycle.classes().join(" --> ")
-                ),
+                format!("possible circular locking dependency: {}", {
+                    // Written as the worker that closed it would (report_order_cycle).
+                    let mut c = cycle.classes();
+                    c.push(c[0].clone());
+                    c.join(" --> ")
+                }),
             );
             f.locks = cycle.classes();
             f.detail = ksync::lockdep_report::format_cycle(

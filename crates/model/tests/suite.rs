@@ -26,16 +26,7 @@ use std::sync::Mutex;
 /// replay token that shows it so that it stays visible (docs/checker.md, "Known
 /// gaps"). The test fails on any other disagreement, and on one of these once the
 /// exhaustive search finds it (then the entry goes).
-const KNOWN_MISSES: &[(&str, &str)] = &[
-    (
-        "v0-core-locks/usbfs-vs-suspend",
-        "invariant PM-4 T_sys@usb_suspend_both holding &udev->dev.mutex/1(1-1) after W_inuse wait timed out",
-    ),
-    (
-        "v0-core-locks/usbfs-vs-suspend",
-        "invariant PM-4 T_sys@usb_suspend_both holding &udev->dev.mutex(usb1) after W_inuse wait timed out",
-    ),
-];
+const KNOWN_MISSES: &[(&str, &str)] = &[];
 
 /// `typed`'s searches are the suite's largest (`enable-vs-system-suspend` alone is about
 /// 2 M executions, the 53 together as many as the three historical designs' 159): to

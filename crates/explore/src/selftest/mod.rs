@@ -156,6 +156,10 @@ pub fn classics() -> Vec<Classic> {
             "unplug-vs-suspend in miniature: an acquisition that completes only after a timeout races the one before it",
         ),
         shape(
+            shapes::cut_short(),
+            "usbfs-vs-suspend in miniature: a task still runnable when another's self-deadlock ends the execution takes a lock again later",
+        ),
+        shape(
             shapes::timeout_vs_wake(),
             "wait_event_timeout racing its wake-up, whose waker waits behind a lock held across a timed wait of chosen length",
         ),

@@ -241,10 +241,51 @@ pub fn signal_vs_wake() -> Program {
     })
 }
 
+/// The usbfs-vs-suspend shape: `sys` holds the child's lock across a timed wait (the
+/// DSP never answers) while `usr` waits for it; `usr` then deadlocks on itself (a
+/// recursive acquisition, reported at once: the execution ends there, whatever the
+/// others could still do). `sys`, still runnable at that point, reads something
+/// unrelated and takes the child's lock again; it gets there only if its second
+/// acquisition comes before `usr`'s, a race that no execution shows until `sys` is
+/// run ahead of the step that cuts it short. `usr` is spawned before `sys`, so a
+/// search that keeps the first order it tries ends every execution at `usr`'s
+/// deadlock. A bystander, spawned first, makes two unrelated steps: the deadlock
+/// can cut it short after none, one or both.
+pub fn cut_short() -> Program {
+    Program::new("cut-short", || {
+        let child = Arc::new(Mutex::new(LockClass::new("cs.child"), ()));
+        let state = Arc::new(AtomicU32::new("cs.state", 0));
+        let other = Arc::new(AtomicU32::new("cs.other", 0));
+        let never = Arc::new(WaitQueue::new(LockClass::new("cs.W")));
+        let by = Arc::new(AtomicU32::new("cs.by", 0));
+        let bystander = spawn("bystander", move || {
+            by.store(1);
+            by.store(2);
+        });
+        let (c2, s2) = (child.clone(), state.clone());
+        let usr = spawn("usr", move || {
+            let _g = c2.lock();
+            s2.store(1);
+            let _again = c2.lock();
+        });
+        let sys = spawn("sys", move || {
+            {
+                let _g = child.lock();
+                never.wait_event_timeout(|| false, Some(100));
+            }
+            let _ = other.load();
+            let _g = child.lock();
+            outcome(format!("relocked-{}", state.load()));
+        });
+        join_all(vec![bystander, usr, sys]);
+    })
+}
+
 /// Every shape program.
 pub fn all() -> Vec<Program> {
     vec![
         timed_lock_chain(),
+        cut_short(),
         timeout_vs_wake(),
         delayed_work_vs_lock(),
         ordered_worker(),

@@ -229,8 +229,8 @@ pub const DISABLE_VS_RUNTIME_SUSPEND: Scenario = Scenario {
     paths: "(b) (h)",
     run: disable_vs_runtime_suspend,
     expect: Expect {
-        v0: "LK-1 LK-3",
-        v1: "LK-1 LK-3 LK-4",
+        v0: "LK-1 LK-2 LK-3 LK-8",
+        v1: "LK-1 LK-2 LK-3 LK-4 LK-8",
         v2: "ACC-5 ACC-7",
         typed: "",
     },
