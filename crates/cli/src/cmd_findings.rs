@@ -299,7 +299,14 @@ fn summary_table(pairs: &[Pair], g: &Groups) -> String {
     let mut s = String::from(
         "| design | pairs | pass | fail | other verdicts | distinct mechanisms | kernel-defect causes | environment causes | model-artefact causes | unclassified or ambiguous mechanisms |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
-    for ((_, design), slots) in g {
+    // every design of the run, those without a finding too
+    let mut designs: Vec<(usize, &String)> =
+        pairs.iter().map(|p| (design_rank(&p.design), &p.design)).collect();
+    designs.sort();
+    designs.dedup();
+    let none = BTreeMap::new();
+    for (rank, design) in designs {
+        let slots = g.get(&(rank, design.clone())).unwrap_or(&none);
         let ps: Vec<&Pair> = pairs.iter().filter(|p| &p.design == design).collect();
         let n = |v: &str| ps.iter().filter(|p| p.verdict == v).count();
         let causes = |f: fn(&Class) -> bool| {
