@@ -300,8 +300,10 @@ fn summary_table(pairs: &[Pair], g: &Groups) -> String {
         "| design | pairs | pass | fail | other verdicts | distinct mechanisms | kernel-defect causes | environment causes | model-artefact causes | unclassified or ambiguous mechanisms |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
     // every design of the run, those without a finding too
-    let mut designs: Vec<(usize, &String)> =
-        pairs.iter().map(|p| (design_rank(&p.design), &p.design)).collect();
+    let mut designs: Vec<(usize, &String)> = pairs
+        .iter()
+        .map(|p| (design_rank(&p.design), &p.design))
+        .collect();
     designs.sort();
     designs.dedup();
     let none = BTreeMap::new();
