@@ -489,7 +489,7 @@ impl Dfs {
             if *frozen {
                 return;
             }
-            let sleep_bits: Bits = sleep.iter().map(|s| bit(s.task)).fold(0, |a, b| a | b);
+            let sleep_bits = task_bits(sleep);
             if *backtrack & initials != 0 || initials & sleep_bits != 0 {
                 return;
             }
@@ -570,7 +570,7 @@ impl Dfs {
             if *frozen {
                 return;
             }
-            let sleep_bits: Bits = sleep.iter().map(|s| bit(s.task)).fold(0, |a, b| a | b);
+            let sleep_bits = task_bits(sleep);
             // A task asleep here ran its step before the cutting one in an explored
             // sibling; one not enabled here was enabled by the cutting step itself,
             // so it cannot run before it.
@@ -660,7 +660,7 @@ impl Scheduler for Dfs {
             self.fresh_from_step = view.step;
         }
         let sleep = self.pending_sleep.take().unwrap_or_default();
-        let sleep_bits: Bits = sleep.iter().map(|s| bit(s.task)).fold(0, |a, b| a | b);
+        let sleep_bits = task_bits(&sleep);
         let avail = enabled & !sleep_bits;
         if avail == 0 {
             self.sleep_blocked += 1;
@@ -794,4 +794,9 @@ impl Dfs {
             .cloned()
             .collect()
     }
+}
+
+/// The tasks of a sleep set, as bits.
+fn task_bits(sleep: &[SleepEntry]) -> Bits {
+    sleep.iter().fold(0, |a, s| a | bit(s.task))
 }

@@ -64,11 +64,9 @@ impl Drop for Handles {
     }
 }
 
-impl WorkQueue {
-    /// Creates the queue and starts its worker task (`name` is the worker's name in
-    /// traces, e.g. `qmi_wq`).
-    pub fn new_ordered(name: &'static str) -> Self {
-        let inner = Arc::new(Inner {
+impl Inner {
+    fn new(name: &'static str) -> Arc<Inner> {
+        Arc::new(Inner {
             name,
             items: parking_lot::Mutex::new(VecDeque::new()),
             next_id: parking_lot::Mutex::new(0),
@@ -79,7 +77,15 @@ impl WorkQueue {
             wq: WaitQueue::new(LockClass::new(name)),
             idle_wq: WaitQueue::new(LockClass::new("flush_workqueue")),
             destroyed: std::sync::atomic::AtomicBool::new(false),
-        });
+        })
+    }
+}
+
+impl WorkQueue {
+    /// Creates the queue and starts its worker task (`name` is the worker's name in
+    /// traces, e.g. `qmi_wq`).
+    pub fn new_ordered(name: &'static str) -> Self {
+        let inner = Inner::new(name);
         let w = inner.clone();
         crate::thread::spawn_daemon(name, move || loop {
             let destroyed = || w.destroyed.load(std::sync::atomic::Ordering::SeqCst);
@@ -115,27 +121,17 @@ impl WorkQueue {
             }
             w.idle_wq.wake_up();
         });
-        WorkQueue {
-            _handles: Arc::new(Handles(inner.clone())),
-            inner,
-        }
+        WorkQueue::from_inner(inner)
     }
 
     /// A queue with no worker task of its own: each item is run by the task that
     /// queues it ([`WorkQueue::run_work`]). For a queue whose work the model runs
     /// in the task named after the kernel thread (`hub_wq`'s `hub_event` in T_hub).
     pub fn new_run_by_caller(name: &'static str) -> Self {
-        let inner = Arc::new(Inner {
-            name,
-            items: parking_lot::Mutex::new(VecDeque::new()),
-            next_id: parking_lot::Mutex::new(0),
-            queued: AtomicUsize::ordered(name, 0),
-            busy: AtomicUsize::ordered("worker busy", 0),
-            frozen: AtomicUsize::ordered("workqueue frozen", 0),
-            wq: WaitQueue::new(LockClass::new(name)),
-            idle_wq: WaitQueue::new(LockClass::new("flush_workqueue")),
-            destroyed: std::sync::atomic::AtomicBool::new(false),
-        });
+        WorkQueue::from_inner(Inner::new(name))
+    }
+
+    fn from_inner(inner: Arc<Inner>) -> Self {
         WorkQueue {
             _handles: Arc::new(Handles(inner.clone())),
             inner,

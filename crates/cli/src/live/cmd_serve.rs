@@ -297,13 +297,7 @@ fn ctl_loop(
 fn log_finding(log: &Log, f: &ksync::Finding) {
     log.event(
         "finding",
-        &format!(
-            "{} {} ({}): {}",
-            f.kind.as_str(),
-            f.property,
-            f.task.as_deref().unwrap_or("?"),
-            f.summary
-        ),
+        &control::finding_line(f),
         json!({ "finding": control::finding_json(f) }),
     );
 }

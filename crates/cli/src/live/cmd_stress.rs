@@ -138,11 +138,8 @@ pub fn run(a: Args) -> u8 {
                 log.event(
                     "finding",
                     &format!(
-                        "round {round} at {t:.3} s: {} {} ({}): {}",
-                        f.kind.as_str(),
-                        f.property,
-                        f.task.as_deref().unwrap_or("?"),
-                        f.summary
+                        "round {round} at {t:.3} s: {}",
+                        super::control::finding_line(f)
                     ),
                     json!({ "round": round, "t_first": t, "finding": super::control::finding_json(f) }),
                 );

@@ -219,6 +219,17 @@ pub fn quiesce(sys: &Sys, inflight: &std::sync::atomic::AtomicUsize, limit: Dura
 }
 
 /// A finding of the live run as JSON.
+/// A finding as one log line: kind, property, task, summary.
+pub fn finding_line(f: &ksync::Finding) -> String {
+    format!(
+        "{} {} ({}): {}",
+        f.kind.as_str(),
+        f.property,
+        f.task.as_deref().unwrap_or("?"),
+        f.summary
+    )
+}
+
 pub fn finding_json(f: &ksync::Finding) -> Value {
     json!({
         "kind": f.kind.as_str(),

@@ -994,6 +994,19 @@ pub fn handle_uaudio_stream_req(sys: &Sys, sq: SockaddrQrtr, txn: u16, req_msg: 
     }
     let _ = info_idx;
     drop(qg);
+    send_stream_resp(sys, sq, txn, token, ret, resp);
+}
+
+/// The response section of `handle_uaudio_stream_req`: the token echoed, `ret` as the
+/// internal status and the status word, encoded and sent to `sq`.
+pub(crate) fn send_stream_resp(
+    sys: &Sys,
+    sq: SockaddrQrtr,
+    txn: u16,
+    token: qmi::UsbToken,
+    ret: i32,
+    mut resp: qmi::StreamResp,
+) {
     resp.usb_token = Some(token);
     resp.internal_status = Some(ret);
     resp.status = Some(if ret != 0 {

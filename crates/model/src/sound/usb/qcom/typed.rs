@@ -36,7 +36,7 @@ use crate::usb::core::offload::{OffloadUsage, RpmRef};
 use crate::usb::host::xhci_sideband::{self as sbapi, Sideband};
 use ksync::order::{LockBefore, Locked, Unlocked};
 use ksync::{MutexGuard, WaitResult};
-use qmi::{AppsMemInfo, DeviceSpeed, InterfaceDescriptor, StreamStatus};
+use qmi::{AppsMemInfo, DeviceSpeed, InterfaceDescriptor};
 use std::sync::Arc;
 
 // ------------------------------------------------------------ what a session owns
@@ -205,14 +205,7 @@ pub fn handle_uaudio_stream_req(sys: &Sys, sq: SockaddrQrtr, txn: u16, req: &qmi
     } else {
         disable(&mut ctx, sys, req, card)
     };
-    resp.usb_token = Some(token);
-    resp.internal_status = Some(ret);
-    resp.status = Some(if ret != 0 {
-        StreamStatus::Failure
-    } else {
-        StreamStatus::Success
-    });
-    qmi_if::qmi_send_response(sys, sq, txn, &resp);
+    qc::send_stream_resp(sys, sq, txn, token, ret, resp);
 }
 
 /// The request's validation (as the kernel's), and the chip of its substream.
