@@ -32,9 +32,27 @@ fn spawn_inner(name: &str, daemon: bool, f: impl FnOnce() + Send + 'static) -> J
         None => JoinHandle::Os(
             std::thread::Builder::new()
                 .name(name.to_string())
-                .spawn(f)
+                .spawn(move || oops_on_panic(f))
                 .expect("spawn thread"),
         ),
+    }
+}
+
+/// On an OS thread, a panic is the kernel's oops: reported as a finding (the
+/// threads waiting on this one then hang, and the watchdog names the panic as the
+/// cause), and the thread ends.
+fn oops_on_panic(f: impl FnOnce()) {
+    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        crate::report(
+            crate::FindingKind::Panic,
+            "panic",
+            format!("task panicked: {msg}"),
+        );
     }
 }
 

@@ -149,10 +149,15 @@ impl WorkQueue {
         // counter writes. Appending first would put it in the step before, where the
         // reduction cannot see it.
         if crate::lock::live_thread() {
+            // On OS threads the two are not one step: the item goes first, so that a
+            // worker that sees the count always finds the item.
             crate::live::work_queued();
+            self.inner.push(what, Some(Box::new(f)));
+            self.inner.queued.fetch_add(1);
+        } else {
+            self.inner.queued.fetch_add(1);
+            self.inner.push(what, Some(Box::new(f)));
         }
-        self.inner.queued.fetch_add(1);
-        self.inner.push(what, Some(Box::new(f)));
         self.inner.wq.wake_up();
     }
 
@@ -293,5 +298,47 @@ impl Inner {
 
     fn any_active(&self) -> bool {
         self.items.lock().iter().any(|it| it.active)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize as StdAtomic, Ordering};
+
+    /// On OS threads, producers racing the worker: every item runs once, and the
+    /// worker never sees the count of an item it cannot find yet.
+    #[test]
+    fn live_producers_race_the_worker() {
+        const PRODUCERS: usize = 4;
+        const ITEMS: usize = 5_000;
+        let wq = WorkQueue::new_ordered("test_wq");
+        let ran = Arc::new(StdAtomic::new(0));
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|_| {
+                let (wq, ran) = (wq.clone(), ran.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..ITEMS {
+                        let ran = ran.clone();
+                        wq.queue_work("count", move || {
+                            ran.fetch_add(1, Ordering::SeqCst);
+                        });
+                    }
+                })
+            })
+            .collect();
+        for p in producers {
+            p.join().expect("producer");
+        }
+        // the worker either runs them all or dies of its panic, which is reported
+        while ran.load(Ordering::SeqCst) < PRODUCERS * ITEMS {
+            let oops: Vec<_> = crate::take_live_findings()
+                .into_iter()
+                .filter(|f| f.kind == crate::FindingKind::Panic)
+                .collect();
+            assert!(oops.is_empty(), "the worker died: {}", oops[0].summary);
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        wq.flush();
     }
 }

@@ -50,10 +50,10 @@ pub struct Args {
     /// No fault injection (allocation failures, failing suspends).
     #[arg(long)]
     pub no_faults: bool,
-    /// Stop at the first deadlock or leak.
+    /// Stop at the first deadlock, leak or panic.
     #[arg(long)]
     pub stop_at_first: bool,
-    /// For each design, the time this run needs to its first deadlock or leak of the
+    /// For each design, the time this run needs to its first deadlock, leak or panic of the
     /// scenario (`--scenario`, default stream-vs-reset) beside the time `check` needs
     /// to find it; `--duration` caps each stress run.
     #[arg(long)]
@@ -149,7 +149,7 @@ pub fn run(a: Args) -> u8 {
             && tl
                 .first
                 .values()
-                .any(|e| e.0 == "leak" || e.0 == "deadlock")
+                .any(|e| e.0 == "leak" || e.0 == "deadlock" || e.0 == "panic")
         {
             break;
         }
@@ -331,6 +331,30 @@ fn spawn_watchdog(
                 json!({ "t_first": t, "cycle": cycle, "report": report }),
             );
             let mut tl = tally.lock();
+            // a panic of a kernel thread (an oops) is the cause of the hang that
+            // follows it: it is the finding, the hang is not a deadlock of its own
+            let mut oops = false;
+            for f in ksync::take_live_findings() {
+                oops |= f.kind == ksync::FindingKind::Panic;
+                if tl.add(&f, t) {
+                    log.event(
+                        "finding",
+                        &format!("at {t:.3} s: {}", super::control::finding_line(&f)),
+                        json!({ "t_first": t, "finding": super::control::finding_json(&f) }),
+                    );
+                }
+            }
+            if oops {
+                summary(
+                    &log,
+                    design,
+                    scenario.as_deref(),
+                    &tl,
+                    t0.elapsed().as_secs_f64(),
+                    Some(t),
+                );
+                std::process::exit(crate::EXIT_FINDING as i32);
+            }
             let f = ksync::Finding::new(
                 ksync::FindingKind::Deadlock,
                 "LK-2",

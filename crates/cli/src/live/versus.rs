@@ -2,7 +2,7 @@
 //! Per design: the time `check` needs for the scenario (to its first finding, and to
 //! the end of its exhaustive search), beside the time stress — the scenario run over
 //! and over on real threads, in a child process per design because a deadlock keeps
-//! its threads forever — needs to its first deadlock or leak.
+//! its threads forever — needs to its first deadlock, leak or panic.
 
 use super::cmd_stress::Args;
 use model::Design;
@@ -67,6 +67,7 @@ fn table(a: &Args, sc: &model::Scenario, header: bool) {
                     ksync::FindingKind::Deadlock
                         | ksync::FindingKind::Leak
                         | ksync::FindingKind::RecursiveLock
+                        | ksync::FindingKind::Panic
                 )
             })
             .map(|f| f.finding.property.clone())
@@ -96,7 +97,7 @@ fn table(a: &Args, sc: &model::Scenario, header: bool) {
             s["findings"]
                 .as_array()?
                 .iter()
-                .filter(|f| f["kind"] == "leak" || f["kind"] == "deadlock")
+                .filter(|f| matches!(f["kind"].as_str(), Some("leak" | "deadlock" | "panic")))
                 .map(|f| {
                     (
                         f["t_first"].as_f64().unwrap_or(0.0),
@@ -137,7 +138,7 @@ fn table(a: &Args, sc: &model::Scenario, header: bool) {
                 a.seed, a.time_scale, a.duration
             );
             println!(
-                "| scenario | design | check: first finding | check: exhaustive (deadlocks/leaks found) | stress: first deadlock or leak |"
+                "| scenario | design | check: first finding | check: exhaustive (deadlocks/leaks/panics found) | stress: first deadlock, leak or panic |"
             );
             println!("|---|---|---|---|---|");
         }
