@@ -74,6 +74,9 @@ enum Node {
         chosen_cuts: bool,
         /// Below the frozen depth (parallel split): never backtrack here.
         frozen: bool,
+        /// For a task added to `backtrack` by a reversed race: the tasks of the
+        /// reversal's steps in order, starting with it (see [`Dfs::guide`]).
+        wakeup: Vec<(TaskId, Vec<TaskId>)>,
     },
     Choice {
         n: usize,
@@ -136,6 +139,12 @@ pub struct Dfs {
     /// Sleep set of the first scheduling point below a frozen prefix.
     frontier_sleep: Option<Vec<SleepEntry>>,
     next_step_node: Option<usize>,
+    /// The rest of the wakeup sequence of the alternative being explored: the fresh
+    /// decisions after a backtrack follow it while its tasks can run. Which enabled,
+    /// awake task a fresh decision takes is free in source-DPOR; following the
+    /// reversed race's steps reaches the race instead of a sleep-set-blocked end
+    /// (the job of optimal DPOR's wakeup trees).
+    guide: std::collections::VecDeque<TaskId>,
     pub executions: u64,
     /// Executions ended because every enabled task was asleep.
     pub sleep_blocked: u64,
@@ -158,6 +167,7 @@ impl Dfs {
             pending_sleep: None,
             frontier_sleep: None,
             next_step_node: None,
+            guide: Default::default(),
             executions: 0,
             sleep_blocked: 0,
         }
@@ -274,6 +284,7 @@ impl Dfs {
                     pending,
                     chosen_fp,
                     chosen_cuts,
+                    wakeup,
                     ..
                 } => {
                     let done_bits: Bits = done
@@ -294,6 +305,11 @@ impl Dfs {
                             cuts: std::mem::take(chosen_cuts),
                         });
                         *chosen = next;
+                        self.guide.clear();
+                        if let Some(i) = wakeup.iter().position(|(t, _)| *t == next) {
+                            let (_, seq) = wakeup.swap_remove(i);
+                            self.guide.extend(seq.into_iter().skip(1));
+                        }
                         self.replay_len = self.nodes.len();
                         return true;
                     }
@@ -434,7 +450,18 @@ impl Dfs {
     /// Source-DPOR: make sure some initial of `v` (the steps after `e` and before
     /// `end` that do not happen after `e`, then the racing event of task `q` with
     /// clock `qclock`) is in backtrack(pre(e)).
+    ///
+    /// A timer fires only when no task can run, and the task of `e` can run all along
+    /// `v`: `v`'s steps are independent of `e`, so none of them disables it. A
+    /// reversal that needs a clock step before `e` (the racing step itself, or one
+    /// that the racing step happens after) therefore cannot be scheduled; it would
+    /// only ever end sleep-set blocked. Getting there needs `e`'s task disabled first,
+    /// which only a step dependent with `e` can do: that is a race of its own, whose
+    /// reversal reaches the timer's firing before `e`.
     fn reverse_race(&mut self, e: u32, end: u32, q: TaskId, qclock: &[u32]) {
+        if q == CLOCK_SLOT {
+            return;
+        }
         let Some(node) = self.node_for_step(e) else {
             return;
         };
@@ -449,40 +476,57 @@ impl Dfs {
                 v.push(k);
             }
         }
-        // The initials of v·q that a scheduler can run. A clock step is never one: a
-        // timer fires only when no task can run, and at pre(e) the task of e can. A
-        // reversal whose every start is a clock step needs e's task disabled first,
-        // which only a step dependent with e can do: that is a race of its own.
-        let mut initials: Bits = 0;
-        for (i, &k) in v.iter().enumerate() {
-            let rk = &self.steps[k as usize];
-            if rk.task == CLOCK_SLOT {
-                continue;
-            }
-            let ck = self.clk(k);
-            let has_pred = v[..i].iter().any(|&m| {
-                let rm = &self.steps[m as usize];
-                rm.task == rk.task || ck[rm.task] >= rm.local
-            });
-            if !has_pred {
-                initials |= bit(rk.task);
-            }
-        }
-        let q_has_pred = v.iter().any(|&m| {
+        let before_q = |m: u32| {
             let rm = &self.steps[m as usize];
             rm.task == q || qclock[rm.task] >= rm.local
-        });
-        if !q_has_pred && q != CLOCK_SLOT {
-            initials |= bit(q);
+        };
+        // The steps of v that q happens after: the part of the reversal that must
+        // run before q (the rest can follow it).
+        let u: Vec<u32> = v.iter().copied().filter(|&m| before_q(m)).collect();
+        if u.iter().any(|&m| self.steps[m as usize].task == CLOCK_SLOT) {
+            return;
         }
+        // The initials of a sequence of steps: tasks whose first step in it has no
+        // predecessor in it. (A clock step is never one.)
+        let initials_of = |seq: &[u32]| -> Bits {
+            let mut initials: Bits = 0;
+            for (i, &k) in seq.iter().enumerate() {
+                let rk = &self.steps[k as usize];
+                if rk.task == CLOCK_SLOT {
+                    continue;
+                }
+                let ck = self.clk(k);
+                let has_pred = seq[..i].iter().any(|&m| {
+                    let rm = &self.steps[m as usize];
+                    rm.task == rk.task || ck[rm.task] >= rm.local
+                });
+                if !has_pred {
+                    initials |= bit(rk.task);
+                }
+            }
+            initials
+        };
+        let q_bit = if v.iter().any(|&m| before_q(m)) {
+            0
+        } else {
+            bit(q)
+        };
+        // I(v·q): what source-DPOR needs one of in backtrack(pre(e)).
+        let initials = initials_of(&v) | q_bit;
+        // I(u·q) ⊆ I(v·q): an initial that starts the reversal itself (a step of v
+        // that q does not need could be what leads away from it).
+        let u_initials = initials_of(&u) | if u.is_empty() { bit(q) } else { 0 };
         if initials == 0 {
             return;
         }
+        let mut seq: Vec<TaskId> = u.iter().map(|&k| self.steps[k as usize].task).collect();
+        seq.push(q);
         if let Node::Sched {
             backtrack,
             enabled,
             frozen,
             sleep,
+            wakeup,
             ..
         } = &mut self.nodes[node]
         {
@@ -493,7 +537,11 @@ impl Dfs {
             if *backtrack & initials != 0 || initials & sleep_bits != 0 {
                 return;
             }
-            let cand = initials & *enabled;
+            let cand = if u_initials & *enabled != 0 {
+                u_initials & *enabled
+            } else {
+                initials & *enabled
+            };
             let pick = if cand & bit(q) != 0 {
                 q
             } else if cand != 0 {
@@ -504,6 +552,13 @@ impl Dfs {
                 return;
             };
             *backtrack |= bit(pick);
+            // An initial: its first step has no predecessor in the sequence, so it
+            // may go first.
+            if let Some(i) = seq.iter().position(|&t| t == pick) {
+                seq.remove(i);
+                seq.insert(0, pick);
+                wakeup.push((pick, seq));
+            }
         }
     }
 
@@ -637,6 +692,7 @@ impl Scheduler for Dfs {
                         chosen_fp: Vec::new(),
                         chosen_cuts: false,
                         frozen: true,
+                        wakeup: Vec::new(),
                     };
                     t
                 }
@@ -666,7 +722,16 @@ impl Scheduler for Dfs {
             self.sleep_blocked += 1;
             return None;
         }
-        let chosen = avail.trailing_zeros() as TaskId;
+        let chosen = match self.guide.front() {
+            Some(&t) if avail & bit(t) != 0 => {
+                self.guide.pop_front();
+                t
+            }
+            _ => {
+                self.guide.clear();
+                avail.trailing_zeros() as TaskId
+            }
+        };
         let backtrack = if self.reduce && i >= self.full_depth {
             bit(chosen)
         } else {
@@ -688,6 +753,7 @@ impl Scheduler for Dfs {
             chosen_fp: Vec::new(),
             chosen_cuts: false,
             frozen: false,
+            wakeup: Vec::new(),
         });
         self.replay_len = self.nodes.len();
         self.set_node_of_next_step(i);
