@@ -74,6 +74,9 @@ pub struct SuiteOpts {
     pub progress: Progress,
 }
 
+/// How often a search still running prints a progress line off a terminal.
+const HEARTBEAT: Duration = Duration::from_secs(30);
+
 /// Runs every pair, `jobs` at a time, with progress; results in input order.
 pub fn run_pairs(pairs: Vec<(Design, Scenario)>, o: &SuiteOpts) -> Vec<PairResult> {
     run_pairs_with(pairs, o, &|_| {})
@@ -122,6 +125,10 @@ pub fn run_pairs_with(
                 bar.set_message(format!("{}  0 executions", p.name));
                 let b2 = bar.clone();
                 let name = p.name.clone();
+                // Off a terminal, a long search says it is alive every half minute.
+                let lines = o.progress == Progress::Lines;
+                let began = std::time::Instant::now();
+                let last_line = Mutex::new(began);
                 let cfg = Config {
                     strategy: o.strategy,
                     max_steps: o.max_steps,
@@ -131,7 +138,17 @@ pub fn run_pairs_with(
                     jobs: inner_jobs,
                     shard: o.shard,
                     progress: Some(Arc::new(move |e| {
-                        b2.set_message(format!("{name}  {e} executions"))
+                        b2.set_message(format!("{name}  {e} executions"));
+                        if lines {
+                            let mut last = last_line.lock().expect("progress clock");
+                            if last.elapsed() >= HEARTBEAT {
+                                *last = std::time::Instant::now();
+                                eprintln!(
+                                    "[running] {name}: {e} executions, {:.0} s",
+                                    began.elapsed().as_secs_f64()
+                                );
+                            }
+                        }
                     })),
                     ..Config::default()
                 };
