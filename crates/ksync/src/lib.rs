@@ -6,6 +6,9 @@
 //! timers, scaled time, per-thread lock tracking and quiescence of [`live`]). Model
 //! code uses only these, never `std::sync` directly.
 
+// Unsafe code is confined to the checker's scheduler core (`rt::switch`).
+#![deny(unsafe_code)]
+
 pub mod atomic;
 pub mod class;
 pub mod kref;

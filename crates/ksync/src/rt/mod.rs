@@ -5,21 +5,36 @@
 //! If it is, the operation becomes a scheduling point ([`op`]); if not, the primitive
 //! runs directly on OS threads (live mode).
 
+mod checks;
+mod deadlock;
 mod exec;
+mod finding;
 mod lockdep;
+mod lost_wakeup;
+mod op;
+mod race;
+mod scheduler;
+mod state;
+// The scheduler core: the coroutine switch and a sleeper's wait condition run on its
+// stack need unsafe code.
+#[allow(unsafe_code)]
+mod switch;
 mod task;
+mod timer;
+mod trace;
 
-pub use exec::{
-    EndKind, ExecConfig, ExecOutcome, Execution, SchedView, Scheduler, Step, TaskView, TraceEntry,
-    CLOCK_TASK,
-};
+pub use exec::{EndKind, ExecConfig, ExecOutcome, Execution};
 pub use lockdep::{LockDep, LockOrderCycle, OrderEdge};
+pub use scheduler::{SchedView, Scheduler, Step, TaskView};
 pub use task::{Access, TaskId};
+pub use timer::CLOCK_TASK;
+pub use trace::TraceEntry;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-pub(crate) use exec::{ObjKind, Op, OpResult, Shared, Wake};
+pub(crate) use op::{Op, OpResult, Wake};
+pub(crate) use state::{ObjKind, Shared};
 
 /// Identifier of a synchronisation object inside one execution.
 pub type ObjId = u32;

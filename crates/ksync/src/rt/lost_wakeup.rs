@@ -1,0 +1,102 @@
+//! Lost wake-ups (LK-9): a sleeper whose wait condition holds although no wake-up
+//! reached it.
+
+use super::op::Op;
+use super::state::{Shared, State};
+use super::task::TaskId;
+use super::timer::CLOCK_TASK;
+use super::ObjId;
+use crate::class::class_name;
+use crate::report::FindingKind;
+
+impl Shared {
+    /// Something other than a wake-up is about to end task `t`'s wait (`how`): if
+    /// its condition already holds and no wake-up reached it, the wake-up was lost
+    /// (LK-9). `deferred`: the wait goes on (a timer ends it), so the report waits
+    /// for the end of the execution in case the wake-up is only late.
+    pub(super) fn lost_wakeup_check(&self, t: TaskId, how: &str, deferred: bool) -> bool {
+        if self.st.borrow().tasks[t].woken {
+            return false;
+        }
+        match self.observe_wait_cond(t) {
+            Some((true, objs)) => {
+                self.st
+                    .borrow_mut()
+                    .report_lost_wakeup(t, &objs, how, deferred);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl State {
+    /// A lost wake-up (LK-9): task `t` sleeps on a queue although its wait condition
+    /// holds (it read `objs`), and no wake-up reached it since it registered; `how`
+    /// says what ends the wait instead.
+    pub(super) fn report_lost_wakeup(
+        &mut self,
+        t: TaskId,
+        objs: &[ObjId],
+        how: &str,
+        deferred: bool,
+    ) {
+        let Op::Sleep { obj, .. } = self.tasks[t].pending else {
+            return;
+        };
+        let mut seen: Vec<ObjId> = Vec::new();
+        let mut writers = Vec::new();
+        for &o in objs {
+            if seen.contains(&o) {
+                continue;
+            }
+            seen.push(o);
+            if let Some((w, f)) = self.objs[o as usize].last_writer {
+                let who = if w == CLOCK_TASK {
+                    "[clock]".to_string()
+                } else {
+                    self.tasks[w].name.clone()
+                };
+                writers.push(format!("{} last written by {who} in {f}", self.obj_name(o)));
+            }
+        }
+        let cause = if writers.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", writers.join(", "))
+        };
+        let summary = format!(
+            "lost wake-up: {} in {} sleeps on {}; its condition holds{cause} but no wake-up was sent to it, and {how}",
+            self.tasks[t].name,
+            self.site_of(t),
+            self.obj_name(obj),
+        );
+        let mut f = self.finding_here(t, FindingKind::Invariant, "LK-9", summary);
+        f.locks = vec![class_name(self.objs[obj as usize].class)];
+        f.detail = format!(
+            "  {} in {}\n",
+            self.tasks[t].name,
+            self.tasks[t].frames.join(" > ")
+        );
+        if deferred {
+            if self.record {
+                let what = format!(
+                    "{}'s wait condition holds but no wake-up came (LK-9 unless a task blocked now wakes {} later)",
+                    self.tasks[t].name,
+                    self.obj_name(obj)
+                );
+                self.trace_line("[clock]".into(), Vec::new(), what, Vec::new());
+            }
+            let blocked = (0..self.tasks.len())
+                .filter(|&u| {
+                    u != t
+                        && !self.tasks[u].finished
+                        && matches!(self.tasks[u].pending, Op::Lock { .. })
+                })
+                .collect();
+            self.pending_lost.push((obj, blocked, f));
+        } else {
+            self.push_finding(f);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Virtual time and timers: arming and cancelling, the clock and timer-queue objects
+//! that order them, and the accesses of a timer callback inside its clock step.
+
+use super::state::{Shared, State, NO_STEP};
+use super::task::{Access, TaskId};
+use super::ObjId;
+
+/// Pseudo task id of a clock step (a timer firing while no task was enabled).
+pub const CLOCK_TASK: TaskId = usize::MAX;
+
+/// Objects standing for the timer queue, by deadline: two timers with one deadline
+/// fire in arming order, so their armings (and a cancel against the firing) do not
+/// commute. Deadlines share these few objects; a shared one only adds dependence.
+pub(super) const TIMER_OBJS: u64 = 8;
+
+pub(super) enum TimerAction {
+    Task(TaskId),
+    Callback(Box<dyn FnOnce()>),
+}
+
+pub(super) struct Timer {
+    pub(super) id: u64,
+    pub(super) deadline: u64,
+    /// Step that armed it (its firing happens after that step), or `NO_STEP`.
+    pub(super) armed_at: u32,
+    pub(super) what: &'static str,
+    pub(super) action: TimerAction,
+}
+
+impl Shared {
+    pub fn add_timer_callback(&self, delay: u64, what: &'static str, f: Box<dyn FnOnce()>) -> u64 {
+        let mut st = self.st.borrow_mut();
+        let deadline = st.now + delay;
+        st.add_timer(deadline, what, TimerAction::Callback(f))
+    }
+
+    pub fn add_timer_task(&self, delay: u64, what: &'static str, t: TaskId) -> u64 {
+        let mut st = self.st.borrow_mut();
+        let deadline = st.now + delay;
+        st.add_timer(deadline, what, TimerAction::Task(t))
+    }
+
+    pub fn cancel_timer(&self, id: u64) -> bool {
+        let mut st = self.st.borrow_mut();
+        let n = st.timers.len();
+        st.timers.retain(|t| t.id != id);
+        if let Some(&d) = st.timer_deadlines.get(id as usize - 1) {
+            st.timer_access(d);
+        }
+        n != st.timers.len()
+    }
+
+    /// Virtual time, as a read of the clock by the running step.
+    pub fn now(&self) -> u64 {
+        let mut st = self.st.borrow_mut();
+        if st.running.is_some() || st.clock_cb {
+            let o = st.time_obj;
+            st.accesses.push(Access::Read(o));
+        }
+        st.now
+    }
+
+    /// Records an access made by a timer callback (inside a clock step); outside
+    /// one (set-up, end-of-execution hooks) nothing runs concurrently to order.
+    pub fn clock_access(&self, a: Access) {
+        let mut st = self.st.borrow_mut();
+        if st.clock_cb {
+            if let Access::Write(o) = a {
+                st.objs[o as usize].last_writer = Some((CLOCK_TASK, "timer callback"));
+            }
+            st.accesses.push(a);
+        } else if st.observing {
+            if let Some(o) = a.obj() {
+                st.observed.push(o);
+            }
+        }
+    }
+}
+
+impl State {
+    pub(super) fn add_timer(
+        &mut self,
+        deadline: u64,
+        what: &'static str,
+        action: TimerAction,
+    ) -> u64 {
+        self.timer_seq += 1;
+        let id = self.timer_seq;
+        let armed_at = if self.running.is_some() || self.clock_cb {
+            self.step
+        } else {
+            NO_STEP
+        };
+        self.timer_deadlines.push(deadline);
+        self.timer_access(deadline);
+        if armed_at != NO_STEP {
+            let o = self.time_obj;
+            self.accesses.push(Access::Read(o));
+        }
+        self.timers.push(Timer {
+            id,
+            deadline,
+            armed_at,
+            what,
+            action,
+        });
+        id
+    }
+
+    /// The running step (or clock step) touches the timer queue at `deadline`.
+    pub(super) fn timer_access(&mut self, deadline: u64) {
+        if self.running.is_some() || self.clock_cb {
+            let o = self.time_obj + 1 + (deadline % TIMER_OBJS) as ObjId;
+            self.accesses.push(Access::Write(o));
+        }
+    }
+}
