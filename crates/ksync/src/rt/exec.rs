@@ -5,11 +5,8 @@ use super::lockdep::LockDep;
 use super::op::{Op, OpResult, Wake};
 use super::scheduler::{SchedView, Scheduler, Step, TaskView};
 use super::set_current;
-use super::state::NO_STEP;
-use super::state::{ObjKind, Pool, Shared, State};
-use super::switch::{install_panic_hook, STACKS};
-use super::task::Access;
-use super::timer::{TimerAction, CLOCK_TASK, TIMER_OBJS};
+use super::state::{Pool, Shared, State};
+use super::switch::{install_panic_hook, recycle_stack};
 use super::trace::TraceEntry;
 use crate::report::Finding;
 use corosensei::CoroutineResult;
@@ -84,56 +81,21 @@ impl Execution {
     /// Runs `main` as task 0 to the end of one execution.
     pub fn run(&mut self, main: Box<dyn FnOnce()>, sched: &mut dyn Scheduler) -> ExecOutcome {
         let pool = std::mem::take(&mut self.pool);
+        let state = State::new(
+            pool,
+            self.config.record,
+            self.config.stack_size,
+            std::mem::take(&mut self.lockdep),
+        );
         let shared = Rc::new(Shared {
-            st: RefCell::new(State {
-                tasks: pool.tasks,
-                running: None,
-                objs: pool.objs,
-                now: 0,
-                timers: pool.timers,
-                timer_seq: 0,
-                step: 0,
-                accesses: pool.accesses,
-                findings: Vec::new(),
-                abort: None,
-                teardown: false,
-                record: self.config.record,
-                trace: Vec::new(),
-                quiesce_hooks: Vec::new(),
-                lockdep: std::mem::take(&mut self.lockdep),
-                stack_size: self.config.stack_size,
-                race_on: false,
-                observing: false,
-                observed: pool.observed,
-                pending_lost: Vec::new(),
-                clock_cb: false,
-                tags: pool.tags,
-                signal_class: crate::class::intern(crate::LockClass::new("signal")),
-                time_obj: 0,
-                timer_deadlines: pool.timer_deadlines,
-                spare_tasks: pool.spare_tasks,
-                spare_objs: pool.spare_objs,
-            }),
+            st: RefCell::new(state),
         });
         set_current(Some(shared.clone()));
-        {
-            let time = crate::class::intern(crate::LockClass::new("jiffies"));
-            let timers = crate::class::intern(crate::LockClass::new("timer queue"));
-            let t = shared.register_obj(ObjKind::Atomic, time, None);
-            for _ in 0..TIMER_OBJS {
-                shared.register_obj(ObjKind::Atomic, timers, None);
-            }
-            shared.st.borrow_mut().time_obj = t;
-        }
+        shared.register_clock_objs();
         shared.spawn(self.config.main_name.clone(), false, main);
         let end = self.drive(&shared, sched);
         if matches!(end, EndKind::Done | EndKind::Deadlock | EndKind::Panic) {
-            // Lost wake-ups that no later wake-up of their queue excused.
-            let mut st = shared.st.borrow_mut();
-            for (_, _, f) in std::mem::take(&mut st.pending_lost) {
-                st.push_finding(f);
-            }
-            drop(st);
+            shared.st.borrow_mut().report_pending_lost_wakeups();
             shared.st.borrow().task_views(&mut self.views);
             sched.execution_end(&self.views);
         }
@@ -155,7 +117,7 @@ impl Execution {
             if !co.done() {
                 co.force_unwind();
             }
-            STACKS.with(|s| s.borrow_mut().push(co.into_stack()));
+            recycle_stack(co);
         }
         let mut st = shared.st.borrow_mut();
         st.quiesce_hooks.clear();
@@ -204,9 +166,7 @@ impl Execution {
             let mut st = sh.st.borrow_mut();
             st.running = None;
             match r {
-                CoroutineResult::Return(()) => {
-                    STACKS.with(|s| s.borrow_mut().push(co.into_stack()))
-                }
+                CoroutineResult::Return(()) => recycle_stack(co),
                 CoroutineResult::Yield(()) => st.tasks[t].co = Some(co),
             }
         }
@@ -235,54 +195,8 @@ impl Execution {
                     drop(st);
                     return sh.no_task_can_run();
                 }
-                // Time passes: fire the earliest timer (ties: first armed).
-                let i = (0..st.timers.len())
-                    .min_by_key(|&i| (st.timers[i].deadline, st.timers[i].id))
-                    .expect("timer");
-                let timer = st.timers.remove(i);
-                st.now = st.now.max(timer.deadline);
-                if st.record {
-                    let w = format!("timer fires: {}", timer.what);
-                    st.trace_line("[clock]".into(), Vec::new(), w, Vec::new());
-                }
-                // The clock step: it happens after the step that armed the timer, and
-                // what it does (a timeout, a callback's ksync operations) is its
-                // footprint, so the reduction orders it against exactly those.
-                let idx = st.step;
-                st.accesses.clear();
-                if timer.armed_at != NO_STEP {
-                    st.accesses.push(Access::SyncWith(timer.armed_at));
-                }
-                let time = st.time_obj;
-                st.accesses.push(Access::Write(time));
-                st.clock_cb = true;
-                st.timer_access(timer.deadline);
-                st.clock_cb = false;
-                match timer.action {
-                    TimerAction::Task(t) => {
-                        drop(st);
-                        sh.lost_wakeup_check(t, "only its timeout ends the wait", true);
-                        st = sh.st.borrow_mut();
-                        st.tasks[t].timed_out = true;
-                        st.tasks[t].timeout_step = idx;
-                    }
-                    TimerAction::Callback(f) => {
-                        st.clock_cb = true;
-                        drop(st);
-                        f();
-                        st = sh.st.borrow_mut();
-                        st.clock_cb = false;
-                    }
-                }
-                st.step += 1;
-                let accesses = std::mem::take(&mut st.accesses);
                 drop(st);
-                sched.step_done(&Step {
-                    idx,
-                    task: CLOCK_TASK,
-                    accesses: &accesses,
-                });
-                sh.st.borrow_mut().accesses = accesses;
+                sh.clock_step(sched);
                 continue;
             }
             let step = st.step;
@@ -297,13 +211,7 @@ impl Execution {
             let mut st = sh.st.borrow_mut();
             st.accesses.clear();
             if st.record {
-                let op = st.tasks[t].pending;
-                let what = st.op_name(op);
-                let frames = st.tasks[t].frames.clone();
-                let held = st.held_lock_names(t);
-                let ends = st.ends_names(t);
-                let name = st.tasks[t].name.clone();
-                st.trace_line_ends(name, frames, what, held, ends);
+                st.trace_step_start(t);
             }
             st.apply(t);
             st.running = Some(t);
@@ -326,7 +234,7 @@ impl Execution {
                         }
                     }
                     CoroutineResult::Return(()) => {
-                        STACKS.with(|s| s.borrow_mut().push(co.into_stack()));
+                        recycle_stack(co);
                     }
                 }
                 break;

@@ -31,6 +31,14 @@ impl Shared {
 }
 
 impl State {
+    /// At the end of an execution: the lost wake-ups that no later wake-up of their
+    /// queue excused.
+    pub(super) fn report_pending_lost_wakeups(&mut self) {
+        for (_, _, f) in std::mem::take(&mut self.pending_lost) {
+            self.push_finding(f);
+        }
+    }
+
     /// A lost wake-up (LK-9): task `t` sleeps on a queue although its wait condition
     /// holds (it read `objs`), and no wake-up reached it since it registered; `how`
     /// says what ends the wait instead.

@@ -161,6 +161,39 @@ impl Shared {
 }
 
 impl State {
+    /// The state of a new execution, in the containers the previous one left.
+    pub(super) fn new(pool: Pool, record: bool, stack_size: usize, lockdep: LockDep) -> Self {
+        State {
+            tasks: pool.tasks,
+            running: None,
+            objs: pool.objs,
+            now: 0,
+            timers: pool.timers,
+            timer_seq: 0,
+            step: 0,
+            accesses: pool.accesses,
+            findings: Vec::new(),
+            abort: None,
+            teardown: false,
+            record,
+            trace: Vec::new(),
+            quiesce_hooks: Vec::new(),
+            lockdep,
+            stack_size,
+            race_on: false,
+            observing: false,
+            observed: pool.observed,
+            pending_lost: Vec::new(),
+            clock_cb: false,
+            tags: pool.tags,
+            signal_class: crate::class::intern(crate::LockClass::new("signal")),
+            time_obj: 0,
+            timer_deadlines: pool.timer_deadlines,
+            spare_tasks: pool.spare_tasks,
+            spare_objs: pool.spare_objs,
+        }
+    }
+
     /// Empties the state into a pool for the next execution. Tasks and objects move
     /// to the spare lists with their vectors; the others are cleared.
     pub(super) fn recycle(&mut self) -> Pool {

@@ -20,8 +20,13 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
 thread_local! {
-    pub(super) static STACKS: RefCell<Vec<DefaultStack>> = const { RefCell::new(Vec::new()) };
+    static STACKS: RefCell<Vec<DefaultStack>> = const { RefCell::new(Vec::new()) };
     static PANIC_MSG: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Keeps a finished or unwound task's stack for a later task.
+pub(super) fn recycle_stack(co: Coroutine<(), (), ()>) {
+    STACKS.with(|s| s.borrow_mut().push(co.into_stack()));
 }
 
 pub(super) fn install_panic_hook() {

@@ -28,6 +28,17 @@ pub struct TraceEntry {
 }
 
 impl State {
+    /// Records the operation task `t` is about to perform as its step begins.
+    pub(super) fn trace_step_start(&mut self, t: TaskId) {
+        let op = self.tasks[t].pending;
+        let what = self.op_name(op);
+        let frames = self.tasks[t].frames.clone();
+        let held = self.held_lock_names(t);
+        let ends = self.ends_names(t);
+        let name = self.tasks[t].name.clone();
+        self.trace_line_ends(name, frames, what, held, ends);
+    }
+
     pub fn obj_name(&self, obj: ObjId) -> String {
         let o = &self.objs[obj as usize];
         match &o.label {
