@@ -80,7 +80,7 @@ pub(crate) fn random_worker(
     lim: &Limits,
     start: Instant,
 ) -> crate::WorkerResult {
-    let mut exec = Execution::new(crate::exec_config(cfg, false));
+    let mut exec = Execution::new(crate::exec_config(program, cfg, false));
     let mut col = crate::Collector::default();
     let (mut execs, mut steps, mut bound) = (0u64, 0u64, 0u64);
     let mut seed_rng = Rng::new(cfg.seed);

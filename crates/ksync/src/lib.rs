@@ -29,7 +29,7 @@ pub use class::LockClass;
 pub use kref::Kref;
 pub use lock::{Held, Mutex, MutexGuard, SpinGuard, SpinLock};
 pub use racy::Racy;
-pub use report::{Finding, FindingKind};
+pub use report::{Finding, FindingKind, PropertyIds, RuntimeCheck};
 pub use thread::{spawn, spawn_daemon, JoinHandle};
 pub use wait::{Completion, HoldGuard, WaitQueue, WaitResult};
 pub use work::WorkQueue;

@@ -1,6 +1,6 @@
 //! Checks made as a task issues an operation, before it may block: sleeping while
-//! holding a spinlock (LK-5), a recursive acquisition (LK-1), new lock-order edges
-//! and the cycles they close (lockdep, LK-3), a cycle of lock waits (LK-2).
+//! holding a spinlock, a recursive acquisition, new lock-order edges and the cycles
+//! they close (lockdep), a cycle of lock waits.
 
 use super::exec::EndKind;
 use super::lockdep::{LockOrderCycle, OrderEdge};
@@ -8,7 +8,7 @@ use super::op::Op;
 use super::state::{ObjKind, State};
 use super::task::TaskId;
 use crate::class::{class_name, ClassId};
-use crate::report::FindingKind;
+use crate::report::RuntimeCheck;
 
 impl State {
     /// Lockdep, recursion, sleeping-in-atomic and lock-cycle checks made when a task
@@ -27,10 +27,9 @@ impl State {
                 .map(|h| class_name(h.class))
                 .collect();
             let what = self.op_name(op);
-            let mut f = self.finding_here(
+            let mut f = self.check_finding(
                 t,
-                FindingKind::SleepInAtomic,
-                "LK-5",
+                RuntimeCheck::SleepInAtomic,
                 format!(
                     "{} sleeps ({what}) while holding spinlock {}",
                     self.tasks[t].name,
@@ -44,10 +43,9 @@ impl State {
             Op::Lock { obj } => {
                 if self.tasks[t].held.iter().any(|h| h.obj == obj) {
                     let name = self.obj_name(obj);
-                    let mut f = self.finding_here(
+                    let mut f = self.check_finding(
                         t,
-                        FindingKind::RecursiveLock,
-                        "LK-1",
+                        RuntimeCheck::RecursiveLock,
                         format!(
                             "{} acquires {name} which it already holds",
                             self.tasks[t].name
@@ -98,10 +96,9 @@ impl State {
 
     pub(super) fn report_order_cycle(&mut self, t: TaskId, cycle: LockOrderCycle) {
         let classes = cycle.classes();
-        let mut f = self.finding_here(
+        let mut f = self.check_finding(
             t,
-            FindingKind::LockOrder,
-            "LK-3",
+            RuntimeCheck::LockOrder,
             format!("possible circular locking dependency: {}", {
                 let mut c = classes.clone();
                 c.push(classes[0].clone());

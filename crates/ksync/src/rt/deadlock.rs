@@ -1,4 +1,4 @@
-//! Deadlocks (LK-2): a cycle of lock waits when it closes, or no task able to run
+//! Deadlocks: a cycle of lock waits when it closes, or no task able to run
 //! with none pending a timer; and the waits-for descriptions their reports print.
 
 use super::exec::EndKind;
@@ -7,12 +7,12 @@ use super::state::{ObjKind, Shared, State};
 use super::task::TaskId;
 use super::ObjId;
 use crate::class::class_name;
-use crate::report::{Finding, FindingKind};
+use crate::report::{Finding, RuntimeCheck};
 
 impl Shared {
     /// No task can run and no timer is pending: the execution is over. Sleepers whose
-    /// condition holds lost their wake-up (LK-9); if any task that should have
-    /// finished is blocked, that is a deadlock (LK-2), summarised by what each
+    /// condition holds lost their wake-up; if any task that should have
+    /// finished is blocked, that is a deadlock, summarised by what each
     /// blocked task waits for.
     pub(super) fn no_task_can_run(&self) -> EndKind {
         let sleepers: Vec<TaskId> = {
@@ -48,7 +48,7 @@ impl Shared {
             let parts: Vec<&str> = sites.iter().map(|s| s.0.as_str()).collect();
             format!("deadlock: {}", parts.join("; "))
         };
-        let mut f = Finding::new(FindingKind::Deadlock, "LK-2", summary);
+        let mut f = Finding::of_check(RuntimeCheck::Deadlock, st.property_ids, summary);
         f.detail = format!(
             "no task can run and no timer is pending\n{}",
             st.waits_for_description()
@@ -89,10 +89,9 @@ impl State {
             .map(|&(w, o)| self.lock_wait_site(w, o))
             .collect();
         let parts: Vec<&str> = sites.iter().map(|s| s.0.as_str()).collect();
-        let mut f = self.finding_here(
+        let mut f = self.check_finding(
             t,
-            FindingKind::Deadlock,
-            "LK-2",
+            RuntimeCheck::Deadlock,
             format!("deadlock: {}", parts.join("; ")),
         );
         f.detail = cycle

@@ -8,7 +8,7 @@ use super::set_current;
 use super::state::{Pool, Shared, State};
 use super::switch::{install_panic_hook, recycle_stack};
 use super::trace::TraceEntry;
-use crate::report::Finding;
+use crate::report::{Finding, PropertyIds, RuntimeCheck};
 use corosensei::CoroutineResult;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -37,6 +37,8 @@ pub struct ExecConfig {
     pub record: bool,
     pub stack_size: usize,
     pub main_name: String,
+    /// The property ids the program's specification gives the runtime's checks.
+    pub property_ids: PropertyIds,
 }
 
 impl Default for ExecConfig {
@@ -46,6 +48,7 @@ impl Default for ExecConfig {
             record: false,
             stack_size: 256 * 1024,
             main_name: "main".into(),
+            property_ids: RuntimeCheck::name,
         }
     }
 }
@@ -85,6 +88,7 @@ impl Execution {
             pool,
             self.config.record,
             self.config.stack_size,
+            self.config.property_ids,
             std::mem::take(&mut self.lockdep),
         );
         let shared = Rc::new(Shared {

@@ -3,7 +3,7 @@
 
 use super::state::State;
 use super::task::TaskId;
-use crate::report::{Finding, FindingKind};
+use crate::report::{Finding, FindingKind, RuntimeCheck};
 
 /// A mechanism mark ([`crate::mechanism`]): its name, and the task and that task's
 /// own clock when it was set (`None`: set outside a task, or without clocks).
@@ -71,16 +71,17 @@ impl State {
         self.findings.push(f);
     }
 
-    pub(super) fn finding_here(
-        &self,
-        t: TaskId,
-        kind: FindingKind,
-        prop: &str,
-        summary: String,
-    ) -> Finding {
-        let mut f = Finding::new(kind, prop, summary);
+    /// A finding of runtime check `check` in task `t`'s step, under the property id
+    /// the program gives it.
+    pub(super) fn check_finding(&self, t: TaskId, check: RuntimeCheck, summary: String) -> Finding {
+        let mut f = Finding::of_check(check, self.property_ids, summary);
         f.task = Some(self.tasks[t].name.clone());
         f.step = self.step;
         f
+    }
+
+    /// The property id the program gives runtime check `check`.
+    pub(super) fn property_id(&self, check: RuntimeCheck) -> &'static str {
+        (self.property_ids)(check)
     }
 }

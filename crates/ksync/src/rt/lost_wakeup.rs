@@ -1,4 +1,4 @@
-//! Lost wake-ups (LK-9): a sleeper whose wait condition holds although no wake-up
+//! Lost wake-ups: a sleeper whose wait condition holds although no wake-up
 //! reached it.
 
 use super::op::Op;
@@ -7,12 +7,12 @@ use super::task::TaskId;
 use super::timer::CLOCK_TASK;
 use super::ObjId;
 use crate::class::class_name;
-use crate::report::FindingKind;
+use crate::report::RuntimeCheck;
 
 impl Shared {
     /// Something other than a wake-up is about to end task `t`'s wait (`how`): if
     /// its condition already holds and no wake-up reached it, the wake-up was lost
-    /// (LK-9). `deferred`: the wait goes on (a timer ends it), so the report waits
+    /// `deferred`: the wait goes on (a timer ends it), so the report waits
     /// for the end of the execution in case the wake-up is only late.
     pub(super) fn lost_wakeup_check(&self, t: TaskId, how: &str, deferred: bool) -> bool {
         if self.st.borrow().tasks[t].woken {
@@ -39,7 +39,7 @@ impl State {
         }
     }
 
-    /// A lost wake-up (LK-9): task `t` sleeps on a queue although its wait condition
+    /// A lost wake-up: task `t` sleeps on a queue although its wait condition
     /// holds (it read `objs`), and no wake-up reached it since it registered; `how`
     /// says what ends the wait instead.
     pub(super) fn report_lost_wakeup(
@@ -79,7 +79,7 @@ impl State {
             self.site_of(t),
             self.obj_name(obj),
         );
-        let mut f = self.finding_here(t, FindingKind::Invariant, "LK-9", summary);
+        let mut f = self.check_finding(t, RuntimeCheck::LostWakeup, summary);
         f.locks = vec![class_name(self.objs[obj as usize].class)];
         f.detail = format!(
             "  {} in {}\n",
@@ -89,8 +89,9 @@ impl State {
         if deferred {
             if self.record {
                 let what = format!(
-                    "{}'s wait condition holds but no wake-up came (LK-9 unless a task blocked now wakes {} later)",
+                    "{}'s wait condition holds but no wake-up came ({} unless a task blocked now wakes {} later)",
                     self.tasks[t].name,
+                    self.property_id(RuntimeCheck::LostWakeup),
                     self.obj_name(obj)
                 );
                 self.trace_line("[clock]".into(), Vec::new(), what, Vec::new());

@@ -1,11 +1,11 @@
-//! Data-race detection (LK-8): vector clocks carried by locks, wake-ups, spawn and
+//! Data-race detection: vector clocks carried by locks, wake-ups, spawn and
 //! join, and the check of each access to a plain racy field.
 
 use super::state::State;
 use super::task::TaskId;
 use super::ObjId;
 use crate::class::class_name;
-use crate::report::FindingKind;
+use crate::report::RuntimeCheck;
 
 pub(super) fn vc_join(a: &mut Vec<u32>, b: &[u32]) {
     if a.len() < b.len() {
@@ -34,7 +34,7 @@ impl State {
 
     /// Checks an access to a plain racy field against the last conflicting ones: two
     /// accesses race if one writes and neither happens before the other through
-    /// locks, wake-ups, spawn or join (LK-8).
+    /// locks, wake-ups, spawn or join.
     pub fn race_access(&mut self, obj: ObjId, write: bool) {
         let Some(t) = self.running else { return };
         let site = self.tasks[t].frames.last().copied().unwrap_or("?");
@@ -70,7 +70,7 @@ impl State {
                 self.tasks[u].name,
                 if other_wrote { "wrote" } else { "read" },
             );
-            let mut f = self.finding_here(t, FindingKind::DataRace, "LK-8", summary);
+            let mut f = self.check_finding(t, RuntimeCheck::DataRace, summary);
             f.locks = vec![class_name(self.objs[obj as usize].class)];
             let rw = |w: bool| if w { "write" } else { "read" };
             let mut sides = [

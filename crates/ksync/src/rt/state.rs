@@ -10,7 +10,7 @@ use super::timer::Timer;
 use super::trace::TraceEntry;
 use super::ObjId;
 use crate::class::ClassId;
-use crate::report::Finding;
+use crate::report::{Finding, PropertyIds};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -79,6 +79,8 @@ pub(crate) struct State {
     pub(super) quiesce_hooks: Vec<Box<dyn FnOnce()>>,
     pub lockdep: LockDep,
     pub(super) stack_size: usize,
+    /// The property ids of the runtime's checks, as the program names them.
+    pub(super) property_ids: PropertyIds,
     /// A timer callback is running (inside a clock step): the accesses of the ksync
     /// operations it makes belong to that step.
     pub clock_cb: bool,
@@ -162,7 +164,13 @@ impl Shared {
 
 impl State {
     /// The state of a new execution, in the containers the previous one left.
-    pub(super) fn new(pool: Pool, record: bool, stack_size: usize, lockdep: LockDep) -> Self {
+    pub(super) fn new(
+        pool: Pool,
+        record: bool,
+        stack_size: usize,
+        property_ids: PropertyIds,
+        lockdep: LockDep,
+    ) -> Self {
         State {
             tasks: pool.tasks,
             running: None,
@@ -180,6 +188,7 @@ impl State {
             quiesce_hooks: Vec::new(),
             lockdep,
             stack_size,
+            property_ids,
             race_on: false,
             observing: false,
             observed: pool.observed,

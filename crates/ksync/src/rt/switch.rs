@@ -11,7 +11,7 @@ use super::race::vc_tick;
 use super::state::{ObjKind, Shared, NO_STEP};
 use super::task::{Task, TaskId};
 use super::ObjId;
-use crate::report::{Finding, FindingKind};
+use crate::report::{Finding, RuntimeCheck};
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, Yielder};
 use std::any::Any;
@@ -133,7 +133,11 @@ impl Shared {
             .with(|m| m.borrow_mut().take())
             .unwrap_or_else(|| "panic".into());
         let mut st = self.st.borrow_mut();
-        let mut f = Finding::new(FindingKind::Panic, "panic", format!("task panicked: {msg}"));
+        let mut f = Finding::of_check(
+            RuntimeCheck::Panic,
+            st.property_ids,
+            format!("task panicked: {msg}"),
+        );
         f.task = Some(st.tasks[id].name.clone());
         f.step = st.step;
         st.push_finding(f);
@@ -142,7 +146,7 @@ impl Shared {
 
     /// Runs `f`, the registration, sleep and re-check loop of a wait of the running
     /// task, with `cond` registered as that task's wait condition, so that the
-    /// scheduler can evaluate it while the task sleeps (lost wake-ups, LK-9). The
+    /// scheduler can evaluate it while the task sleeps (lost wake-ups). The
     /// registration ends when `f` returns or unwinds.
     pub(crate) fn with_wait_cond<R>(&self, cond: &dyn Fn() -> bool, f: impl FnOnce() -> R) -> R {
         struct Registered<'a> {
