@@ -131,16 +131,20 @@ impl WaitQueue {
                 cancel(&sh);
                 return WaitResult::Cond;
             }
-            match sh.op(Op::Sleep {
+            let OpResult::Wake(wake) = sh.op(Op::Sleep {
                 obj: self.obj,
                 intr,
-            }) {
-                OpResult::Wake(Wake::Woken) => continue,
-                OpResult::Wake(Wake::Signalled | Wake::ExecutionOver) => {
+            }) else {
+                unreachable!("a sleep ends with a wake reason");
+            };
+            // Every reason by name: a new one must say how the wait ends.
+            match wake {
+                Wake::Woken => continue,
+                Wake::Signalled | Wake::ExecutionOver => {
                     cancel(&sh);
                     return WaitResult::Interrupted;
                 }
-                _ => {
+                Wake::TimedOut => {
                     return if cond() {
                         WaitResult::Cond
                     } else {
