@@ -6,7 +6,7 @@ use crate::{Config, Limits, Program, Recording, Strategy};
 use ksync::rt::{EndKind, Execution, SchedView, Scheduler, TaskId};
 use std::time::Instant;
 
-pub use ksync::rng::Rng;
+use ksync::rng::Rng;
 
 /// Uniform random scheduling.
 pub struct RandomSched {

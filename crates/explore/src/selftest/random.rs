@@ -6,8 +6,8 @@
 //! so "DPOR reaches every finding brute force reaches" means it reaches every final
 //! state and every deadlock.
 
-use super::super::pct::Rng;
 use crate::Program;
+use ksync::rng::Rng;
 use ksync::{
     choose, msleep, spawn, AtomicU32, FindingKind, LockClass, Mutex, WaitQueue, WaitResult,
     WorkQueue,
