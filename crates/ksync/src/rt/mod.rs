@@ -4,6 +4,21 @@
 //! Every ksync primitive asks [`current`] whether the calling thread is a checker task.
 //! If it is, the operation becomes a scheduling point ([`op`]); if not, the primitive
 //! runs directly on OS threads (live mode).
+//!
+//! Layout, one concern per module:
+//!
+//! * `exec`: the execution loop ([`Execution`]): ask the strategy, run a step, end.
+//! * `scheduler`: what a strategy sees and implements ([`Scheduler`]).
+//! * `switch`: the scheduler core (coroutines, task stacks, panics); the only
+//!   unsafe code.
+//! * `state`: the tasks and objects of one execution, recycled across executions.
+//! * `op`: the operations of a scheduling point: enabledness, footprint, effect.
+//! * `timer`: virtual time, timers and the clock step that fires them.
+//! * `checks`, `deadlock`, `lost_wakeup`, `race`, `lockdep`: the runtime's own
+//!   checks ([`crate::RuntimeCheck`]).
+//! * `finding`: findings as the runtime collects them; `trace`: the recorded trace
+//!   and the names it prints.
+//! * `task`: per-task bookkeeping and the access footprint of a step.
 
 mod checks;
 mod deadlock;
