@@ -94,7 +94,7 @@ impl State {
         }
     }
 
-    pub(super) fn report_order_cycle(&mut self, t: TaskId, cycle: LockOrderCycle) {
+    fn report_order_cycle(&mut self, t: TaskId, cycle: LockOrderCycle) {
         let classes = cycle.classes();
         let mut f = self.check_finding(
             t,

@@ -112,7 +112,7 @@ impl State {
     }
 
     /// `t` waits for lock `obj`: the summary clause and the key of [`Self::wait_site`].
-    pub(super) fn lock_wait_site(&self, t: TaskId, obj: ObjId) -> (String, String) {
+    fn lock_wait_site(&self, t: TaskId, obj: ObjId) -> (String, String) {
         let fr = self.site_of(t);
         let owner = match self.objs[obj as usize].owner {
             Some(o) if self.tasks[o].finished => format!("{} (exited)", self.tasks[o].name),
@@ -132,7 +132,7 @@ impl State {
 
     /// Tasks that declared they can end waits on queue `obj` (`WaitQueue::hold`:
     /// the PM worker running a transition for `W_rpm`).
-    pub(super) fn wait_holders(&self, obj: ObjId) -> Vec<String> {
+    fn wait_holders(&self, obj: ObjId) -> Vec<String> {
         self.tasks
             .iter()
             .filter(|x| !x.finished && x.held.iter().any(|h| h.obj == obj))
@@ -179,7 +179,7 @@ impl State {
         self.waits_for_description_of(0..self.tasks.len())
     }
 
-    pub(super) fn waits_for_description_of(&self, tasks: impl Iterator<Item = TaskId>) -> String {
+    fn waits_for_description_of(&self, tasks: impl Iterator<Item = TaskId>) -> String {
         let mut out = String::new();
         for i in tasks {
             let task = &self.tasks[i];

@@ -35,7 +35,7 @@ impl State {
     /// A mark of an independent task that merely ran earlier is not part of a model
     /// check's mechanism, and with it the same finding would get another signature in
     /// another order of independent steps.
-    pub(super) fn finding_marks(&self, causal: bool) -> Vec<&'static str> {
+    fn finding_marks(&self, causal: bool) -> Vec<&'static str> {
         let seen = |m: &MechanismMark| match (causal, m.at, self.running) {
             (true, Some((u, c)), Some(t)) => {
                 u == t || self.tasks[t].vc.get(u).is_some_and(|&v| v >= c)

@@ -42,13 +42,7 @@ impl State {
     /// A lost wake-up: task `t` sleeps on a queue although its wait condition
     /// holds (it read `objs`), and no wake-up reached it since it registered; `how`
     /// says what ends the wait instead.
-    pub(super) fn report_lost_wakeup(
-        &mut self,
-        t: TaskId,
-        objs: &[ObjId],
-        how: &str,
-        deferred: bool,
-    ) {
+    fn report_lost_wakeup(&mut self, t: TaskId, objs: &[ObjId], how: &str, deferred: bool) {
         let Op::Sleep { obj, .. } = self.tasks[t].pending else {
             return;
         };

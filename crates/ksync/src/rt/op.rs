@@ -107,7 +107,7 @@ impl State {
         }
     }
 
-    pub(super) fn pending_access(&self, t: &Task) -> Option<Access> {
+    fn pending_access(&self, t: &Task) -> Option<Access> {
         match t.pending {
             Op::Atomic { obj, write: true } | Op::PrepareWait { obj, .. } | Op::Wake { obj } => {
                 Some(Access::Write(obj))
@@ -125,7 +125,7 @@ impl State {
         }
     }
 
-    pub(super) fn push_held(&mut self, t: TaskId, obj: ObjId) {
+    fn push_held(&mut self, t: TaskId, obj: ObjId) {
         let o = &self.objs[obj as usize];
         let h = Held {
             obj,

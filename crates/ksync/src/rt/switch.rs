@@ -56,7 +56,7 @@ pub(super) fn install_panic_hook() {
 }
 
 /// Payload used to unwind a task whose execution is being torn down.
-pub(super) struct Teardown;
+struct Teardown;
 
 impl Shared {
     /// Performs a scheduling point of the running task.
@@ -128,7 +128,7 @@ impl Shared {
         id
     }
 
-    pub(super) fn task_panicked(&self, id: TaskId, _p: Box<dyn Any + Send>) {
+    fn task_panicked(&self, id: TaskId, _p: Box<dyn Any + Send>) {
         let msg = PANIC_MSG
             .with(|m| m.borrow_mut().take())
             .unwrap_or_else(|| "panic".into());

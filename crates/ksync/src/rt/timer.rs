@@ -14,18 +14,18 @@ pub const CLOCK_TASK: TaskId = usize::MAX;
 /// commute. Deadlines share these few objects; a shared one only adds dependence.
 const TIMER_OBJS: u64 = 8;
 
-pub(super) enum TimerAction {
+enum TimerAction {
     Task(TaskId),
     Callback(Box<dyn FnOnce()>),
 }
 
 pub(super) struct Timer {
-    pub(super) id: u64,
-    pub(super) deadline: u64,
+    id: u64,
+    deadline: u64,
     /// Step that armed it (its firing happens after that step), or `NO_STEP`.
-    pub(super) armed_at: u32,
-    pub(super) what: &'static str,
-    pub(super) action: TimerAction,
+    armed_at: u32,
+    what: &'static str,
+    action: TimerAction,
 }
 
 impl Shared {
@@ -143,12 +143,7 @@ impl Shared {
 }
 
 impl State {
-    pub(super) fn add_timer(
-        &mut self,
-        deadline: u64,
-        what: &'static str,
-        action: TimerAction,
-    ) -> u64 {
+    fn add_timer(&mut self, deadline: u64, what: &'static str, action: TimerAction) -> u64 {
         self.timer_seq += 1;
         let id = self.timer_seq;
         let armed_at = if self.running.is_some() || self.clock_cb {
@@ -173,7 +168,7 @@ impl State {
     }
 
     /// The running step (or clock step) touches the timer queue at `deadline`.
-    pub(super) fn timer_access(&mut self, deadline: u64) {
+    fn timer_access(&mut self, deadline: u64) {
         if self.running.is_some() || self.clock_cb {
             let o = self.time_obj + 1 + (deadline % TIMER_OBJS) as ObjId;
             self.accesses.push(Access::Write(o));

@@ -48,7 +48,7 @@ impl State {
     }
 
     /// The wait queues `t` has declared it can end (see [`TraceEntry::ends`]).
-    pub(super) fn ends_names(&self, t: TaskId) -> Vec<String> {
+    fn ends_names(&self, t: TaskId) -> Vec<String> {
         self.tasks[t]
             .held
             .iter()
@@ -111,7 +111,7 @@ impl State {
         self.trace_line_ends(task, frames, what, held, Vec::new());
     }
 
-    pub(super) fn trace_line_ends(
+    fn trace_line_ends(
         &mut self,
         task: String,
         frames: Vec<&'static str>,
