@@ -153,7 +153,11 @@ pub fn run(a: Args) -> u8 {
         crate::term::log(&format!(
             "selftest: comparing {n_random} random programs with brute force"
         ));
-        let d = explore::selftest::random::check_seeds(0..n_random, 20_000);
+        let d = explore::selftest::random::check_seeds(
+            0..n_random,
+            20_000,
+            model::invariants::runtime_check_property,
+        );
         spin.finish_and_clear();
         d
     });
