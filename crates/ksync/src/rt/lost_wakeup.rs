@@ -11,9 +11,9 @@ use crate::report::RuntimeCheck;
 
 impl Shared {
     /// Something other than a wake-up is about to end task `t`'s wait (`how`): if
-    /// its condition already holds and no wake-up reached it, the wake-up was lost
-    /// `deferred`: the wait goes on (a timer ends it), so the report waits
-    /// for the end of the execution in case the wake-up is only late.
+    /// its condition already holds and no wake-up reached it, the wake-up was lost.
+    /// `deferred`: the wait goes on (a timer ends it), so the report waits for the
+    /// end of the execution in case the wake-up is only late.
     pub(super) fn lost_wakeup_check(&self, t: TaskId, how: &str, deferred: bool) -> bool {
         if self.st.borrow().tasks[t].woken {
             return false;
