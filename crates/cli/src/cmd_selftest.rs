@@ -88,14 +88,19 @@ pub fn run(a: Args) -> u8 {
         eprintln!("selftest: no program matches {:?} (see --list)", a.programs);
         return crate::EXIT_USAGE;
     }
+    // The classics' findings are reported under the model's property ids.
+    let defaults = Options {
+        property_ids: model::invariants::runtime_check_property,
+        ..Options::default()
+    };
     let opts = if a.quick {
         Options {
             brute_budget: Duration::from_secs(2),
             run_dfs: false,
-            ..Options::default()
+            ..defaults
         }
     } else {
-        Options::default()
+        defaults
     };
     let mut all_ok = true;
     let mut serial_lines = Vec::new();
@@ -148,7 +153,11 @@ pub fn run(a: Args) -> u8 {
         crate::term::log(&format!(
             "selftest: comparing {n_random} random programs with brute force"
         ));
-        let d = explore::selftest::random::check_seeds(0..n_random, 20_000);
+        let d = explore::selftest::random::check_seeds(
+            0..n_random,
+            20_000,
+            model::invariants::runtime_check_property,
+        );
         spin.finish_and_clear();
         d
     });

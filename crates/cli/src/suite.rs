@@ -10,10 +10,7 @@ use std::time::Duration;
 
 /// The checker program of one design × scenario pair.
 pub fn program(design: Design, sc: &Scenario) -> Program {
-    let run = sc.run;
-    Program::new(format!("{}/{}", design.name(), sc.name), move || {
-        run(design)
-    })
+    sc.program(design)
 }
 
 /// Finds the program a replay token names (`design/scenario`).

@@ -12,7 +12,7 @@ pub mod selftest;
 pub mod token;
 
 use ksync::rt::{EndKind, ExecConfig, ExecOutcome, Execution, Scheduler};
-use ksync::Finding;
+use ksync::{Finding, PropertyIds, RuntimeCheck};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -25,14 +25,24 @@ pub struct Program {
     /// Name used in reports and replay tokens (the model uses `design/scenario`).
     pub name: String,
     pub main: Arc<dyn Fn() + Send + Sync>,
+    /// The property ids the program's specification gives the runtime's own checks.
+    pub property_ids: PropertyIds,
 }
 
 impl Program {
+    /// A program whose runtime findings are named after their checks.
     pub fn new(name: impl Into<String>, main: impl Fn() + Send + Sync + 'static) -> Self {
         Program {
             name: name.into(),
             main: Arc::new(main),
+            property_ids: RuntimeCheck::name,
         }
+    }
+
+    /// The same program, its runtime findings under the property ids `ids` gives.
+    pub fn with_property_ids(mut self, ids: PropertyIds) -> Self {
+        self.property_ids = ids;
+        self
     }
 }
 
@@ -455,11 +465,12 @@ impl Scheduler for ReplaySched {
     fn execution_end(&mut self, _unfinished: &[ksync::rt::TaskView]) {}
 }
 
-pub(crate) fn exec_config(cfg: &Config, record: bool) -> ExecConfig {
+pub(crate) fn exec_config(program: &Program, cfg: &Config, record: bool) -> ExecConfig {
     ExecConfig {
         max_steps: cfg.max_steps,
         record,
         main_name: "main".into(),
+        property_ids: program.property_ids,
         ..ExecConfig::default()
     }
 }
@@ -517,7 +528,7 @@ fn dfs_worker(
     sh: &Shared,
     start: Instant,
 ) -> WorkerResult {
-    let mut exec = Execution::new(exec_config(cfg, false));
+    let mut exec = Execution::new(exec_config(program, cfg, false));
     let mut res = WorkerResult {
         collector: Collector::default(),
         executions: 0,
@@ -612,7 +623,7 @@ pub fn split_prefixes(program: &Program, cfg: &Config, depth: usize) -> Vec<dpor
             self.inner.execution_end(unfinished)
         }
     }
-    let mut exec = Execution::new(exec_config(cfg, false));
+    let mut exec = Execution::new(exec_config(program, cfg, false));
     // Full branching with sleep sets: orderings of independent first steps that
     // sleep sets prove redundant are not split points.
     let mut cut = Cut {
@@ -812,9 +823,9 @@ pub fn explore(program: &Program, cfg: &Config) -> Report {
                 continue; // already reported by the worker that closed it
             }
             // A cycle whose edges were seen by different workers.
-            let mut f = Finding::new(
-                ksync::FindingKind::LockOrder,
-                "LK-3",
+            let mut f = Finding::of_check(
+                RuntimeCheck::LockOrder,
+                program.property_ids,
                 format!("possible circular locking dependency: {}", {
                     // Written as the worker that closed it would (report_order_cycle).
                     let mut c = cycle.classes();
@@ -882,6 +893,7 @@ pub fn replay(program: &Program, decisions: &[u32], max_steps: u32) -> Replay {
     let mut exec = Execution::new(ExecConfig {
         max_steps,
         record: true,
+        property_ids: program.property_ids,
         ..ExecConfig::default()
     });
     let mut sched = ReplaySched::new(decisions.to_vec());

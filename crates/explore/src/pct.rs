@@ -6,7 +6,7 @@ use crate::{Config, Limits, Program, Recording, Strategy};
 use ksync::rt::{EndKind, Execution, SchedView, Scheduler, TaskId};
 use std::time::Instant;
 
-pub use ksync::rng::Rng;
+use ksync::rng::Rng;
 
 /// Uniform random scheduling.
 pub struct RandomSched {
@@ -80,7 +80,7 @@ pub(crate) fn random_worker(
     lim: &Limits,
     start: Instant,
 ) -> crate::WorkerResult {
-    let mut exec = Execution::new(crate::exec_config(cfg, false));
+    let mut exec = Execution::new(crate::exec_config(program, cfg, false));
     let mut col = crate::Collector::default();
     let (mut execs, mut steps, mut bound) = (0u64, 0u64, 0u64);
     let mut seed_rng = Rng::new(cfg.seed);

@@ -1,4 +1,4 @@
-//! The lost-wake-up detector (LK-9) and the deadlock summaries (LK-2): a sleeper
+//! The lost-wake-up detector and the deadlock summaries: a sleeper
 //! whose condition holds with no wake-up sent to it is reported when its timeout
 //! would end the wait, or when nothing can run any more; the kernel protocol
 //! (prepare, re-check, sleep; store, then wake) stays silent. Each program is also
@@ -6,7 +6,7 @@
 
 use explore::selftest::brute::{brute_force, Limits};
 use explore::{explore, Config, Found, Program};
-use ksync::{frame, spawn, AtomicU32, LockClass, Mutex, WaitQueue, WaitResult};
+use ksync::{frame, spawn, AtomicU32, LockClass, Mutex, RuntimeCheck, WaitQueue, WaitResult};
 use std::sync::Arc;
 
 fn findings(p: &Program) -> Vec<Found> {
@@ -21,8 +21,10 @@ fn findings(p: &Program) -> Vec<Found> {
     r.findings
 }
 
-fn with_property<'a>(f: &'a [Found], prop: &str) -> Vec<&'a Found> {
-    f.iter().filter(|x| x.finding.property == prop).collect()
+fn of_check(f: &[Found], check: RuntimeCheck) -> Vec<&Found> {
+    f.iter()
+        .filter(|x| x.finding.check == Some(check))
+        .collect()
 }
 
 /// A waiter sleeps with a timeout until a flag is set; the setter never wakes the
@@ -55,7 +57,7 @@ fn handoff(name: &str, wake: bool, wake_first: bool, timeout: Option<u64>) -> Pr
 #[test]
 fn condition_set_without_wake_up_is_lost_even_with_a_timeout() {
     let f = findings(&handoff("no-wake", false, false, Some(100)));
-    let lost = with_property(&f, "LK-9");
+    let lost = of_check(&f, RuntimeCheck::LostWakeup);
     assert_eq!(lost.len(), 1, "{f:#?}");
     let s = &lost[0].finding.summary;
     assert!(
@@ -75,7 +77,7 @@ fn wake_up_before_the_store_is_lost() {
     // The waiter can be woken before the flag is set, re-check, sleep again, and
     // then the store comes with no further wake-up.
     let f = findings(&handoff("wake-first", true, true, Some(100)));
-    assert_eq!(with_property(&f, "LK-9").len(), 1, "{f:#?}");
+    assert_eq!(of_check(&f, RuntimeCheck::LostWakeup).len(), 1, "{f:#?}");
 }
 
 #[test]
@@ -89,14 +91,14 @@ fn store_then_wake_is_silent() {
 #[test]
 fn lost_wake_up_without_timeout_is_named_in_the_deadlock() {
     let f = findings(&handoff("no-wake-forever", false, false, None));
-    let lost = with_property(&f, "LK-9");
+    let lost = of_check(&f, RuntimeCheck::LostWakeup);
     assert_eq!(lost.len(), 1, "{f:#?}");
     assert!(
         lost[0].finding.summary.contains("it sleeps forever"),
         "{}",
         lost[0].finding.summary
     );
-    let dl = with_property(&f, "LK-2");
+    let dl = of_check(&f, RuntimeCheck::Deadlock);
     assert_eq!(dl.len(), 1, "{f:#?}");
     let s = &dl[0].finding.summary;
     assert!(
@@ -135,7 +137,7 @@ fn a_late_wake_up_is_not_lost() {
         racer.join();
     });
     let f = findings(&p);
-    assert!(with_property(&f, "LK-9").is_empty(), "{f:#?}");
+    assert!(of_check(&f, RuntimeCheck::LostWakeup).is_empty(), "{f:#?}");
 }
 
 /// A wake-up sent after the timeout by a task that was not held up (it only slept)
@@ -158,7 +160,7 @@ fn a_wake_up_after_the_timeout_from_a_free_task_does_not_excuse() {
         setter.join();
     });
     let f = findings(&p);
-    assert_eq!(with_property(&f, "LK-9").len(), 1, "{f:#?}");
+    assert_eq!(of_check(&f, RuntimeCheck::LostWakeup).len(), 1, "{f:#?}");
 }
 
 /// A wait that nothing can end (its condition never holds) is not a lost wake-up.
@@ -206,7 +208,7 @@ fn lock_then_sleep(waker_site: &'static str) -> Program {
 #[test]
 fn deadlock_summary_names_every_blocked_task_and_its_wait() {
     let f = findings(&lock_then_sleep("usb_disconnect"));
-    let dl = with_property(&f, "LK-2");
+    let dl = of_check(&f, RuntimeCheck::Deadlock);
     assert_eq!(dl.len(), 1, "{f:#?}");
     let s = &dl[0].finding.summary;
     assert!(
@@ -229,7 +231,7 @@ fn deadlock_summary_names_every_blocked_task_and_its_wait() {
     );
     // The same classes blocked in another function are another deadlock.
     let g = findings(&lock_then_sleep("usb_reset_device"));
-    let other = with_property(&g, "LK-2");
+    let other = of_check(&g, RuntimeCheck::Deadlock);
     assert_ne!(other[0].finding.dedup_key(), dl[0].finding.dedup_key());
 }
 
@@ -253,7 +255,7 @@ fn lock_cycle_summary_names_the_functions() {
         h2.join();
     });
     let f = findings(&p);
-    let dl = with_property(&f, "LK-2");
+    let dl = of_check(&f, RuntimeCheck::Deadlock);
     assert!(!dl.is_empty(), "{f:#?}");
     for d in dl {
         let s = &d.finding.summary;
@@ -291,7 +293,9 @@ fn a_condition_that_locks_is_not_evaluated() {
     let r = explore(&p, &Config::default());
     assert!(r.exhausted);
     assert!(
-        r.findings.iter().all(|f| f.finding.property != "LK-9"),
+        r.findings
+            .iter()
+            .all(|f| f.finding.check != Some(RuntimeCheck::LostWakeup)),
         "{:#?}",
         r.findings
     );

@@ -1,7 +1,7 @@
-//! Data-race detection on plain fields (LK-8).
+//! Data-race detection on plain fields.
 
 use explore::{explore, Config, Program};
-use ksync::{spawn, LockClass, Mutex, Racy, SpinLock};
+use ksync::{spawn, LockClass, Mutex, Racy, RuntimeCheck, SpinLock};
 use std::sync::Arc;
 
 fn two_writers(lock_a: bool, lock_b: bool, same_lock: bool) -> Program {
@@ -29,7 +29,7 @@ fn races(p: &Program) -> usize {
     explore(p, &Config::default())
         .findings
         .iter()
-        .filter(|f| f.finding.property == "LK-8")
+        .filter(|f| f.finding.check == Some(RuntimeCheck::DataRace))
         .count()
 }
 
@@ -97,4 +97,24 @@ fn atomics_do_not_order() {
         h.join();
     });
     assert_eq!(races(&p), 1);
+}
+
+#[test]
+fn a_program_names_the_property_of_a_runtime_check() {
+    let p = two_writers(false, false, false);
+    let unnamed = explore(&p, &Config::default());
+    assert!(unnamed
+        .findings
+        .iter()
+        .all(|f| f.finding.property == "data-race"));
+    let named = explore(
+        &p.with_property_ids(|c| match c {
+            RuntimeCheck::DataRace => "RACE-1",
+            other => other.name(),
+        }),
+        &Config::default(),
+    );
+    assert_eq!(named.findings.len(), 1);
+    assert_eq!(named.findings[0].finding.property, "RACE-1");
+    assert_eq!(named.findings[0].finding.kind, ksync::FindingKind::DataRace);
 }

@@ -191,7 +191,7 @@ fn abba_lock_order_from_one_serial_execution() {
 /// final state and deadlock brute force reaches.
 #[test]
 fn random_programs_agree_with_brute_force() {
-    let d = explore::selftest::random::check_seeds(0..200, 20_000);
+    let d = explore::selftest::random::check_seeds(0..200, 20_000, ksync::RuntimeCheck::name);
     println!("{d:?}");
     assert!(d.unsound.is_empty(), "{:#?}", d.unsound);
     assert!(

@@ -24,7 +24,7 @@ macro_rules! atomic_int {
 
             /// An atomic standing for state the kernel keeps under a lock (a
             /// completion's `done`, a work queue's pending count): for data-race
-            /// detection (LK-8) its writes release and its accesses acquire, as
+            /// detection its writes release and its accesses acquire, as
             /// that lock would. Exploration is the same as for [`Self::new`].
             pub fn ordered(name: &'static str, v: $t) -> Self {
                 Self {

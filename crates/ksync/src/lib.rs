@@ -6,6 +6,9 @@
 //! timers, scaled time, per-thread lock tracking and quiescence of [`live`]). Model
 //! code uses only these, never `std::sync` directly.
 
+// Unsafe code is confined to the checker's scheduler core (`rt::switch`).
+#![deny(unsafe_code)]
+
 pub mod atomic;
 pub mod class;
 pub mod kref;
@@ -26,7 +29,7 @@ pub use class::LockClass;
 pub use kref::Kref;
 pub use lock::{Held, Mutex, MutexGuard, SpinGuard, SpinLock};
 pub use racy::Racy;
-pub use report::{Finding, FindingKind};
+pub use report::{Finding, FindingKind, PropertyIds, RuntimeCheck};
 pub use thread::{spawn, spawn_daemon, JoinHandle};
 pub use wait::{Completion, HoldGuard, WaitQueue, WaitResult};
 pub use work::WorkQueue;

@@ -261,6 +261,6 @@ lock_type!(
     Mutex, MutexGuard, ObjKind::Mutex
 );
 lock_type!(
-    /// A spinlock: sleeping while holding it is reported (LK-5).
+    /// A spinlock: sleeping while holding it is reported.
     SpinLock, SpinGuard, ObjKind::Spin
 );

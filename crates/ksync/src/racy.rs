@@ -1,5 +1,5 @@
 //! Plain (unmarked) shared fields whose accesses the checker schedules and checks
-//! for data races (LK-8): two accesses, one a write, that no lock, wake-up, spawn or
+//! for data races: two accesses, one a write, that no lock, wake-up, spawn or
 //! join orders. Use it for kernel fields written without the lock that protects
 //! their neighbours, e.g. bit-fields sharing one word.
 

@@ -10,7 +10,7 @@ pub enum FindingKind {
     LockOrder,
     RecursiveLock,
     SleepInAtomic,
-    /// Two unordered accesses to a plain field, one a write (LK-8).
+    /// Two unordered accesses to a plain field, one a write.
     DataRace,
     Invariant,
     Leak,
@@ -32,11 +32,78 @@ impl FindingKind {
     }
 }
 
+/// A check the checker's runtime makes on every program, whatever it models. The
+/// model's own checks name their property themselves (`ksync::check`,
+/// `ksync::report`); which property of a specification each runtime check verifies
+/// is the program's to say ([`PropertyIds`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RuntimeCheck {
+    /// A task acquires a lock it already holds.
+    RecursiveLock,
+    /// A cycle of lock waits, or blocked tasks when no task can run and no timer is
+    /// pending.
+    Deadlock,
+    /// A cycle in the lock-order graph (lockdep).
+    LockOrder,
+    /// A task sleeps while it holds a spinlock.
+    SleepInAtomic,
+    /// Two accesses to a plain field, one a write, that nothing orders.
+    DataRace,
+    /// A sleeper whose wait condition holds although no wake-up reached it.
+    LostWakeup,
+    /// A task panicked.
+    Panic,
+}
+
+impl RuntimeCheck {
+    pub const ALL: [RuntimeCheck; 7] = [
+        RuntimeCheck::RecursiveLock,
+        RuntimeCheck::Deadlock,
+        RuntimeCheck::LockOrder,
+        RuntimeCheck::SleepInAtomic,
+        RuntimeCheck::DataRace,
+        RuntimeCheck::LostWakeup,
+        RuntimeCheck::Panic,
+    ];
+
+    /// The kind its findings are reported as. A lost wake-up breaks a property of the
+    /// wait, not of the locks: an invariant.
+    pub fn kind(self) -> FindingKind {
+        match self {
+            RuntimeCheck::RecursiveLock => FindingKind::RecursiveLock,
+            RuntimeCheck::Deadlock => FindingKind::Deadlock,
+            RuntimeCheck::LockOrder => FindingKind::LockOrder,
+            RuntimeCheck::SleepInAtomic => FindingKind::SleepInAtomic,
+            RuntimeCheck::DataRace => FindingKind::DataRace,
+            RuntimeCheck::LostWakeup => FindingKind::Invariant,
+            RuntimeCheck::Panic => FindingKind::Panic,
+        }
+    }
+
+    /// Its own name: the property id of its findings in a program that names none.
+    pub fn name(self) -> &'static str {
+        match self {
+            RuntimeCheck::RecursiveLock => "recursive-lock",
+            RuntimeCheck::Deadlock => "deadlock",
+            RuntimeCheck::LockOrder => "lock-order",
+            RuntimeCheck::SleepInAtomic => "sleep-in-atomic",
+            RuntimeCheck::DataRace => "data-race",
+            RuntimeCheck::LostWakeup => "lost-wakeup",
+            RuntimeCheck::Panic => "panic",
+        }
+    }
+}
+
+/// The property id each runtime check verifies, in the numbering of the program's
+/// specification ([`RuntimeCheck::name`] for a program without one).
+pub type PropertyIds = fn(RuntimeCheck) -> &'static str;
+
 /// One finding of one execution.
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
     pub kind: FindingKind,
-    /// Property id of `invariants.md` (e.g. `LK-2`, `ACC-5`).
+    /// Property id in the numbering of the program's specification (e.g. `ACC-5` of
+    /// the model's `invariants.md`).
     pub property: String,
     /// One line.
     pub summary: String,
@@ -53,6 +120,9 @@ pub struct Finding {
     /// Mechanism marks the execution had set by then ([`crate::mechanism`]): error
     /// returns, waits ended by timeout, injected faults. Sorted, distinct.
     pub tags: Vec<&'static str>,
+    /// The runtime check that found it; `None` for a check of the model.
+    #[serde(skip)]
+    pub check: Option<RuntimeCheck>,
 }
 
 impl Finding {
@@ -67,6 +137,15 @@ impl Finding {
             step: 0,
             site: None,
             tags: Vec::new(),
+            check: None,
+        }
+    }
+
+    /// A finding of runtime check `check`, under the property id `ids` gives it.
+    pub fn of_check(check: RuntimeCheck, ids: PropertyIds, summary: impl Into<String>) -> Self {
+        Finding {
+            check: Some(check),
+            ..Finding::new(check.kind(), ids(check), summary)
         }
     }
 
@@ -130,5 +209,21 @@ impl Finding {
             self.property,
             locks.join(",")
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FindingKind, RuntimeCheck};
+
+    #[test]
+    fn runtime_checks_have_distinct_names_and_report_their_kinds() {
+        let mut names: Vec<&str> = RuntimeCheck::ALL.iter().map(|c| c.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), RuntimeCheck::ALL.len());
+        // A lost wake-up is an invariant of the wait; every other check has its kind.
+        assert_eq!(RuntimeCheck::LostWakeup.kind(), FindingKind::Invariant);
+        assert_eq!(RuntimeCheck::Deadlock.kind(), FindingKind::Deadlock);
     }
 }

@@ -102,7 +102,7 @@ impl WaitQueue {
     /// The prepare / re-check / sleep loop. While the task sleeps, the scheduler can
     /// evaluate `cond` (with no task running, so it must only read: ksync atomics,
     /// `Racy` or `peek`; it must not lock, wait or depend on how often it runs) to
-    /// find wake-ups that were never sent (LK-9).
+    /// find wake-ups that were never sent.
     fn wait(&self, cond: impl FnMut() -> bool, timeout_ms: Option<u64>, intr: bool) -> WaitResult {
         let Some(sh) = sched(self.obj) else {
             return self.wait_live(cond, timeout_ms);
@@ -131,16 +131,20 @@ impl WaitQueue {
                 cancel(&sh);
                 return WaitResult::Cond;
             }
-            match sh.op(Op::Sleep {
+            let OpResult::Wake(wake) = sh.op(Op::Sleep {
                 obj: self.obj,
                 intr,
-            }) {
-                OpResult::Wake(Wake::Woken) => continue,
-                OpResult::Wake(Wake::Signalled | Wake::ExecutionOver) => {
+            }) else {
+                unreachable!("a sleep ends with a wake reason");
+            };
+            // Every reason by name: a new one must say how the wait ends.
+            match wake {
+                Wake::Woken => continue,
+                Wake::Signalled | Wake::ExecutionOver => {
                     cancel(&sh);
                     return WaitResult::Interrupted;
                 }
-                _ => {
+                Wake::TimedOut => {
                     return if cond() {
                         WaitResult::Cond
                     } else {

@@ -19,6 +19,7 @@ fn main() {
             let prog = explore::Program {
                 name: format!("{d}/{}", sc.name),
                 main: Arc::new(move || f(d)),
+                property_ids: model::invariants::runtime_check_property,
             };
             let cfg = explore::Config {
                 max_time: Some(Duration::from_secs(secs)),

@@ -13,6 +13,7 @@ fn main() {
     let prog = explore::Program {
         name: sc.name.into(),
         main: Arc::new(move || f(d)),
+        property_ids: model::invariants::runtime_check_property,
     };
     let r = explore::replay(&prog, &[], 20_000);
     for t in &r.outcome.trace {

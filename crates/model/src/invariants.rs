@@ -9,6 +9,21 @@ use crate::usb::core::device::{bits, UsbState};
 use crate::usb::core::pm::{status_name, RPM_ACTIVE, RPM_SUSPENDED};
 use crate::Design;
 use ksync::FindingKind::{Invariant, Leak};
+use ksync::RuntimeCheck;
+
+/// The property of `invariants.md` each of the checker runtime's own checks
+/// verifies: the ids its findings are reported under.
+pub fn runtime_check_property(check: RuntimeCheck) -> &'static str {
+    match check {
+        RuntimeCheck::RecursiveLock => "LK-1",
+        RuntimeCheck::Deadlock => "LK-2",
+        RuntimeCheck::LockOrder => "LK-3",
+        RuntimeCheck::SleepInAtomic => "LK-5",
+        RuntimeCheck::DataRace => "LK-8",
+        RuntimeCheck::LostWakeup => "LK-9",
+        RuntimeCheck::Panic => "panic",
+    }
+}
 
 /// Registers the end-of-execution checks for `sys`.
 pub fn register_end_checks(sys: &Sys) {
@@ -375,4 +390,21 @@ pub fn check_quiescent(sys: &System) {
     ksync::check(rq == rs, "RES-10", || {
         format!("{rq} QMI requests but {rs} responses")
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runtime_check_property;
+    use ksync::RuntimeCheck;
+
+    #[test]
+    fn each_runtime_check_verifies_its_own_property() {
+        let mut ids: Vec<&str> = RuntimeCheck::ALL
+            .iter()
+            .map(|&c| runtime_check_property(c))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), RuntimeCheck::ALL.len());
+    }
 }

@@ -18,7 +18,10 @@ impl Scheduler for First {
 
 /// Runs `f` as the main task of one execution; returns how it ended and the findings.
 pub fn run_once(f: impl FnOnce() + 'static) -> (EndKind, Vec<Finding>) {
-    let mut ex = Execution::new(ExecConfig::default());
+    let mut ex = Execution::new(ExecConfig {
+        property_ids: crate::invariants::runtime_check_property,
+        ..ExecConfig::default()
+    });
     let out = ex.run(Box::new(f), &mut First);
     (out.end, out.findings)
 }

@@ -264,9 +264,10 @@ pub struct BruteResult {
     pub elapsed: Duration,
 }
 
-fn new_exec(limits: &Limits) -> Execution {
+fn new_exec(program: &Program, limits: &Limits) -> Execution {
     Execution::new(ExecConfig {
         max_steps: limits.max_steps,
+        property_ids: program.property_ids,
         ..ExecConfig::default()
     })
 }
@@ -274,7 +275,7 @@ fn new_exec(limits: &Limits) -> Execution {
 /// Runs every schedule of `program` (within `limits`).
 pub fn brute_force(program: &Program, limits: &Limits) -> BruteResult {
     let start = Instant::now();
-    let mut exec = new_exec(limits);
+    let mut exec = new_exec(program, limits);
     let mut sched = BruteSched::default();
     let mut res = BruteResult::default();
     loop {
@@ -358,7 +359,7 @@ impl Observed {
 /// and canonicalises every execution it completes.
 pub fn observe_dfs(program: &Program, reduce: bool, limits: &Limits) -> Observed {
     let start = Instant::now();
-    let mut exec = new_exec(limits);
+    let mut exec = new_exec(program, limits);
     let mut dfs = Dfs::new(reduce);
     let mut rec = Recorder::default();
     let mut res = Observed {
@@ -424,7 +425,7 @@ impl Scheduler for Serial {
 
 /// One serial execution of `program` in a fresh lock-order graph.
 pub fn run_serial(program: &Program) -> ksync::rt::ExecOutcome {
-    let mut exec = new_exec(&Limits::default());
+    let mut exec = new_exec(program, &Limits::default());
     let main = program.main.clone();
     exec.run(Box::new(move || main()), &mut Serial::default())
 }

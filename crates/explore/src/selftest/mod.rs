@@ -10,7 +10,7 @@ pub mod shapes;
 
 use crate::{explore, Config, Program, Strategy};
 use brute::{brute_force, observe_dfs, run_serial, Limits};
-use ksync::FindingKind;
+use ksync::{FindingKind, PropertyIds, RuntimeCheck};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -210,6 +210,8 @@ pub struct Options {
     pub dfs_budget: Duration,
     /// Run the plain-DFS column at all.
     pub run_dfs: bool,
+    /// The property ids the runtime's findings are reported under.
+    pub property_ids: PropertyIds,
 }
 
 impl Default for Options {
@@ -218,6 +220,7 @@ impl Default for Options {
             brute_budget: Duration::from_secs(10),
             dfs_budget: Duration::from_secs(10),
             run_dfs: true,
+            property_ids: RuntimeCheck::name,
         }
     }
 }
@@ -275,7 +278,7 @@ pub struct Outcome {
 /// Runs one classic program through DPOR, DFS and brute force and compares them.
 pub fn run_classic(c: &Classic, opts: &Options) -> Outcome {
     let start = Instant::now();
-    let p = &c.program;
+    let p = &c.program.clone().with_property_ids(opts.property_ids);
     let mut problems = Vec::new();
 
     // The user-facing search.

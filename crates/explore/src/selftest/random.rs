@@ -6,11 +6,11 @@
 //! so "DPOR reaches every finding brute force reaches" means it reaches every final
 //! state and every deadlock.
 
-use super::super::pct::Rng;
 use crate::Program;
+use ksync::rng::Rng;
 use ksync::{
-    choose, msleep, spawn, AtomicU32, FindingKind, LockClass, Mutex, WaitQueue, WaitResult,
-    WorkQueue,
+    choose, msleep, spawn, AtomicU32, FindingKind, LockClass, Mutex, PropertyIds, WaitQueue,
+    WaitResult, WorkQueue,
 };
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -261,13 +261,18 @@ pub struct Differential {
 
 /// Generates the programs of `seeds`, brute-forces each (skipping those with more
 /// than `max_schedules` schedules) and compares DPOR with it: every trace, final
-/// state and deadlock brute force reaches, DPOR must reach.
-pub fn check_seeds(seeds: std::ops::Range<u64>, max_schedules: u64) -> Differential {
+/// state and deadlock brute force reaches, DPOR must reach. The findings a report of
+/// unsoundness names are under the property ids `property_ids` gives.
+pub fn check_seeds(
+    seeds: std::ops::Range<u64>,
+    max_schedules: u64,
+    property_ids: PropertyIds,
+) -> Differential {
     use super::brute::{brute_force, observe_dfs, Limits};
     let mut d = Differential::default();
     for seed in seeds {
         let spec = Spec::generate(seed);
-        let p = spec.program();
+        let p = spec.program().with_property_ids(property_ids);
         let bf = brute_force(
             &p,
             &Limits {

@@ -4,22 +4,52 @@
 //! Every ksync primitive asks [`current`] whether the calling thread is a checker task.
 //! If it is, the operation becomes a scheduling point ([`op`]); if not, the primitive
 //! runs directly on OS threads (live mode).
+//!
+//! Layout, one concern per module:
+//!
+//! * `exec`: the execution loop ([`Execution`]): ask the strategy, run a step, end.
+//! * `scheduler`: what a strategy sees and implements ([`Scheduler`]).
+//! * `switch`: the scheduler core (coroutines, task stacks, panics); the only
+//!   unsafe code.
+//! * `state`: the tasks and objects of one execution, recycled across executions.
+//! * `op`: the operations of a scheduling point: enabledness, footprint, effect.
+//! * `timer`: virtual time, timers and the clock step that fires them.
+//! * `checks`, `deadlock`, `lost_wakeup`, `race`, `lockdep`: the runtime's own
+//!   checks ([`crate::RuntimeCheck`]).
+//! * `finding`: findings as the runtime collects them; `trace`: the recorded trace
+//!   and the names it prints.
+//! * `task`: per-task bookkeeping and the access footprint of a step.
 
+mod checks;
+mod deadlock;
 mod exec;
+mod finding;
 mod lockdep;
+mod lost_wakeup;
+mod op;
+mod race;
+mod scheduler;
+mod state;
+// The scheduler core: the coroutine switch and a sleeper's wait condition run on its
+// stack need unsafe code.
+#[allow(unsafe_code)]
+mod switch;
 mod task;
+mod timer;
+mod trace;
 
-pub use exec::{
-    EndKind, ExecConfig, ExecOutcome, Execution, SchedView, Scheduler, Step, TaskView, TraceEntry,
-    CLOCK_TASK,
-};
+pub use exec::{EndKind, ExecConfig, ExecOutcome, Execution};
 pub use lockdep::{LockDep, LockOrderCycle, OrderEdge};
+pub use scheduler::{SchedView, Scheduler, Step, TaskView};
 pub use task::{Access, TaskId};
+pub use timer::CLOCK_TASK;
+pub use trace::TraceEntry;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-pub(crate) use exec::{ObjKind, Op, OpResult, Shared, Wake};
+pub(crate) use op::{Op, OpResult, Wake};
+pub(crate) use state::{ObjKind, Shared};
 
 /// Identifier of a synchronisation object inside one execution.
 pub type ObjId = u32;

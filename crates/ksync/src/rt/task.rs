@@ -122,7 +122,7 @@ pub(crate) struct Task {
     pub spawn_step: u32,
     pub last_step: u32,
     pub signal_pending: bool,
-    /// Synchronisation clock for data-race detection (LK-8): what this task has
+    /// Synchronisation clock for data-race detection: what this task has
     /// synchronised with through locks, wake-ups, spawn and join.
     pub vc: Vec<u32>,
     /// Clock of the wake-up that will resume this task.

@@ -2,6 +2,7 @@
 //! the way `loom::model` runs a closure.
 
 use super::{kit, Scenario};
+use crate::invariants::runtime_check_property;
 use crate::system::{Config, Sys};
 use crate::Design;
 use std::collections::BTreeSet;
@@ -62,7 +63,8 @@ pub fn check_with(
     body: impl Fn(&Sys) + Send + Sync + 'static,
 ) -> Checked {
     let name = format!("{}/custom", cfg.design.name());
-    let program = explore::Program::new(name, move || kit::run(cfg.clone(), &body));
+    let program = explore::Program::new(name, move || kit::run(cfg.clone(), &body))
+        .with_property_ids(runtime_check_property);
     Checked {
         report: explore::explore(&program, search),
     }
@@ -76,6 +78,7 @@ impl Scenario {
         explore::Program::new(format!("{}/{}", design.name(), self.name), move || {
             run(design)
         })
+        .with_property_ids(runtime_check_property)
     }
 
     /// Explores the scenario under `design` within its declared bound.

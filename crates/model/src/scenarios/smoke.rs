@@ -46,6 +46,7 @@ impl Summary {
 pub fn run_random(sc: &Scenario, design: Design, runs: u64, seed: u64) -> Summary {
     let mut ex = Execution::new(ExecConfig {
         max_steps: 20_000,
+        property_ids: crate::invariants::runtime_check_property,
         ..ExecConfig::default()
     });
     let mut sum = Summary::default();

@@ -1,0 +1,230 @@
+//! The state of one execution: its tasks and synchronisation objects, shared between
+//! the driver and the tasks, and the containers recycled from one execution to the
+//! next.
+
+use super::exec::EndKind;
+use super::finding::MechanismMark;
+use super::lockdep::LockDep;
+use super::task::{Access, Task, TaskId};
+use super::timer::Timer;
+use super::trace::TraceEntry;
+use super::ObjId;
+use crate::class::ClassId;
+use crate::report::{Finding, PropertyIds};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+pub(super) const NO_STEP: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ObjKind {
+    Mutex,
+    Spin,
+    Atomic,
+    /// An atomic that orders like the lock-protected state it stands for (a
+    /// completion's count, a work queue's item count): for data-race detection a
+    /// write releases and every access acquires.
+    SyncAtomic,
+    WaitQueue,
+}
+
+pub(crate) struct Obj {
+    pub kind: ObjKind,
+    pub class: ClassId,
+    pub label: Option<Rc<str>>,
+    pub owner: Option<TaskId>,
+    pub last_unlock: u32,
+    pub waiters: Vec<TaskId>,
+    /// Race detection: clock of the last release (locks).
+    pub rel_vc: Vec<u32>,
+    /// Race detection on plain fields: last write (task, epoch, function) and the
+    /// reads since.
+    pub last_write: Option<(TaskId, u32, &'static str)>,
+    pub reads: Vec<(TaskId, u32, &'static str)>,
+    /// Atomics: the task (or `CLOCK_TASK`) and function of the last write, named
+    /// when a wait condition that reads the object is found true with no wake-up.
+    pub last_writer: Option<(TaskId, &'static str)>,
+}
+
+impl Obj {
+    /// A fresh object in a recycled slot: the vectors keep their capacity.
+    fn reset(&mut self, kind: ObjKind, class: ClassId, label: Option<Rc<str>>) {
+        self.kind = kind;
+        self.class = class;
+        self.label = label;
+        self.owner = None;
+        self.last_unlock = NO_STEP;
+        self.waiters.clear();
+        self.rel_vc.clear();
+        self.last_write = None;
+        self.reads.clear();
+        self.last_writer = None;
+    }
+}
+
+pub(crate) struct State {
+    pub tasks: Vec<Task>,
+    pub running: Option<TaskId>,
+    pub objs: Vec<Obj>,
+    pub now: u64,
+    pub(super) timers: Vec<Timer>,
+    pub(super) timer_seq: u64,
+    pub step: u32,
+    pub accesses: Vec<Access>,
+    pub findings: Vec<Finding>,
+    pub abort: Option<EndKind>,
+    pub teardown: bool,
+    pub record: bool,
+    pub trace: Vec<TraceEntry>,
+    pub(super) quiesce_hooks: Vec<Box<dyn FnOnce()>>,
+    pub lockdep: LockDep,
+    pub(super) stack_size: usize,
+    /// The property ids of the runtime's checks, as the program names them.
+    pub(super) property_ids: PropertyIds,
+    /// A timer callback is running (inside a clock step): the accesses of the ksync
+    /// operations it makes belong to that step.
+    pub clock_cb: bool,
+    /// Class of the per-task signal objects.
+    pub(super) signal_class: ClassId,
+    /// The virtual clock as an object: clock steps write it, readers of the time
+    /// (`now_ms`, arming a timer) read it. The timer-queue objects follow it.
+    pub(super) time_obj: ObjId,
+    /// Deadline of every timer armed in this execution, by id − 1.
+    pub(super) timer_deadlines: Vec<u64>,
+    /// Data-race detection is on once a plain racy field exists.
+    pub race_on: bool,
+    /// Mechanism marks set so far ([`crate::mechanism`]), sorted and distinct.
+    pub tags: Vec<MechanismMark>,
+    /// The scheduler is evaluating a sleeping task's wait condition (no task runs):
+    /// ksync objects read meanwhile are collected in `observed`.
+    pub observing: bool,
+    pub observed: Vec<ObjId>,
+    /// Lost wake-ups found when a timer ended the wait: the queue, the tasks that
+    /// were blocked at a lock acquisition then, the finding. Reported at the end of
+    /// the execution unless one of those tasks wakes the queue meanwhile: that
+    /// wake-up was on its way, late (its sender was stuck behind a lock, e.g. one the
+    /// waiter held), not lost.
+    pub(super) pending_lost: Vec<(ObjId, Vec<TaskId>, Finding)>,
+    /// Tasks and objects of the previous execution, reused so that an execution does
+    /// not allocate their vectors again (most executions are a few dozen steps).
+    pub(super) spare_tasks: Vec<Task>,
+    pub(super) spare_objs: Vec<Obj>,
+}
+
+/// The containers an execution leaves behind for the next one.
+#[derive(Default)]
+pub(super) struct Pool {
+    pub(super) tasks: Vec<Task>,
+    pub(super) objs: Vec<Obj>,
+    pub(super) spare_tasks: Vec<Task>,
+    pub(super) spare_objs: Vec<Obj>,
+    pub(super) timers: Vec<Timer>,
+    pub(super) accesses: Vec<Access>,
+    pub(super) observed: Vec<ObjId>,
+    pub(super) timer_deadlines: Vec<u64>,
+    pub(super) tags: Vec<MechanismMark>,
+}
+
+/// Execution state shared between the driver and the tasks (one OS thread).
+pub(crate) struct Shared {
+    pub st: RefCell<State>,
+}
+
+impl Shared {
+    pub fn in_task(&self) -> bool {
+        let st = self.st.borrow();
+        st.running.is_some() && !st.teardown
+    }
+
+    pub fn register_obj(&self, kind: ObjKind, class: ClassId, label: Option<Rc<str>>) -> ObjId {
+        let mut st = self.st.borrow_mut();
+        let id = st.objs.len() as ObjId;
+        let obj = match st.spare_objs.pop() {
+            Some(mut o) => {
+                o.reset(kind, class, label);
+                o
+            }
+            None => Obj {
+                kind,
+                class,
+                label,
+                owner: None,
+                last_unlock: NO_STEP,
+                waiters: Vec::new(),
+                rel_vc: Vec::new(),
+                last_write: None,
+                reads: Vec::new(),
+                last_writer: None,
+            },
+        };
+        st.objs.push(obj);
+        id
+    }
+}
+
+impl State {
+    /// The state of a new execution, in the containers the previous one left.
+    pub(super) fn new(
+        pool: Pool,
+        record: bool,
+        stack_size: usize,
+        property_ids: PropertyIds,
+        lockdep: LockDep,
+    ) -> Self {
+        State {
+            tasks: pool.tasks,
+            running: None,
+            objs: pool.objs,
+            now: 0,
+            timers: pool.timers,
+            timer_seq: 0,
+            step: 0,
+            accesses: pool.accesses,
+            findings: Vec::new(),
+            abort: None,
+            teardown: false,
+            record,
+            trace: Vec::new(),
+            quiesce_hooks: Vec::new(),
+            lockdep,
+            stack_size,
+            property_ids,
+            race_on: false,
+            observing: false,
+            observed: pool.observed,
+            pending_lost: Vec::new(),
+            clock_cb: false,
+            tags: pool.tags,
+            signal_class: crate::class::intern(crate::LockClass::new("signal")),
+            time_obj: 0,
+            timer_deadlines: pool.timer_deadlines,
+            spare_tasks: pool.spare_tasks,
+            spare_objs: pool.spare_objs,
+        }
+    }
+
+    /// Empties the state into a pool for the next execution. Tasks and objects move
+    /// to the spare lists with their vectors; the others are cleared.
+    pub(super) fn recycle(&mut self) -> Pool {
+        let mut spare_tasks = std::mem::take(&mut self.spare_tasks);
+        spare_tasks.append(&mut self.tasks);
+        let mut spare_objs = std::mem::take(&mut self.spare_objs);
+        spare_objs.append(&mut self.objs);
+        fn clear<T>(v: &mut Vec<T>) -> Vec<T> {
+            let mut v = std::mem::take(v);
+            v.clear();
+            v
+        }
+        Pool {
+            tasks: std::mem::take(&mut self.tasks),
+            objs: std::mem::take(&mut self.objs),
+            spare_tasks,
+            spare_objs,
+            timers: clear(&mut self.timers),
+            accesses: clear(&mut self.accesses),
+            observed: clear(&mut self.observed),
+            timer_deadlines: clear(&mut self.timer_deadlines),
+            tags: clear(&mut self.tags),
+        }
+    }
+}
