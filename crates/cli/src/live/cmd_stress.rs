@@ -344,29 +344,20 @@ fn spawn_watchdog(
                     );
                 }
             }
-            if oops {
-                summary(
-                    &log,
-                    design,
-                    scenario.as_deref(),
-                    &tl,
-                    t0.elapsed().as_secs_f64(),
-                    Some(t),
+            if !oops {
+                let f = ksync::Finding::new(
+                    ksync::FindingKind::Deadlock,
+                    "LK-2",
+                    format!(
+                        "hung tasks {}",
+                        hung.iter()
+                            .map(|t| t.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 );
-                std::process::exit(crate::EXIT_FINDING as i32);
+                tl.add(&f, t);
             }
-            let f = ksync::Finding::new(
-                ksync::FindingKind::Deadlock,
-                "LK-2",
-                format!(
-                    "hung tasks {}",
-                    hung.iter()
-                        .map(|t| t.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            );
-            tl.add(&f, t);
             summary(
                 &log,
                 design,
