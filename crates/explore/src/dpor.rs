@@ -519,8 +519,7 @@ impl Dfs {
         if initials == 0 {
             return;
         }
-        let mut seq: Vec<TaskId> = u.iter().map(|&k| self.steps[k as usize].task).collect();
-        seq.push(q);
+        let steps = &self.steps;
         if let Node::Sched {
             backtrack,
             enabled,
@@ -552,8 +551,10 @@ impl Dfs {
                 return;
             };
             *backtrack |= bit(pick);
-            // An initial: its first step has no predecessor in the sequence, so it
-            // may go first.
+            // The wakeup sequence: the tasks of u·q in order, the initial moved first
+            // (its first step has no predecessor in the sequence, so it may go first).
+            let mut seq: Vec<TaskId> = u.iter().map(|&k| steps[k as usize].task).collect();
+            seq.push(q);
             if let Some(i) = seq.iter().position(|&t| t == pick) {
                 seq.remove(i);
                 seq.insert(0, pick);

@@ -159,18 +159,19 @@ impl Pending {
 
 /// How the DSP reacts to a disconnect indication (spec §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Reaction {
-    /// sends a disable request within the 10 s wait
+    /// Send a disable request at once (within the driver's 10 s wait).
     Disable,
-    /// sends nothing
+    /// Send nothing (a DSP that stopped answering).
     Never,
-    /// sends the disable after the wait has timed out
+    /// Send the disable after the driver's wait has timed out.
     Late,
-    /// the DSP node goes away (the name service sends BYE)
+    /// The DSP node goes away: the name service sends BYE.
     Bye,
-    /// the DSP's QMI port closes (the name service sends DEL_CLIENT)
+    /// The DSP's QMI port closes: the name service sends DEL_CLIENT.
     DelClient,
-    /// sends a new enable request
+    /// Send a new enable request.
     Enable,
 }
 

@@ -7,7 +7,7 @@
 
 use super::log::Log;
 use super::wire;
-use model::dsp::{StreamReq, DSP_NODE, DSP_PORT};
+use model::dsp::{Reaction, StreamReq, DSP_NODE, DSP_PORT};
 use model::soc::qcom::qmi_interface::SockaddrQrtr;
 use qmi::qrtr::CtrlPkt;
 use qmi::{DecodeMode, Message};
@@ -16,23 +16,6 @@ use std::collections::{HashMap, VecDeque};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-/// The DSP's answer to a disconnect indication (the model's `Reaction`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum React {
-    /// Send a disable request at once (within the driver's 10 s wait).
-    Disable,
-    /// Send nothing (a DSP that stopped answering).
-    Never,
-    /// Send the disable after the driver's wait has timed out.
-    Late,
-    /// The DSP node goes away: the name service sends BYE.
-    Bye,
-    /// The DSP's QMI port closes: the name service sends DEL_CLIENT.
-    DelClient,
-    /// Send a new enable request.
-    Enable,
-}
 
 #[derive(clap::Args)]
 #[command(after_help = "\
@@ -63,7 +46,7 @@ pub struct Args {
     pub port: u32,
     /// The answer to a disconnect indication.
     #[arg(long, value_enum, default_value = "disable")]
-    pub on_disconnect: React,
+    pub on_disconnect: Reaction,
     /// Real seconds per model second, as given to `serve` (for `late`).
     #[arg(long, default_value_t = 1.0, value_name = "X", allow_hyphen_values = true, value_parser = crate::args::time_scale)]
     pub time_scale: f64,
@@ -92,7 +75,7 @@ pub struct Client {
     pub errors: usize,
     /// requests answered with a failure
     pub failures: usize,
-    pub react: React,
+    pub react: Reaction,
     pub time_scale: f64,
     pub timeout: Duration,
     log: Log,
@@ -123,7 +106,7 @@ impl Client {
             slots: HashMap::new(),
             errors: 0,
             failures: 0,
-            react: React::Disable,
+            react: Reaction::Disable,
             time_scale: 1.0,
             timeout: Duration::from_secs(30),
             log: Log::new(json),
@@ -301,18 +284,18 @@ impl Client {
             json!({ "react": format!("{:?}", self.react) }),
         );
         match self.react {
-            React::Disable => self.request(false, card).map(drop),
-            React::Never => Ok(()),
-            React::Late => {
+            Reaction::Disable => self.request(false, card).map(drop),
+            Reaction::Never => Ok(()),
+            Reaction::Late => {
                 let ms = control_wait_ms() + 1;
                 std::thread::sleep(Duration::from_secs_f64(
                     ms as f64 / 1000.0 * self.time_scale,
                 ));
                 self.request(false, card).map(drop)
             }
-            React::Bye => self.bye(),
-            React::DelClient => self.del_client(),
-            React::Enable => self.request(true, card).map(drop),
+            Reaction::Bye => self.bye(),
+            Reaction::DelClient => self.del_client(),
+            Reaction::Enable => self.request(true, card).map(drop),
         }
     }
 

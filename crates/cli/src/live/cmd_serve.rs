@@ -321,26 +321,16 @@ fn spawn_watchdog(
                 findings.lock().push(f);
             }
             if let Some((hung, all)) = ksync::live::hung_tasks(limit) {
-                let report = ksync::lockdep_report::format_hung_tasks(&hung, &all, limit);
-                eprint!("{report}");
-                let cycle = ksync::lockdep_report::waits_for_cycle(&hung, &all)
-                    .map(|c| c.iter().map(|t| t.name.clone()).collect::<Vec<_>>());
+                let h = super::control::report_hang(&hung, &all, limit);
                 log.event(
                     "hung-task",
                     &format!(
-                        "{} task(s) blocked for more than {} ms: {}{}",
+                        "{} task(s) blocked for more than {} ms: {}",
                         hung.len(),
                         limit.as_millis(),
-                        hung.iter()
-                            .map(|t| t.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        cycle.as_ref().map_or(String::new(), |c| format!(
-                            "; waits-for cycle {}",
-                            c.join(" -> ")
-                        ))
+                        h.tasks
                     ),
-                    json!({ "report": report, "cycle": cycle, "tasks": hung.iter().map(|t| json!({
+                    json!({ "report": h.report, "cycle": h.cycle, "tasks": hung.iter().map(|t| json!({
                         "task": t.name,
                         "blocked_on": t.blocked.as_ref().map(|b| b.0.to_string()),
                         "held": t.held.iter().map(|h| h.to_string()).collect::<Vec<_>>(),

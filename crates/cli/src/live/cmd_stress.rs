@@ -304,8 +304,7 @@ fn spawn_watchdog(
             let Some((hung, all)) = ksync::live::hung_tasks(limit) else {
                 continue;
             };
-            let report = ksync::lockdep_report::format_hung_tasks(&hung, &all, limit);
-            eprint!("{report}");
+            let h = super::control::report_hang(&hung, &all, limit);
             // the moment the hang began: when the first of its tasks blocked
             let began = hung
                 .iter()
@@ -313,22 +312,10 @@ fn spawn_watchdog(
                 .max()
                 .unwrap_or_default();
             let t = (t0.elapsed().saturating_sub(began)).as_secs_f64();
-            let cycle = ksync::lockdep_report::waits_for_cycle(&hung, &all)
-                .map(|c| c.iter().map(|t| t.name.clone()).collect::<Vec<_>>());
             log.event(
                 "hung-task",
-                &format!(
-                    "blocked since {t:.3} s: {}{}",
-                    hung.iter()
-                        .map(|t| t.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    cycle.as_ref().map_or(String::new(), |c| format!(
-                        "; waits-for cycle {}",
-                        c.join(" -> ")
-                    ))
-                ),
-                json!({ "t_first": t, "cycle": cycle, "report": report }),
+                &format!("blocked since {t:.3} s: {}", h.tasks),
+                json!({ "t_first": t, "cycle": h.cycle, "report": h.report }),
             );
             let mut tl = tally.lock();
             // a panic of a kernel thread (an oops) is the cause of the hang that

@@ -253,3 +253,39 @@ pub fn end_checks(sys: &Sys) -> Vec<ksync::Finding> {
 
 /// The DSP's wait for the disconnect indication's answer, in model milliseconds.
 pub const DISCONNECT_WAIT_MS: u64 = qc::DEV_RELEASE_WAIT_TIMEOUT_MS;
+
+/// A hang as the live watchdogs report it.
+pub struct Hang {
+    /// The hung-task report in the kernel's layout (already printed to standard error).
+    pub report: String,
+    /// The tasks of the waits-for cycle, if the hang has one.
+    pub cycle: Option<Vec<String>>,
+    /// `T1, T2; waits-for cycle T1 -> T2`: the hung tasks and the cycle, for a log line.
+    pub tasks: String,
+}
+
+/// Prints the hung-task report of `hung` (blocked past `limit`) and describes the hang.
+pub fn report_hang(
+    hung: &[ksync::live::TaskSnapshot],
+    all: &[ksync::live::TaskSnapshot],
+    limit: Duration,
+) -> Hang {
+    let report = ksync::lockdep_report::format_hung_tasks(hung, all, limit);
+    eprint!("{report}");
+    let cycle = ksync::lockdep_report::waits_for_cycle(hung, all)
+        .map(|c| c.iter().map(|t| t.name.clone()).collect::<Vec<_>>());
+    let names = hung
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let tasks = match &cycle {
+        Some(c) => format!("{names}; waits-for cycle {}", c.join(" -> ")),
+        None => names,
+    };
+    Hang {
+        report,
+        cycle,
+        tasks,
+    }
+}
