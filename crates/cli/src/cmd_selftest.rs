@@ -170,9 +170,10 @@ pub fn run(a: Args) -> u8 {
     if !a.json {
         if let Some(d) = &random {
             println!(
-                "\nrandom programs (seeds 0..{n_random}): {} compared with brute force ({} fire timers), {} too large to brute-force, {} unsound",
+                "\nrandom programs (seeds 0..{n_random}, two families): {} compared with brute force ({} fire timers; {} with leaf-spinlock sections, each also against its plain-spinlock version), {} too large to brute-force, {} unsound",
                 d.tested,
                 d.with_timers,
+                d.with_sections,
                 d.too_large,
                 d.unsound.len()
             );

@@ -186,9 +186,11 @@ fn abba_lock_order_from_one_serial_execution() {
 }
 
 /// Differential test of the search on random small programs (locks, atomics, timed
-/// waits, wake-ups, msleep, delayed work on an idle worker, choices, a set-up phase):
-/// on every program whose brute force finishes, DPOR reaches every trace and every
-/// final state and deadlock brute force reaches.
+/// waits, wake-ups, msleep, delayed work on an idle worker, choices, a set-up phase,
+/// and in a second family leaf-spinlock sections): on every program whose brute force
+/// finishes, DPOR reaches every trace and every final state and deadlock brute force
+/// reaches, and a program with leaf-spinlock sections reaches exactly the final states
+/// of its plain-spinlock version.
 #[test]
 fn random_programs_agree_with_brute_force() {
     let d = explore::selftest::random::check_seeds(0..200, 20_000, ksync::RuntimeCheck::name);
@@ -203,5 +205,10 @@ fn random_programs_agree_with_brute_force() {
         d.with_timers >= 50,
         "only {} programs fire timers",
         d.with_timers
+    );
+    assert!(
+        d.with_sections >= 50,
+        "only {} programs with leaf-spinlock sections compared with their plain version",
+        d.with_sections
     );
 }

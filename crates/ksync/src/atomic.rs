@@ -68,6 +68,20 @@ macro_rules! atomic_int {
                 self.point(true);
                 self.v.compare_exchange(cur, new, SeqCst, SeqCst)
             }
+            /// Like [`Self::ordered`], for state written only under the leaf spinlock
+            /// `lock` (read without it too): a read under `lock` is then invisible to
+            /// other tasks, which lets the checker run the lock's sections as one step.
+            /// A write without `lock` panics under the checker.
+            pub fn guarded_by<L>(name: &'static str, v: $t, lock: &crate::SpinLock<L>) -> Self {
+                let a = Self::ordered(name, v);
+                if a.obj != NO_OBJ && lock.obj_id() != NO_OBJ {
+                    if let Some(sh) = crate::rt::current() {
+                        sh.set_guard(a.obj, lock.obj_id());
+                    }
+                }
+                a
+            }
+
             /// Value without a scheduling point (end-of-execution checks, reports).
             pub fn peek(&self) -> $t {
                 self.v.load(SeqCst)

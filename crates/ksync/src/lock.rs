@@ -96,9 +96,14 @@ impl RawLock {
     }
 }
 
-fn release(sh: &Option<Rc<Shared>>, obj: u32) {
+fn release(sh: &Option<Rc<Shared>>, obj: u32, wrote: bool) {
     if let Some(sh) = sh {
-        sh.st.borrow_mut().unlock(obj);
+        let broken = sh.st.borrow_mut().unlock(obj, wrote);
+        if let Some(broken) = broken {
+            if !std::thread::panicking() {
+                panic!("{broken}");
+            }
+        }
     }
 }
 
@@ -148,7 +153,7 @@ macro_rules! lock_type {
                     }
                     None => self.data.lock(),
                 };
-                $guard { g: Some(g), sh, obj: self.raw.obj, live: live.then(|| self.addr()) }
+                $guard { g: Some(g), sh, obj: self.raw.obj, live: live.then(|| self.addr()), wrote: false }
             }
 
             /// Takes the lock if it is free.
@@ -156,14 +161,14 @@ macro_rules! lock_type {
                 match self.raw.try_acquire() {
                     Ok(Some(sh)) => {
                         let g = self.data.try_lock().expect("checker granted a held lock");
-                        Some($guard { g: Some(g), sh: Some(sh), obj: self.raw.obj, live: None })
+                        Some($guard { g: Some(g), sh: Some(sh), obj: self.raw.obj, live: None, wrote: false })
                     }
                     Ok(None) => self.data.try_lock().map(|g| {
                         let live = live_thread();
                         if live {
                             self.raw.live_acquired(self.addr());
                         }
-                        $guard { g: Some(g), sh: None, obj: self.raw.obj, live: live.then(|| self.addr()) }
+                        $guard { g: Some(g), sh: None, obj: self.raw.obj, live: live.then(|| self.addr()), wrote: false }
                     }),
                     Err(()) => None,
                 }
@@ -206,6 +211,8 @@ macro_rules! lock_type {
             obj: u32,
             /// live mode: the lock's identity, released from the thread's held set
             live: Option<usize>,
+            /// The data was borrowed mutably (a leaf spinlock's section wrote it).
+            wrote: bool,
         }
 
         impl<T> $guard<'_, T> {
@@ -227,6 +234,7 @@ macro_rules! lock_type {
 
         impl<T> DerefMut for $guard<'_, T> {
             fn deref_mut(&mut self) -> &mut T {
+                self.wrote = true;
                 self.g.as_mut().expect("guard")
             }
         }
@@ -234,7 +242,7 @@ macro_rules! lock_type {
         impl<T> Drop for $guard<'_, T> {
             fn drop(&mut self) {
                 self.g = None;
-                release(&self.sh, self.obj);
+                release(&self.sh, self.obj, self.wrote);
                 if let Some(addr) = self.live {
                     crate::live::released(addr);
                 }
@@ -264,3 +272,26 @@ lock_type!(
     /// A spinlock: sleeping while holding it is reported.
     SpinLock, SpinGuard, ObjKind::Spin
 );
+
+impl<T> SpinLock<T> {
+    /// The checker's object for this lock (`NO_OBJ` outside the checker).
+    pub(crate) fn obj_id(&self) -> u32 {
+        self.raw.obj
+    }
+
+    /// A leaf spinlock of `class` protecting `data` (label as in [`Self::labeled`]):
+    /// nothing is acquired or waited for under it, and a section makes at most one
+    /// access that other tasks can observe besides its own data and reads of the
+    /// atomics it guards. The checker runs each section as one step, which it may
+    /// because of that (see the runtime's `section` module); it checks the premise and
+    /// panics on a section that breaks it.
+    pub fn leaf(class: LockClass, label: &str, data: T) -> Self {
+        let lock = Self::labeled(class, label, data);
+        if lock.raw.obj != NO_OBJ {
+            if let Some(sh) = rt::current() {
+                sh.mark_leaf(lock.raw.obj);
+            }
+        }
+        lock
+    }
+}

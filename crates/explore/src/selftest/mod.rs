@@ -51,6 +51,10 @@ pub struct Classic {
     /// A known gap of the DPOR engine this program exposes (the self-test still
     /// reports it as unsound until the engine is fixed).
     pub known_issue: Option<&'static str>,
+    /// The same program without the checker's one-step sections (plain spinlocks
+    /// instead of leaf ones): brute force on it must reach exactly the findings this
+    /// one reaches, which checks the reduction itself, not only the search over it.
+    pub unreduced: Option<Program>,
 }
 
 impl Classic {
@@ -69,6 +73,7 @@ fn classic(program: Program, description: &'static str) -> Classic {
         brute_cheap: true,
         serial_lockdep: false,
         known_issue: None,
+        unreduced: None,
     }
 }
 
@@ -179,6 +184,13 @@ pub fn classics() -> Vec<Classic> {
             shapes::signal_vs_wake(),
             "an interruptible timed wait whose wake-up races the signal main sends",
         ),
+        Classic {
+            unreduced: Some(shapes::leaf_sections(false)),
+            ..shape(
+                shapes::leaf_sections(true),
+                "runtime PM's power.lock in miniature: leaf-spinlock sections run as one step reach what the plain spinlock's steps reach",
+            )
+        },
         Classic {
             brute_cheap: false,
             ..shape(
@@ -328,9 +340,25 @@ pub fn run_classic(c: &Classic, opts: &Options) -> Outcome {
         problems.push(format!("brute force: program is not deterministic: {d}"));
     }
 
+    let mut reduction_sound = true;
+    if let Some(u) = &c.unreduced {
+        let plain = brute_force(&u.clone().with_property_ids(opts.property_ids), &limits);
+        let lost: Vec<&String> = plain.finding_keys.difference(&bf.finding_keys).collect();
+        let gained: Vec<&String> = bf.finding_keys.difference(&plain.finding_keys).collect();
+        if !lost.is_empty() || !gained.is_empty() || !plain.complete {
+            reduction_sound = false;
+            problems.push(format!(
+                "one-step sections changed the findings: lost {lost:?}, gained {gained:?} (plain version searched to the end: {})",
+                plain.complete
+            ));
+        }
+    }
     let missing_traces = bf.forms.iter().filter(|f| !obs.forms.contains(*f)).count() as u64;
     let missing_findings: Vec<String> = bf.finding_keys.difference(&dpor_keys).cloned().collect();
-    let mut sound = missing_traces == 0 && missing_findings.is_empty() && bf.diverged.is_none();
+    let mut sound = missing_traces == 0
+        && missing_findings.is_empty()
+        && bf.diverged.is_none()
+        && reduction_sound;
     if missing_traces > 0 {
         problems.push(format!(
             "DPOR missed {missing_traces} trace(s) brute force reached"

@@ -1,7 +1,10 @@
 //! Random small programs for differential testing of the search against brute
 //! force: locks, atomics, wait queues with and without timeouts, wake-ups, `msleep`,
 //! delayed work on an ordered worker that sleeps when idle, `choose`, and a set-up
-//! phase in the main task before the concurrent part. Every execution that ends
+//! phase in the main task before the concurrent part. A second family adds sections
+//! of a leaf spinlock (run as one step by the checker) and lockless reads of the
+//! atomic it guards; each of those is also run with a plain spinlock, whose brute
+//! force must reach the same final states. Every execution that ends
 //! reports its final state (shared values and what each task observed) as a finding,
 //! so "DPOR reaches every finding brute force reaches" means it reaches every final
 //! state and every deadlock.
@@ -9,8 +12,8 @@
 use crate::Program;
 use ksync::rng::Rng;
 use ksync::{
-    choose, msleep, spawn, AtomicU32, FindingKind, LockClass, Mutex, PropertyIds, WaitQueue,
-    WaitResult, WorkQueue,
+    choose, msleep, spawn, AtomicU32, FindingKind, LockClass, Mutex, PropertyIds, SpinLock,
+    WaitQueue, WaitResult, WorkQueue,
 };
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -41,6 +44,23 @@ pub enum Stmt {
     Choose(Box<Stmt>, Box<Stmt>),
     /// Queue `body` on the ordered worker after `delay` ms (0: at once).
     Queue(u64, Box<Stmt>),
+    /// A section of the leaf spinlock S, which protects a count and guards `g`.
+    Section(SectionOp),
+    /// The task observes `g` without S (as a waiter reads a status).
+    ObserveGuarded,
+}
+
+/// What a [`Stmt::Section`] does under S.
+#[derive(Clone, Copy, Debug)]
+pub enum SectionOp {
+    /// `count += 1`.
+    Count,
+    /// The task observes the count.
+    ReadCount,
+    /// `if g != v { g = v }`: reads `g` (invisible under S), writes it.
+    SetGuarded(u32),
+    /// `count += 1; if count == 1 { g = 1 }`.
+    CountAndSet,
 }
 
 /// A random program: set-up statements in main, then the concurrent tasks.
@@ -49,29 +69,82 @@ pub struct Spec {
     pub seed: u64,
     pub setup: Vec<Stmt>,
     pub tasks: Vec<Vec<Stmt>>,
+    /// Generated with leaf-spinlock sections.
+    pub sections: bool,
+    /// Run S as a plain spinlock (every operation a step): the unreduced reference.
+    pub plain: bool,
 }
 
 impl Spec {
     /// A random program from `seed`: 2 tasks (sometimes 3) of 1 or 2 statements,
     /// small enough for brute force.
     pub fn generate(seed: u64) -> Spec {
+        Self::generate_family(seed, false)
+    }
+
+    /// Like [`Spec::generate`], in the family with leaf-spinlock sections.
+    pub fn generate_with_sections(seed: u64) -> Spec {
+        Self::generate_family(seed, true)
+    }
+
+    fn generate_family(seed: u64, sections: bool) -> Spec {
         let mut rng = Rng::new(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x00C0_FFEE);
         let ntasks = if rng.below(4) == 0 { 3 } else { 2 };
-        let setup = (0..rng.below(2)).map(|_| gen_stmt(&mut rng, 1)).collect();
+        let g = &mut |rng: &mut Rng| {
+            if sections {
+                gen_section_stmt(rng)
+            } else {
+                gen_stmt(rng, 1)
+            }
+        };
+        let setup = (0..rng.below(2)).map(|_| g(&mut rng)).collect();
         let tasks = (0..ntasks)
             .map(|_| {
                 let n = 1 + rng.below(2);
-                (0..n).map(|_| gen_stmt(&mut rng, 1)).collect()
+                (0..n).map(|_| g(&mut rng)).collect()
             })
             .collect();
-        Spec { seed, setup, tasks }
+        Spec {
+            seed,
+            setup,
+            tasks,
+            sections,
+            plain: false,
+        }
     }
 
     /// The program: runs the set-up, spawns the tasks, joins them, lets the queued
     /// work run, and reports the final state.
     pub fn program(&self) -> Program {
         let spec = self.clone();
-        Program::new(format!("random-{}", self.seed), move || run(&spec))
+        let family = match (self.sections, self.plain) {
+            (false, _) => "random",
+            (true, false) => "random-sections",
+            (true, true) => "random-sections-plain",
+        };
+        Program::new(format!("{family}-{}", self.seed), move || run(&spec))
+    }
+
+    /// The same program with S a plain spinlock.
+    pub fn unreduced(&self) -> Spec {
+        Spec {
+            plain: true,
+            ..self.clone()
+        }
+    }
+}
+
+/// A statement of the sections family: mostly sections and lockless reads of `g`,
+/// with the other statements among them.
+fn gen_section_stmt(rng: &mut Rng) -> Stmt {
+    match rng.below(8) {
+        0 => Stmt::Section(SectionOp::Count),
+        1 => Stmt::Section(SectionOp::ReadCount),
+        2 => Stmt::Section(SectionOp::SetGuarded(1 + rng.below(2) as u32)),
+        3 => Stmt::Section(SectionOp::CountAndSet),
+        4 => Stmt::ObserveGuarded,
+        5 => Stmt::Locked(rng.below(2), vec![Stmt::Section(SectionOp::Count)]),
+        _ => gen_stmt(rng, 1),
     }
 }
 
@@ -107,12 +180,17 @@ struct World {
     queues: Vec<WaitQueue>,
     /// Only when the program queues work (an idle worker multiplies the schedules).
     wq: Option<WorkQueue>,
+    /// S: a leaf spinlock over a count (a plain one in the unreduced reference).
+    section: SpinLock<u32>,
+    /// `g`: written only under S.
+    guarded: AtomicU32,
 }
 
 fn queues_work(stmts: &[Stmt]) -> bool {
     stmts.iter().any(|s| match s {
         Stmt::Queue(..) => true,
         Stmt::Locked(_, body) => queues_work(body),
+        Stmt::Section(_) | Stmt::ObserveGuarded => false,
         Stmt::Choose(a, b) => {
             queues_work(std::slice::from_ref(a)) || queues_work(std::slice::from_ref(b))
         }
@@ -171,6 +249,29 @@ fn exec(w: &Arc<World>, s: &Stmt, seen: &mut Seen, held: &mut Vec<usize>) {
             let _ = write!(seen, "c{c} ");
             exec(w, if c == 0 { a } else { b }, seen, held);
         }
+        Stmt::Section(op) => {
+            let mut d = w.section.lock();
+            match op {
+                SectionOp::Count => *d += 1,
+                SectionOp::ReadCount => {
+                    let _ = write!(seen, "n={} ", *d);
+                }
+                SectionOp::SetGuarded(v) => {
+                    if w.guarded.load() != *v {
+                        w.guarded.store(*v);
+                    }
+                }
+                SectionOp::CountAndSet => {
+                    *d += 1;
+                    if *d == 1 {
+                        w.guarded.store(1);
+                    }
+                }
+            }
+        }
+        Stmt::ObserveGuarded => {
+            let _ = write!(seen, "g={} ", w.guarded.load());
+        }
         Stmt::Queue(delay, body) => {
             let (w2, body) = (w.clone(), (**body).clone());
             let item = move || {
@@ -188,7 +289,20 @@ fn exec(w: &Arc<World>, s: &Stmt, seen: &mut Seen, held: &mut Vec<usize>) {
 }
 
 fn run(spec: &Spec) {
+    let class = LockClass::new("rnd.S");
+    let section = if spec.plain {
+        SpinLock::labeled(class, "s", 0)
+    } else {
+        SpinLock::leaf(class, "s", 0)
+    };
+    let guarded = if spec.plain {
+        AtomicU32::ordered("rnd.g", 0)
+    } else {
+        AtomicU32::guarded_by("rnd.g", 0, &section)
+    };
     let world = Arc::new(World {
+        section,
+        guarded,
         locks: LOCKS
             .iter()
             .map(|n| Mutex::new(LockClass::new(n), ()))
@@ -239,6 +353,14 @@ fn run(spec: &Spec) {
     for (j, v) in world.vars.iter().enumerate() {
         let _ = write!(state, " x{j}={}", v.load());
     }
+    if spec.sections {
+        let _ = write!(
+            state,
+            " n={} g={}",
+            world.section.peek(|n| *n),
+            world.guarded.peek()
+        );
+    }
     ksync::report(
         FindingKind::Invariant,
         &format!("END {state}"),
@@ -255,6 +377,9 @@ pub struct Differential {
     pub with_timers: u64,
     /// Programs skipped because brute force would run more than the limit.
     pub too_large: u64,
+    /// Of the compared programs, those of the leaf-spinlock family, each also
+    /// compared with its plain-spinlock reference.
+    pub with_sections: u64,
     /// One line per program on which DPOR missed a trace or a finding.
     pub unsound: Vec<String>,
 }
@@ -270,16 +395,18 @@ pub fn check_seeds(
 ) -> Differential {
     use super::brute::{brute_force, observe_dfs, Limits};
     let mut d = Differential::default();
-    for seed in seeds {
-        let spec = Spec::generate(seed);
+    let limits = Limits {
+        max_executions: Some(max_schedules),
+        ..Limits::default()
+    };
+    let specs = seeds
+        .clone()
+        .map(Spec::generate)
+        .chain(seeds.map(Spec::generate_with_sections));
+    for spec in specs {
+        let seed = spec.seed;
         let p = spec.program().with_property_ids(property_ids);
-        let bf = brute_force(
-            &p,
-            &Limits {
-                max_executions: Some(max_schedules),
-                ..Limits::default()
-            },
-        );
+        let bf = brute_force(&p, &limits);
         if let Some(why) = &bf.diverged {
             d.unsound
                 .push(format!("seed {seed}: brute force diverged: {why}"));
@@ -288,6 +415,29 @@ pub fn check_seeds(
         if !bf.complete {
             d.too_large += 1;
             continue;
+        }
+        if spec.sections {
+            // One-step sections must reach exactly the plain spinlock's final states.
+            let plain = brute_force(
+                &spec.unreduced().program().with_property_ids(property_ids),
+                &Limits {
+                    max_executions: Some(max_schedules * 20),
+                    ..Limits::default()
+                },
+            );
+            if !plain.complete {
+                d.too_large += 1;
+                continue;
+            }
+            if plain.finding_keys != bf.finding_keys {
+                let lost: Vec<_> = plain.finding_keys.difference(&bf.finding_keys).collect();
+                let gained: Vec<_> = bf.finding_keys.difference(&plain.finding_keys).collect();
+                d.unsound.push(format!(
+                    "seed {seed} (sections): one-step sections lost {lost:?} and gained {gained:?}: {spec:?}"
+                ));
+                continue;
+            }
+            d.with_sections += 1;
         }
         let obs = observe_dfs(&p, true, &Limits::default());
         d.tested += 1;

@@ -6,8 +6,8 @@
 
 use crate::Program;
 use ksync::{
-    choose, msleep, spawn, AtomicU32, FindingKind, JoinHandle, LockClass, Mutex, WaitQueue,
-    WaitResult, WorkQueue,
+    choose, msleep, spawn, AtomicU32, FindingKind, JoinHandle, LockClass, Mutex, SpinLock,
+    WaitQueue, WaitResult, WorkQueue,
 };
 use std::sync::Arc;
 
@@ -293,4 +293,75 @@ pub fn all() -> Vec<Program> {
         choice_in_timed_wait(),
         signal_vs_wake(),
     ]
+}
+
+/// Runtime PM's `power.lock` in miniature, written once with a leaf spinlock (whose
+/// sections the checker runs as one step) and once with a plain one (`leaf = false`,
+/// every operation a step): the reference brute force runs to check that one-step
+/// sections lose no outcome. `resume` counts a user in and moves the status through
+/// RESUMING under the lock; `idle` reads the count and, at zero, flags an idle
+/// notification; `watch` reads the status twice without the lock, as a waiter does.
+/// The outcome is what `idle` decided, what `watch` saw and the final state, jointly.
+pub fn leaf_sections(leaf: bool) -> Program {
+    let name = if leaf {
+        "leaf-sections"
+    } else {
+        "leaf-sections-plain"
+    };
+    Program::new(name, move || {
+        #[derive(Default)]
+        struct Counts {
+            users: u32,
+            idle_flag: bool,
+        }
+        let class = LockClass::new("ls.power.lock");
+        let lock = Arc::new(if leaf {
+            SpinLock::leaf(class, "dev", Counts::default())
+        } else {
+            SpinLock::labeled(class, "dev", Counts::default())
+        });
+        let status = Arc::new(if leaf {
+            AtomicU32::guarded_by("ls.status", 0, &lock)
+        } else {
+            AtomicU32::ordered("ls.status", 0)
+        });
+        let (l1, s1) = (lock.clone(), status.clone());
+        let resume = spawn("resume", move || {
+            {
+                let mut d = l1.lock();
+                d.users += 1;
+                if s1.load() == 0 {
+                    s1.store(1);
+                }
+            }
+            let mut d = l1.lock();
+            if s1.load() == 1 {
+                s1.store(2);
+            }
+            d.users -= 1;
+        });
+        // What the tasks saw, for the joint outcome (plain data: no scheduling point).
+        let seen = Arc::new(std::sync::Mutex::new([String::new(), String::new()]));
+        let (l2, s2, seen2) = (lock.clone(), status.clone(), seen.clone());
+        let idle = spawn("idle", move || {
+            let idle = {
+                let d = l2.lock();
+                d.users == 0 && s2.load() != 1
+            };
+            if idle {
+                l2.lock().idle_flag = true;
+            }
+            seen2.lock().expect("seen")[0] = format!("idle-{idle}");
+        });
+        let (s3, seen3) = (status.clone(), seen.clone());
+        let watch = spawn("watch", move || {
+            let a = s3.load();
+            let b = s3.load();
+            seen3.lock().expect("seen")[1] = format!("watch-{a}{b}");
+        });
+        join_all(vec![resume, idle, watch]);
+        let (users, flag) = lock.peek(|d| (d.users, d.idle_flag));
+        let [i, w] = seen.lock().expect("seen").clone();
+        outcome(format!("{i}-{w}-end-{users}-{flag}-{}", status.peek()));
+    })
 }

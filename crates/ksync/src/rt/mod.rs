@@ -14,6 +14,7 @@
 //! * `state`: the tasks and objects of one execution, recycled across executions.
 //! * `op`: the operations of a scheduling point: enabledness, footprint, effect.
 //! * `timer`: virtual time, timers and the clock step that fires them.
+//! * `section`: sections of leaf spinlocks, run as one step (Lipton's reduction).
 //! * `checks`, `deadlock`, `lost_wakeup`, `race`, `lockdep`: the runtime's own
 //!   checks ([`crate::RuntimeCheck`]).
 //! * `finding`: findings as the runtime collects them; `trace`: the recorded trace
@@ -29,6 +30,7 @@ mod lost_wakeup;
 mod op;
 mod race;
 mod scheduler;
+mod section;
 mod state;
 // The scheduler core: the coroutine switch and a sleeper's wait condition run on its
 // stack need unsafe code.

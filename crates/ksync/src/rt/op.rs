@@ -119,6 +119,11 @@ impl State {
                 Some(Access::Read(obj))
             }
             Op::Atomic { obj, write: false } => Some(Access::Read(obj)),
+            // A leaf spinlock is never held at a scheduling point: its section's step
+            // reads or writes the lock's data (see `section`), at least a read.
+            Op::Lock { obj } | Op::TryLock { obj } if self.objs[obj as usize].leaf => {
+                Some(Access::Read(obj))
+            }
             Op::Lock { obj } => Some(Access::Lock(obj)),
             Op::TryLock { obj } => Some(Access::TryLock(obj)),
             _ => None,
@@ -171,6 +176,19 @@ impl State {
                         vc_tick(&mut self.tasks[t].vc, t);
                     }
                 }
+            }
+            Op::Lock { obj } | Op::TryLock { obj } if self.objs[obj as usize].leaf => {
+                let o = &mut self.objs[obj as usize];
+                if o.owner.is_some() {
+                    // Only a trylock of a section's own lock gets here.
+                    self.tasks[t].result = OpResult::Bool(false);
+                    return;
+                }
+                o.owner = Some(t);
+                self.push_held(t, obj);
+                self.race_acquire(t, obj);
+                self.section_enter(t);
+                self.tasks[t].result = OpResult::Bool(true);
             }
             Op::Lock { obj } => {
                 let o = &mut self.objs[obj as usize];
@@ -294,30 +312,37 @@ impl State {
         self.objs[obj as usize].waiters = waiters;
     }
 
-    /// Inline release of a lock by the running task (not a scheduling point).
-    pub fn unlock(&mut self, obj: ObjId) {
+    /// Inline release of a lock by the running task (not a scheduling point);
+    /// `wrote`: the holder wrote the data through its guard. Returns the broken
+    /// premise of a leaf spinlock's section, for the caller to panic with.
+    pub fn unlock(&mut self, obj: ObjId, wrote: bool) -> Option<String> {
         if self.teardown {
-            return;
+            return None;
         }
         let t = match self.running {
             Some(t) => t,
             None => {
                 self.objs[obj as usize].owner = None;
-                return;
+                return None;
             }
         };
         let o = &mut self.objs[obj as usize];
         o.owner = None;
         o.last_unlock = self.step;
+        let leaf = o.leaf;
         if self.race_on {
             o.rel_vc.clone_from(&self.tasks[t].vc);
             vc_tick(&mut self.tasks[t].vc, t);
         }
-        self.accesses.push(Access::Unlock(obj));
         let held = &mut self.tasks[t].held;
         if let Some(pos) = held.iter().rposition(|h| h.obj == obj) {
             held.remove(pos);
         }
         self.note(|s| format!("unlock({})", s.obj_name(obj)));
+        if leaf {
+            return self.section_exit(t, obj, wrote);
+        }
+        self.accesses.push(Access::Unlock(obj));
+        None
     }
 }

@@ -44,6 +44,10 @@ pub(crate) struct Obj {
     /// Atomics: the task (or `CLOCK_TASK`) and function of the last write, named
     /// when a wait condition that reads the object is found true with no wake-up.
     pub last_writer: Option<(TaskId, &'static str)>,
+    /// A leaf spinlock: its sections run as one step (see `section`).
+    pub leaf: bool,
+    /// An atomic written only under this leaf spinlock (see `section`).
+    pub guard: Option<ObjId>,
 }
 
 impl Obj {
@@ -59,6 +63,8 @@ impl Obj {
         self.last_write = None;
         self.reads.clear();
         self.last_writer = None;
+        self.leaf = false;
+        self.guard = None;
     }
 }
 
@@ -155,6 +161,8 @@ impl Shared {
                 last_write: None,
                 reads: Vec::new(),
                 last_writer: None,
+                leaf: false,
+                guard: None,
             },
         };
         st.objs.push(obj);

@@ -130,6 +130,10 @@ pub(crate) struct Task {
     /// The condition of the wait this task is inside (`WaitQueue::wait`), registered
     /// for the scheduler's lost-wake-up check; see `Shared::with_wait_cond`.
     pub wait_cond: Option<*const (dyn Fn() -> bool + 'static)>,
+    /// Leaf-spinlock sections this task is inside (nested ones count), and where in
+    /// its step's accesses the outermost one began.
+    pub section_depth: u32,
+    pub section_from: usize,
 }
 
 impl Task {
@@ -175,6 +179,8 @@ impl Task {
             vc: Vec::new(),
             wake_vc: Vec::new(),
             wait_cond: None,
+            section_depth: 0,
+            section_from: 0,
         }
     }
 

@@ -63,21 +63,23 @@ pub struct RuntimePm {
 
 impl RuntimePm {
     pub fn new(name: &str, n_intf: usize, delay: u64) -> Self {
+        // A leaf lock: the PM core takes nothing and never sleeps under it.
+        let lock = SpinLock::leaf(
+            LockClass::new("&dev->power.lock"),
+            name,
+            RpmData {
+                intf_usage: vec![0; n_intf],
+                intf_active: vec![false; n_intf],
+                intf_enabled: vec![true; n_intf],
+                ..Default::default()
+            },
+        );
         RuntimePm {
-            lock: SpinLock::labeled(
-                LockClass::new("&dev->power.lock"),
-                name,
-                RpmData {
-                    intf_usage: vec![0; n_intf],
-                    intf_active: vec![false; n_intf],
-                    intf_enabled: vec![true; n_intf],
-                    ..Default::default()
-                },
-            ),
-            // read under power.lock by every kernel path the model has
-            status: AtomicU32::ordered("power.runtime_status", RPM_ACTIVE),
+            // written under power.lock, read without it by the waiters
+            status: AtomicU32::guarded_by("power.runtime_status", RPM_ACTIVE, &lock),
             w_rpm: WaitQueue::labeled(LockClass::new("W_rpm"), name),
-            idle_notification: AtomicBool::ordered("power.idle_notification", false),
+            idle_notification: AtomicBool::guarded_by("power.idle_notification", false, &lock),
+            lock,
             autosuspend_delay_ms: AtomicU64::new("power.autosuspend_delay", delay),
             ghost_offload_refs: Ghost::default(),
         }
