@@ -145,6 +145,11 @@ pub struct Dfs {
     /// reversed race's steps reaches the race instead of a sleep-set-blocked end
     /// (the job of optimal DPOR's wakeup trees).
     guide: std::collections::VecDeque<TaskId>,
+    /// Emptied footprint vectors of popped nodes, reused by new ones (a node is made
+    /// per step; allocating its footprint each time showed in profiles).
+    fp_pool: Vec<Vec<Access>>,
+    /// Reused buffer of race candidates.
+    cands: Vec<u32>,
     pub executions: u64,
     /// Executions ended because every enabled task was asleep.
     pub sleep_blocked: u64,
@@ -168,6 +173,8 @@ impl Dfs {
             frontier_sleep: None,
             next_step_node: None,
             guide: Default::default(),
+            fp_pool: Vec::new(),
+            cands: Vec::new(),
             executions: 0,
             sleep_blocked: 0,
         }
@@ -315,7 +322,10 @@ impl Dfs {
                     }
                 }
             }
-            self.nodes.pop();
+            if let Some(Node::Sched { mut chosen_fp, .. }) = self.nodes.pop() {
+                chosen_fp.clear();
+                self.fp_pool.push(chosen_fp);
+            }
         }
         false
     }
@@ -353,7 +363,8 @@ impl Dfs {
         let mut clock = before;
         clock[task] = local;
         let analyse = idx >= self.fresh_from_step;
-        let mut cands: Vec<u32> = Vec::new();
+        let mut cands = std::mem::take(&mut self.cands);
+        cands.clear();
         for &a in accesses {
             match a {
                 Access::SyncWith(s) => {
@@ -395,11 +406,13 @@ impl Dfs {
             }
         }
         if cands.is_empty() {
+            self.cands = cands;
             return;
         }
         cands.sort_unstable();
         cands.dedup();
         let races = self.maximal(&cands);
+        self.cands = cands;
         let qclock = clock;
         for s in races {
             self.reverse_race(s, idx, task, &qclock);
@@ -751,7 +764,7 @@ impl Scheduler for Dfs {
             sleep,
             pending,
             step: view.step,
-            chosen_fp: Vec::new(),
+            chosen_fp: self.fp_pool.pop().unwrap_or_default(),
             chosen_cuts: false,
             frozen: false,
             wakeup: Vec::new(),
