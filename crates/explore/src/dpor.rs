@@ -835,7 +835,10 @@ impl Scheduler for Dfs {
         if let Some(n) = node {
             self.steps[step.idx as usize].node = Some(n);
             self.record_done_footprint(n, step.accesses);
-            self.pending_sleep = Some(self.child_sleep(n, step.task, step.accesses));
+            // Only a fresh decision takes the child's sleep set (a replayed node keeps
+            // its own): computing it for every replayed step showed in profiles.
+            self.pending_sleep = (self.pos >= self.replay_len)
+                .then(|| self.child_sleep(n, step.task, step.accesses));
             if self.pos == self.frozen_depth {
                 // The step that made the prefix's last decision: below it, the sleep
                 // set the split's enumeration computed (frozen nodes keep none).
