@@ -86,6 +86,7 @@ fn text(v: &Value, k: &str, line: usize) -> Result<String, String> {
 
 /// Parse `check --json` output.
 pub fn parse(input: &str) -> Result<Vec<Pair>, String> {
+    let scenario_order: Vec<&str> = model::scenarios::all().iter().map(|s| s.name).collect();
     let mut pairs = Vec::new();
     for (i, l) in input
         .lines()
@@ -112,13 +113,29 @@ pub fn parse(input: &str) -> Result<Vec<Pair>, String> {
                 replay: text(f, "replay", line)?,
             });
         }
-        pairs.push(Pair {
-            verdict: text(&v, "verdict", line)?,
-            design,
-            findings: recs,
-        });
+        let rank = (
+            model::Design::ALL
+                .iter()
+                .position(|d| d.name() == design)
+                .unwrap_or(usize::MAX),
+            scenario_order
+                .iter()
+                .position(|s| *s == scenario)
+                .unwrap_or(usize::MAX),
+        );
+        pairs.push((
+            rank,
+            Pair {
+                verdict: text(&v, "verdict", line)?,
+                design,
+                findings: recs,
+            },
+        ));
     }
-    Ok(pairs)
+    // In the model's order of designs and scenarios, whatever order the searches
+    // ended in: the documents come out the same from every run with the same results.
+    pairs.sort_by_key(|(rank, _)| *rank);
+    Ok(pairs.into_iter().map(|(_, p)| p).collect())
 }
 
 /// Where one finding went.
@@ -461,6 +478,25 @@ mod tests {
         let rs = for_cause(&p, "v2-offload-spinlock", "ring-free-notifier-wrong-index");
         assert_eq!(rs.len(), 1);
         assert!(!has_loose(&p));
+    }
+
+    #[test]
+    fn pairs_come_in_the_models_order_whatever_order_the_searches_ended_in() {
+        let line = |d: &str, s: &str| {
+            format!(r#"{{"design":"{d}","scenario":"{s}","verdict":"pass","findings":[]}}"#)
+        };
+        let input = [
+            line("typed", "enable-disable"),
+            line("v0-core-locks", "enable-vs-unplug"),
+            line("v0-core-locks", "enable-disable"),
+        ]
+        .join("\n");
+        let order: Vec<String> = parse(&input)
+            .unwrap()
+            .iter()
+            .map(|p| p.design.clone())
+            .collect();
+        assert_eq!(order, ["v0-core-locks", "v0-core-locks", "typed"]);
     }
 
     #[test]
