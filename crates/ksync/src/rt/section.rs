@@ -22,34 +22,41 @@
 //! invisible to everyone else.
 
 use super::op::Op;
-use super::state::{ObjKind, Shared, State};
+use super::state::{Shared, State};
 use super::task::{Access, TaskId};
 use super::ObjId;
 
 impl Shared {
     /// Declares the spinlock `obj` a leaf lock whose sections run as one step.
     pub fn mark_leaf(&self, obj: ObjId) {
-        let mut st = self.st.borrow_mut();
-        debug_assert_eq!(st.objs[obj as usize].kind, ObjKind::Spin);
-        st.objs[obj as usize].leaf = true;
+        self.st.borrow_mut().objs[obj as usize].leaf = true;
     }
 
     /// Declares the atomic `obj` written only while holding the leaf spinlock `lock`.
     pub fn set_guard(&self, obj: ObjId, lock: ObjId) {
         let mut st = self.st.borrow_mut();
-        assert!(
-            st.objs[lock as usize].leaf,
-            "an atomic can only be guarded by a leaf spinlock"
-        );
+        if !st.objs[lock as usize].leaf {
+            let name = st.obj_name(lock);
+            // (not while the state is borrowed: the panic hook reads it)
+            drop(st);
+            panic!("an atomic can only be guarded by a leaf spinlock, and {name} is not one");
+        }
         st.objs[obj as usize].guard = Some(lock);
     }
 }
 
 impl State {
-    /// Whether `t`, inside a section, performs `op` inline (within the section's
-    /// step); the broken premise if a section must not contain `op`. (The caller
-    /// panics once it no longer borrows the state.)
-    pub(super) fn runs_in_section(&self, t: TaskId, op: Op) -> Result<bool, String> {
+    /// Whether `t` performs `op` inline, inside the section it is in (within the
+    /// section's step); the broken premise if `op` writes a guarded atomic without its
+    /// lock or a section must not contain it. (The caller panics once it no longer
+    /// borrows the state.)
+    pub(super) fn in_section(&self, t: TaskId, op: Op) -> Result<bool, String> {
+        if let Some(broken) = self.unguarded_write(t, op) {
+            return Err(broken);
+        }
+        if self.tasks[t].section_depth == 0 || self.abort.is_some() {
+            return Ok(false);
+        }
         match op {
             Op::Atomic { .. } | Op::Wake { .. } | Op::PrepareWait { .. } | Op::Yield => Ok(true),
             // Handled by the execution loop without ending the step.
@@ -130,7 +137,7 @@ impl State {
     }
 
     /// The broken premise if `op` of `t` writes a guarded atomic without its guard.
-    pub(super) fn unguarded_write(&self, t: TaskId, op: Op) -> Option<String> {
+    fn unguarded_write(&self, t: TaskId, op: Op) -> Option<String> {
         let Op::Atomic { obj, write: true } = op else {
             return None;
         };
@@ -192,6 +199,12 @@ mod tests {
             .map(|f| f.summary.clone())
             .collect();
         (panics, sched)
+    }
+
+    /// The one panic of an execution, which must say `what`.
+    fn assert_one_panic(panics: &[String], what: &str) {
+        assert_eq!(panics.len(), 1, "{panics:?}");
+        assert!(panics[0].contains(what), "{}", panics[0]);
     }
 
     #[test]
@@ -257,8 +270,7 @@ mod tests {
             })
             .join();
         });
-        assert_eq!(panics.len(), 1, "{panics:?}");
-        assert!(panics[0].contains("t.a, t.b"), "{}", panics[0]);
+        assert_one_panic(&panics, "t.a, t.b");
     }
 
     #[test]
@@ -268,8 +280,16 @@ mod tests {
             let status = AtomicU32::guarded_by("t.status", 0, &lock);
             crate::spawn("t", move || status.store(1)).join();
         });
-        assert_eq!(panics.len(), 1, "{panics:?}");
-        assert!(panics[0].contains("without holding"), "{}", panics[0]);
+        assert_one_panic(&panics, "without holding");
+    }
+
+    #[test]
+    fn an_atomic_guarded_by_a_plain_spinlock_is_refused() {
+        let (panics, _) = run(|| {
+            let lock = SpinLock::new(LockClass::new("t.plain"), ());
+            let _ = AtomicU32::guarded_by("t.status", 0, &lock);
+        });
+        assert_one_panic(&panics, "t.plain is not one");
     }
 
     #[test]
@@ -283,7 +303,6 @@ mod tests {
             })
             .join();
         });
-        assert_eq!(panics.len(), 1, "{panics:?}");
-        assert!(panics[0].contains("must not block"), "{}", panics[0]);
+        assert_one_panic(&panics, "must not block");
     }
 }

@@ -68,29 +68,22 @@ impl Shared {
                 resume_unwind(Box::new(Teardown));
             }
             let t = st.running.expect("ksync op outside a task");
-            if let Some(broken) = st.unguarded_write(t, op) {
-                drop(st);
-                panic!("{broken}");
-            }
             st.pre_checks(t, op);
-            st.tasks[t].pending = op;
-            if st.tasks[t].section_depth > 0 && st.abort.is_none() {
-                match st.runs_in_section(t, op) {
-                    Ok(true) => {
-                        // Inside a leaf spinlock's section: part of the same step.
-                        if st.record {
-                            st.trace_step_start(t);
-                        }
-                        st.apply(t);
-                        return std::mem::replace(&mut st.tasks[t].result, OpResult::None);
-                    }
-                    Ok(false) => {}
-                    Err(broken) => {
-                        st.tasks[t].pending = Op::Yield;
-                        drop(st);
-                        panic!("{broken}");
-                    }
+            let inline = match st.in_section(t, op) {
+                Ok(inline) => inline,
+                Err(broken) => {
+                    drop(st);
+                    panic!("{broken}");
                 }
+            };
+            st.tasks[t].pending = op;
+            if inline {
+                // Inside a leaf spinlock's section: part of the same step.
+                if st.record {
+                    st.trace_step_start(t);
+                }
+                st.apply(t);
+                return std::mem::replace(&mut st.tasks[t].result, OpResult::None);
             }
             st.tasks[t].yielder
         };
