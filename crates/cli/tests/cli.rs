@@ -332,7 +332,7 @@ fn findings_before_bounds_and_declared_bounds() {
     let o = run(&[
         "check",
         "-d",
-        "v2-offload-spinlock",
+        "v0-core-locks",
         "-s",
         "disable-vs-runtime-suspend",
         "--json",

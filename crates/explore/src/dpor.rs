@@ -549,6 +549,13 @@ impl Dfs {
             if *backtrack & initials != 0 || initials & sleep_bits != 0 {
                 return;
             }
+            if u.is_empty() && *enabled & bit(q) == 0 {
+                // `q` needs no step of `v` yet could not run before `e`: what made it
+                // runnable is `e` itself (a wait for a completion that `e`
+                // completes; every step that enables another is dependent with it
+                // or ordered before it), so the reversal cannot be scheduled.
+                return;
+            }
             let cand = if u_initials & *enabled != 0 {
                 u_initials & *enabled
             } else {

@@ -22,6 +22,16 @@ macro_rules! atomic_int {
                 }
             }
 
+            /// An atomic of OS threads only, not an object of the checker (the
+            /// live side of a primitive the checker models as a whole).
+            #[allow(dead_code)] // not every width has such a primitive
+            pub(crate) fn unchecked(v: $t) -> Self {
+                Self {
+                    obj: NO_OBJ,
+                    v: <$std>::new(v),
+                }
+            }
+
             /// An atomic standing for state the kernel keeps under a lock (a
             /// completion's `done`, a work queue's pending count): for data-race
             /// detection its writes release and its accesses acquire, as

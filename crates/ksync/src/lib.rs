@@ -11,6 +11,7 @@
 
 pub mod atomic;
 pub mod class;
+pub mod completion;
 pub mod kref;
 pub mod live;
 pub mod lock;
@@ -26,12 +27,13 @@ pub mod work;
 
 pub use atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, AtomicUsize};
 pub use class::LockClass;
+pub use completion::Completion;
 pub use kref::Kref;
 pub use lock::{Held, Mutex, MutexGuard, SpinGuard, SpinLock};
 pub use racy::Racy;
 pub use report::{Finding, FindingKind, PropertyIds, RuntimeCheck};
 pub use thread::{spawn, spawn_daemon, JoinHandle};
-pub use wait::{Completion, HoldGuard, WaitQueue, WaitResult};
+pub use wait::{HoldGuard, WaitQueue, WaitResult};
 pub use work::WorkQueue;
 
 use rt::{Op, OpResult};

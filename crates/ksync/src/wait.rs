@@ -1,4 +1,4 @@
-//! Wait queues (`wait_event*`, `wake_up`) and completions, with the kernel's
+//! Wait queues (`wait_event*`, `wake_up`), with the kernel's
 //! prepare-to-wait / re-check / sleep protocol so that a wake-up between the check and
 //! the sleep is not lost. A wait queue's class is a node of the lock-order graph
 //! (`W_inuse`, `W_shutdown`): waiting while holding locks adds edges to it, and code
@@ -7,7 +7,6 @@
 use crate::class::{intern, LockClass};
 use crate::lock::{register, sched, NO_OBJ};
 use crate::rt::{self, ObjKind, Op, OpResult, Wake};
-use crate::AtomicU32;
 use std::cell::RefCell;
 
 /// How a wait ended.
@@ -33,6 +32,16 @@ impl WaitQueue {
     pub fn new(class: LockClass) -> Self {
         WaitQueue {
             obj: register(ObjKind::WaitQueue, class, None),
+            class,
+            live: parking_lot::Mutex::new(0),
+            cv: parking_lot::Condvar::new(),
+        }
+    }
+
+    /// A queue of OS threads only, not an object of the checker.
+    pub(crate) fn unchecked(class: LockClass) -> Self {
+        WaitQueue {
+            obj: NO_OBJ,
             class,
             live: parking_lot::Mutex::new(0),
             cv: parking_lot::Condvar::new(),
@@ -235,7 +244,7 @@ pub struct HoldGuard {
 }
 
 impl HoldGuard {
-    fn new(obj: u32, class: LockClass, addr: usize) -> Self {
+    pub(crate) fn new(obj: u32, class: LockClass, addr: usize) -> Self {
         let Some(sh) = sched(obj) else {
             let live = crate::lock::live_thread();
             if live {
@@ -281,56 +290,5 @@ impl Drop for HoldGuard {
                 }
             }
         }
-    }
-}
-
-/// `struct completion`.
-pub struct Completion {
-    done: AtomicU32,
-    wq: WaitQueue,
-}
-
-impl Completion {
-    pub fn new(class: LockClass) -> Self {
-        Completion {
-            // x->wait.lock orders complete() and the waiter in the kernel
-            done: AtomicU32::ordered(class.name, 0),
-            wq: WaitQueue::new(class),
-        }
-    }
-
-    pub fn complete(&self) {
-        self.done.fetch_add(1);
-        self.wq.wake_up();
-    }
-
-    pub fn complete_all(&self) {
-        self.done.store(u32::MAX / 2);
-        self.wq.wake_up();
-    }
-
-    pub fn wait_for_completion(&self) {
-        self.wait_for_completion_timeout(None);
-    }
-
-    /// Returns false on timeout.
-    pub fn wait_for_completion_timeout(&self, timeout_ms: Option<u64>) -> bool {
-        loop {
-            if self
-                .wq
-                .wait_event_timeout(|| self.done.load() > 0, timeout_ms)
-                != WaitResult::Cond
-            {
-                return false;
-            }
-            let d = self.done.load();
-            if d > 0 && self.done.compare_exchange(d, d - 1).is_ok() {
-                return true;
-            }
-        }
-    }
-
-    pub fn hold(&self) -> HoldGuard {
-        self.wq.hold()
     }
 }

@@ -2,9 +2,10 @@
 //! force: locks, atomics, wait queues with and without timeouts, wake-ups, `msleep`,
 //! delayed work on an ordered worker that sleeps when idle, `choose`, and a set-up
 //! phase in the main task before the concurrent part. A second family adds sections
-//! of a leaf spinlock (run as one step by the checker) and lockless reads of the
-//! atomic it guards; each of those is also run with a plain spinlock, whose brute
-//! force must reach the same final states. Every execution that ends
+//! of a leaf spinlock (run as one step by the checker), lockless reads of the atomic
+//! it guards, and completions (whose complete and wait are one step each); each of
+//! those is also run with a plain spinlock and a completion built from a wait queue
+//! and a count, whose brute force must reach the same final states. Every execution that ends
 //! reports its final state (shared values and what each task observed) as a finding,
 //! so "DPOR reaches every finding brute force reaches" means it reaches every final
 //! state and every deadlock.
@@ -12,8 +13,8 @@
 use crate::Program;
 use ksync::rng::Rng;
 use ksync::{
-    choose, msleep, spawn, AtomicU32, FindingKind, LockClass, Mutex, PropertyIds, SpinLock,
-    WaitQueue, WaitResult, WorkQueue,
+    choose, msleep, spawn, AtomicU32, Completion, FindingKind, LockClass, Mutex, PropertyIds,
+    SpinLock, WaitQueue, WaitResult, WorkQueue,
 };
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -48,6 +49,10 @@ pub enum Stmt {
     Section(SectionOp),
     /// The task observes `g` without S (as a waiter reads a status).
     ObserveGuarded,
+    /// `complete(&C_k)`, or `complete_all` (`true`).
+    Complete(usize, bool),
+    /// `wait_for_completion[_timeout](&C_k)`; the task observes how it ended.
+    WaitCompletion(usize, Option<u64>),
 }
 
 /// What a [`Stmt::Section`] does under S.
@@ -71,7 +76,9 @@ pub struct Spec {
     pub tasks: Vec<Vec<Stmt>>,
     /// Generated with leaf-spinlock sections.
     pub sections: bool,
-    /// Run S as a plain spinlock (every operation a step): the unreduced reference.
+    /// The unreduced reference: S a plain spinlock (every operation a step), the
+    /// completions a count and a wait queue (the check, the registration and the
+    /// sleep separate steps).
     pub plain: bool,
 }
 
@@ -123,7 +130,7 @@ impl Spec {
         Program::new(format!("{family}-{}", self.seed), move || run(&spec))
     }
 
-    /// The same program with S a plain spinlock.
+    /// The same program with S a plain spinlock and reference completions.
     pub fn unreduced(&self) -> Spec {
         Spec {
             plain: true,
@@ -135,13 +142,15 @@ impl Spec {
 /// A statement of the sections family: mostly sections and lockless reads of `g`,
 /// with the other statements among them.
 fn gen_section_stmt(rng: &mut Rng) -> Stmt {
-    match rng.below(8) {
+    match rng.below(10) {
         0 => Stmt::Section(SectionOp::Count),
         1 => Stmt::Section(SectionOp::ReadCount),
         2 => Stmt::Section(SectionOp::SetGuarded(1 + rng.below(2) as u32)),
         3 => Stmt::Section(SectionOp::CountAndSet),
         4 => Stmt::ObserveGuarded,
         5 => Stmt::Locked(rng.below(2), vec![Stmt::Section(SectionOp::Count)]),
+        6 => Stmt::Complete(rng.below(2), rng.below(4) == 0),
+        7 => Stmt::WaitCompletion(rng.below(2), [None, Some(10), Some(30)][rng.below(3)]),
         _ => gen_stmt(rng, 1),
     }
 }
@@ -182,13 +191,67 @@ struct World {
     section: SpinLock<u32>,
     /// `g`: written only under S.
     guarded: AtomicU32,
+    completions: Vec<Done>,
+}
+
+/// A completion of the sections family: the checker's, or the reference built
+/// from the primitives the checker steps one operation at a time.
+enum Done {
+    Checked(Completion),
+    Reference { done: AtomicU32, wq: WaitQueue },
+}
+
+impl Done {
+    fn new(name: &'static str, reference: bool) -> Self {
+        if reference {
+            Done::Reference {
+                done: AtomicU32::ordered(name, 0),
+                wq: WaitQueue::new(LockClass::new(name)),
+            }
+        } else {
+            Done::Checked(Completion::new(LockClass::new(name)))
+        }
+    }
+
+    fn complete(&self, all: bool) {
+        match self {
+            Done::Checked(c) if all => c.complete_all(),
+            Done::Checked(c) => c.complete(),
+            Done::Reference { done, wq } => {
+                if all {
+                    done.store(u32::MAX);
+                } else {
+                    done.fetch_add(1);
+                }
+                wq.wake_up();
+            }
+        }
+    }
+
+    fn wait(&self, timeout_ms: Option<u64>) -> bool {
+        match self {
+            Done::Checked(c) => c.wait_for_completion_timeout(timeout_ms),
+            Done::Reference { done, wq } => loop {
+                if wq.wait_event_timeout(|| done.load() > 0, timeout_ms) != WaitResult::Cond {
+                    return false;
+                }
+                let d = done.load();
+                let taken = if d == u32::MAX { d } else { d.wrapping_sub(1) };
+                if d > 0 && done.compare_exchange(d, taken).is_ok() {
+                    return true;
+                }
+            },
+        }
+    }
 }
 
 fn queues_work(stmts: &[Stmt]) -> bool {
     stmts.iter().any(|s| match s {
         Stmt::Queue(..) => true,
         Stmt::Locked(_, body) => queues_work(body),
-        Stmt::Section(_) | Stmt::ObserveGuarded => false,
+        Stmt::Section(_) | Stmt::ObserveGuarded | Stmt::Complete(..) | Stmt::WaitCompletion(..) => {
+            false
+        }
         Stmt::Choose(a, b) => {
             queues_work(std::slice::from_ref(a)) || queues_work(std::slice::from_ref(b))
         }
@@ -270,6 +333,11 @@ fn exec(w: &Arc<World>, s: &Stmt, seen: &mut Seen, held: &mut Vec<usize>) {
         Stmt::ObserveGuarded => {
             let _ = write!(seen, "g={} ", w.guarded.load());
         }
+        Stmt::Complete(k, all) => w.completions[*k].complete(*all),
+        Stmt::WaitCompletion(k, ms) => {
+            let got = w.completions[*k].wait(*ms);
+            let _ = write!(seen, "C{k}:{} ", if got { "done" } else { "timeout" });
+        }
         Stmt::Queue(delay, body) => {
             let (w2, body) = (w.clone(), (**body).clone());
             let item = move || {
@@ -301,6 +369,10 @@ fn run(spec: &Spec) {
     let world = Arc::new(World {
         section,
         guarded,
+        completions: ["rnd.C0", "rnd.C1"]
+            .iter()
+            .map(|n| Done::new(n, spec.plain))
+            .collect(),
         locks: LOCKS
             .iter()
             .map(|n| Mutex::new(LockClass::new(n), ()))
@@ -428,9 +500,16 @@ pub fn check_seeds(
                 d.too_large += 1;
                 continue;
             }
-            if plain.finding_keys != bf.finding_keys {
-                let lost: Vec<_> = plain.finding_keys.difference(&bf.finding_keys).collect();
-                let gained: Vec<_> = bf.finding_keys.difference(&plain.finding_keys).collect();
+            // A deadlock names a task blocked in a completion wait as such, and the
+            // reference's as asleep on its queue: the same wait.
+            let reduced: std::collections::BTreeSet<String> = bf
+                .finding_keys
+                .iter()
+                .map(|k| k.replace("waits for completion ", "sleeps on "))
+                .collect();
+            if plain.finding_keys != reduced {
+                let lost: Vec<_> = plain.finding_keys.difference(&reduced).collect();
+                let gained: Vec<_> = reduced.difference(&plain.finding_keys).collect();
                 d.unsound.push(format!(
                     "seed {seed} (sections): one-step sections lost {lost:?} and gained {gained:?}: {spec:?}"
                 ));

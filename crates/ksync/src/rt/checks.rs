@@ -16,7 +16,7 @@ impl State {
     pub(super) fn pre_checks(&mut self, t: TaskId, op: Op) {
         let sleeps = match op {
             Op::Lock { obj } => self.objs[obj as usize].kind == ObjKind::Mutex,
-            Op::Sleep { .. } | Op::Msleep | Op::Join { .. } => true,
+            Op::Sleep { .. } | Op::WaitCompletion { .. } | Op::Msleep | Op::Join { .. } => true,
             _ => false,
         };
         if sleeps && self.tasks[t].spin_held() {
@@ -63,7 +63,7 @@ impl State {
                     self.report_wait_cycle(t, cycle);
                 }
             }
-            Op::Sleep { obj, .. } => {
+            Op::Sleep { obj, .. } | Op::WaitCompletion { obj, .. } => {
                 let class = self.objs[obj as usize].class;
                 if !self.tasks[t].daemon || !self.tasks[t].idle {
                     self.lockdep_acquire(t, class);

@@ -3,7 +3,7 @@
 
 use super::exec::EndKind;
 use super::op::Op;
-use super::state::{ObjKind, Shared, State};
+use super::state::{Shared, State};
 use super::task::TaskId;
 use super::ObjId;
 use crate::class::class_name;
@@ -140,6 +140,16 @@ impl State {
             .collect()
     }
 
+    /// `before`, the tasks that declared they can end waits on `obj`, `after`; empty
+    /// if none did.
+    fn holders_clause(&self, obj: ObjId, before: &str, after: &str) -> String {
+        let holders = self.wait_holders(obj);
+        if holders.is_empty() {
+            return String::new();
+        }
+        format!("{before}{}{after}", holders.join(", "))
+    }
+
     /// What task `t` waits for, as a clause of a deadlock summary
     /// (`T_hub in usb_disconnect waits for &udev->dev.mutex/2(1-1.1) held by T_sys`,
     /// `T_sys in uaudio_send_disconnect_ind sleeps on W_inuse(card0)`), with the key
@@ -151,22 +161,16 @@ impl State {
         let fr = self.site_of(t);
         match task.pending {
             Op::Lock { obj } | Op::TryLock { obj } => Some(self.lock_wait_site(t, obj)),
-            Op::Sleep { obj, .. } => {
+            Op::Sleep { obj, .. } | Op::WaitCompletion { obj, .. } => {
                 let class = class_name(self.objs[obj as usize].class);
-                let holders = self.wait_holders(obj);
+                let (waits, ended) = wait_words(task.pending);
                 let note = if lost {
                     " (its condition holds: the wake-up was lost)".to_string()
-                } else if !holders.is_empty() {
-                    format!(" (to be ended by {})", holders.join(", "))
                 } else {
-                    String::new()
+                    self.holders_clause(obj, &format!(" (to be {ended} by "), ")")
                 };
                 Some((
-                    format!(
-                        "{} in {fr} sleeps on {}{note}",
-                        task.name,
-                        self.obj_name(obj)
-                    ),
+                    format!("{} in {fr} {waits} {}{note}", task.name, self.obj_name(obj)),
                     format!("{class} in {fr}"),
                 ))
             }
@@ -194,17 +198,14 @@ impl State {
                         .unwrap_or_else(|| "nobody".into());
                     format!("waits for {} held by {owner}", self.obj_name(obj))
                 }
-                Op::Sleep { obj, .. } => {
-                    let holders = self.wait_holders(obj);
-                    let by = if holders.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; to be ended by {}", holders.join(", "))
+                op @ (Op::Sleep { obj, .. } | Op::WaitCompletion { obj, .. }) => {
+                    let (waits, ended) = wait_words(op);
+                    let never = match op {
+                        Op::Sleep { .. } => "no wake-up",
+                        _ => "never completed",
                     };
-                    format!(
-                        "sleeps on {} (no timeout, no wake-up{by})",
-                        self.obj_name(obj)
-                    )
+                    let by = self.holders_clause(obj, &format!("; to be {ended} by "), "");
+                    format!("{waits} {} (no timeout, {never}{by})", self.obj_name(obj))
                 }
                 Op::Join { task } => format!("waits for task {} to exit", self.tasks[task].name),
                 op => format!("blocked at {}", self.op_name(op)),
@@ -214,7 +215,7 @@ impl State {
             let ends: Vec<String> = task
                 .held
                 .iter()
-                .filter(|h| self.objs[h.obj as usize].kind == ObjKind::WaitQueue)
+                .filter(|h| self.objs[h.obj as usize].kind.is_wait())
                 .map(|h| self.obj_name(h.obj))
                 .collect();
             let mut extra = String::new();
@@ -233,5 +234,13 @@ impl State {
             out.push_str(&format!("  {}{fr}: {what}{extra}\n", task.name));
         }
         out
+    }
+}
+
+/// How a summary says that a task waits on a queue or a completion, and what ends it.
+fn wait_words(op: Op) -> (&'static str, &'static str) {
+    match op {
+        Op::WaitCompletion { .. } => ("waits for completion", "completed"),
+        _ => ("sleeps on", "ended"),
     }
 }

@@ -34,6 +34,19 @@ pub(crate) enum Op {
     Wake {
         obj: ObjId,
     },
+    /// `complete` (`all`: `complete_all`): raises the completion's count.
+    Complete {
+        obj: ObjId,
+        all: bool,
+    },
+    /// `wait_for_completion[_timeout]`: takes one from the count. `blocking`: can run
+    /// once the count is positive or the wait's timer fired; otherwise it runs at
+    /// once and fails on a zero count (a timed wait's first look, which must race
+    /// with the other takers without its timer: see `Completion`).
+    WaitCompletion {
+        obj: ObjId,
+        blocking: bool,
+    },
     Join {
         task: TaskId,
     },
@@ -103,15 +116,21 @@ impl State {
             Op::Sleep { intr, .. } => t.woken || t.timed_out || (intr && t.signal_pending),
             Op::Join { task } => self.tasks[task].finished,
             Op::Msleep => t.timed_out,
+            Op::WaitCompletion {
+                obj,
+                blocking: true,
+            } => self.objs[obj as usize].done > 0 || t.timed_out,
             _ => true,
         }
     }
 
     fn pending_access(&self, t: &Task) -> Option<Access> {
         match t.pending {
-            Op::Atomic { obj, write: true } | Op::PrepareWait { obj, .. } | Op::Wake { obj } => {
-                Some(Access::Write(obj))
-            }
+            Op::Atomic { obj, write: true }
+            | Op::PrepareWait { obj, .. }
+            | Op::Wake { obj }
+            | Op::Complete { obj, .. }
+            | Op::WaitCompletion { obj, .. } => Some(Access::Write(obj)),
             // A sleep that can end without a wake-up (timed out, or interruptible with
             // a signal pending) ends differently before and after one: it reads the
             // queue.
@@ -167,6 +186,15 @@ impl State {
                 } else {
                     Access::Read(obj)
                 });
+                if let Some(lock) = self.objs[obj as usize].guard {
+                    if !self.tasks[t].held.iter().any(|h| h.obj == lock) {
+                        // A lockless read of what a leaf spinlock guards reads that
+                        // lock's data too: whether a section writes the atomic depends
+                        // on that data, so every section that writes it must be
+                        // ordered against the read.
+                        self.accesses.push(Access::Read(lock));
+                    }
+                }
                 if self.race_on && self.objs[obj as usize].kind == ObjKind::SyncAtomic {
                     self.race_acquire(t, obj);
                     if write {
@@ -274,6 +302,45 @@ impl State {
                 }
                 self.wake_waiters(obj, step);
                 self.accesses.push(Access::Write(obj));
+            }
+            Op::Complete { obj, all } => {
+                let site = self.tasks[t].frames.last().copied().unwrap_or("?");
+                let o = &mut self.objs[obj as usize];
+                // As the kernel: complete_all makes every later wait succeed.
+                o.done = if all {
+                    u32::MAX
+                } else {
+                    o.done.saturating_add(1)
+                };
+                o.last_writer = Some((t, site));
+                self.accesses.push(Access::Write(obj));
+                if self.race_on {
+                    let vc = std::mem::take(&mut self.tasks[t].vc);
+                    vc_join(&mut self.objs[obj as usize].rel_vc, &vc);
+                    self.tasks[t].vc = vc;
+                    vc_tick(&mut self.tasks[t].vc, t);
+                }
+            }
+            Op::WaitCompletion { obj, .. } => {
+                // One step reads and takes the count: taking it conflicts with the
+                // complete that raised it and with other waiters.
+                self.accesses.push(Access::Write(obj));
+                let o = &mut self.objs[obj as usize];
+                let got = o.done > 0;
+                if got && o.done != u32::MAX {
+                    o.done -= 1;
+                }
+                let task = &mut self.tasks[t];
+                if task.timed_out {
+                    // The timer fired: after the clock step that fired it, whatever the
+                    // count says now.
+                    self.accesses.push(Access::SyncWith(task.timeout_step));
+                    task.timed_out = false;
+                }
+                task.result = OpResult::Bool(got);
+                if got {
+                    self.race_acquire(t, obj);
+                }
             }
             Op::Join { task } => {
                 let ls = self.tasks[task].last_step;

@@ -87,7 +87,18 @@ impl State {
     /// broken premise if the section made more than one access that other tasks can
     /// observe.
     pub(super) fn section_exit(&mut self, t: TaskId, obj: ObjId, wrote: bool) -> Option<String> {
-        self.accesses.push(if wrote {
+        let from = self.tasks[t].section_from.min(self.accesses.len());
+        let visible: Vec<Access> = self.accesses[from..]
+            .iter()
+            .copied()
+            .filter(|&a| self.visible_in_section(t, obj, a))
+            .collect();
+        // A section that read something others write outside the lock may decide on
+        // it what it writes, so it counts as a write whatever it did: a step whose
+        // footprint changed with a value read from a step it does not conflict with
+        // would hide dependences from the search.
+        let reads_outside = visible.iter().any(|a| matches!(a, Access::Read(_)));
+        self.accesses.push(if wrote || reads_outside {
             Access::Write(obj)
         } else {
             Access::Read(obj)
@@ -97,12 +108,7 @@ impl State {
         if task.section_depth > 0 {
             return None;
         }
-        let from = task.section_from.min(self.accesses.len());
-        let visible: Vec<ObjId> = self.accesses[from..]
-            .iter()
-            .filter(|a| self.visible_in_section(t, obj, **a))
-            .filter_map(|a| a.obj())
-            .collect();
+        let visible: Vec<ObjId> = visible.iter().filter_map(|a| a.obj()).collect();
         if visible.len() <= 1 {
             return None;
         }
@@ -256,6 +262,64 @@ mod tests {
             2
         );
         assert!(sections[1].iter().all(|x| !matches!(x, Access::Write(_))));
+    }
+
+    /// The accesses of task `task`'s steps.
+    fn steps_of(sched: &FirstEnabled, task: TaskId) -> Vec<&Vec<Access>> {
+        sched
+            .steps
+            .iter()
+            .filter(|(t, _)| *t == task)
+            .map(|(_, a)| a)
+            .collect()
+    }
+
+    #[test]
+    fn a_lockless_read_of_a_guarded_atomic_also_reads_the_lock() {
+        let (panics, sched) = run(|| {
+            let lock = SpinLock::leaf(LockClass::new("t.lock"), "d", 0u32);
+            let status = AtomicU32::guarded_by("t.status", 0, &lock);
+            crate::spawn("watcher", move || {
+                let _ = status.load();
+            })
+            .join();
+        });
+        assert!(panics.is_empty(), "{panics:?}");
+        // the watcher's read: the status and the lock's data, as the writes of the
+        // status under the lock depend on that data
+        let reads = steps_of(&sched, 1)
+            .into_iter()
+            .find(|a| a.iter().filter(|x| matches!(x, Access::Read(_))).count() == 2);
+        assert!(reads.is_some(), "{:?}", sched.steps);
+    }
+
+    #[test]
+    fn a_section_that_reads_outside_the_lock_counts_as_a_write() {
+        let (panics, sched) = run(|| {
+            let lock = SpinLock::leaf(LockClass::new("t.lock"), "d", 0u32);
+            let flag = AtomicU32::new("t.flag", 0);
+            crate::spawn("t", move || {
+                let d = lock.lock();
+                let _ = (*d, flag.load());
+            })
+            .join();
+        });
+        assert!(panics.is_empty(), "{panics:?}");
+        // one read of the flag (observable) and, for the lock, a write: what the
+        // section does may depend on the flag, written by steps it does not conflict
+        // with otherwise
+        let section = steps_of(&sched, 1)
+            .into_iter()
+            .find(|a| a.len() == 2)
+            .expect("the section's step");
+        assert_eq!(
+            section
+                .iter()
+                .filter(|x| matches!(x, Access::Write(_)))
+                .count(),
+            1,
+            "{section:?}"
+        );
     }
 
     #[test]

@@ -26,6 +26,18 @@ pub(crate) enum ObjKind {
     /// write releases and every access acquires.
     SyncAtomic,
     WaitQueue,
+    /// `struct completion`: a count that `complete` raises and a waiter takes one
+    /// from, in one step each (the kernel does both under the completion's
+    /// `wait.lock`).
+    Completion,
+}
+
+impl ObjKind {
+    /// Something a task waits on, which code can declare it will end
+    /// ([`crate::WaitQueue::hold`], [`crate::Completion::hold`]).
+    pub fn is_wait(self) -> bool {
+        matches!(self, ObjKind::WaitQueue | ObjKind::Completion)
+    }
 }
 
 pub(crate) struct Obj {
@@ -48,6 +60,8 @@ pub(crate) struct Obj {
     pub leaf: bool,
     /// An atomic written only under this leaf spinlock (see `section`).
     pub guard: Option<ObjId>,
+    /// A completion's `done`.
+    pub done: u32,
 }
 
 impl Obj {
@@ -65,6 +79,7 @@ impl Obj {
         self.last_writer = None;
         self.leaf = false;
         self.guard = None;
+        self.done = 0;
     }
 }
 
@@ -163,6 +178,7 @@ impl Shared {
                 last_writer: None,
                 leaf: false,
                 guard: None,
+                done: 0,
             },
         };
         st.objs.push(obj);

@@ -52,7 +52,7 @@ impl State {
         self.tasks[t]
             .held
             .iter()
-            .filter(|h| self.objs[h.obj as usize].kind == ObjKind::WaitQueue)
+            .filter(|h| self.objs[h.obj as usize].kind.is_wait())
             .map(|h| self.obj_name(h.obj))
             .collect()
     }
@@ -158,7 +158,7 @@ impl State {
         self.tasks[t]
             .held
             .iter()
-            .filter(|h| self.objs[h.obj as usize].kind != ObjKind::WaitQueue)
+            .filter(|h| !self.objs[h.obj as usize].kind.is_wait())
             .map(|h| self.obj_name(h.obj))
             .collect()
     }
@@ -182,6 +182,11 @@ impl State {
             Op::PrepareWait { obj, .. } => format!("prepare_to_wait({})", self.obj_name(obj)),
             Op::Sleep { obj, .. } => format!("schedule() on {}", self.obj_name(obj)),
             Op::Wake { obj } => format!("wake_up({})", self.obj_name(obj)),
+            Op::Complete { obj, all: false } => format!("complete({})", self.obj_name(obj)),
+            Op::Complete { obj, all: true } => format!("complete_all({})", self.obj_name(obj)),
+            Op::WaitCompletion { obj, .. } => {
+                format!("wait_for_completion({})", self.obj_name(obj))
+            }
             Op::Join { task } => format!("join({})", self.tasks[task].name),
             Op::Msleep => "msleep".into(),
             Op::Choose { n } => format!("choose({n})"),
