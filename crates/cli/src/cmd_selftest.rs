@@ -170,7 +170,7 @@ pub fn run(a: Args) -> u8 {
     if !a.json {
         if let Some(d) = &random {
             println!(
-                "\nrandom programs (seeds 0..{n_random}, two families): {} compared with brute force ({} fire timers; {} with leaf-spinlock sections, each also against its plain-spinlock version), {} too large to brute-force, {} unsound",
+                "\nrandom programs (seeds 0..{n_random}, two families): {} compared with brute force ({} fire timers; {} with leaf-spinlock sections and completions, each also against its plain-spinlock and count-and-wait-queue version), {} too large to brute-force, {} unsound",
                 d.tested,
                 d.with_timers,
                 d.with_sections,

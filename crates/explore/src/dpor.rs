@@ -334,12 +334,18 @@ impl Dfs {
         self.steps.get(step as usize).and_then(|s| s.node)
     }
 
-    /// Adds the accesses of the last explored step of the chosen task to the node's
-    /// `done` footprint (called when its step completes).
+    /// Adds the accesses of the chosen task's step to the node's `done` footprint
+    /// (called when its step completes, in every execution through the node). A step
+    /// that makes a `choose` is a different step for each value, each explored in an
+    /// execution of its own: the task's sleep entry must conflict with what any of
+    /// them did, so the footprint is the union over the executions, not the last.
     fn record_done_footprint(&mut self, node: usize, accesses: &[Access]) {
         if let Node::Sched { chosen_fp, .. } = &mut self.nodes[node] {
-            chosen_fp.clear();
-            chosen_fp.extend(accesses.iter().filter(|a| a.obj().is_some()));
+            for &a in accesses {
+                if a.obj().is_some() && !chosen_fp.contains(&a) {
+                    chosen_fp.push(a);
+                }
+            }
         }
     }
 

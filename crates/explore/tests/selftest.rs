@@ -213,20 +213,22 @@ fn random_programs_agree_with_brute_force() {
     );
 }
 
-/// Programs of the second family beyond the default seeds on which the search once
-/// missed a final state: a section whose write of a guarded atomic depended on data
-/// another task's section changed, unseen by a lockless reader (437), and two timed
+/// Programs beyond the default seeds on which the search once went wrong: a
+/// section whose write of a guarded atomic depended on data another task's section
+/// changed, unseen by a lockless reader (437: a final state lost); two timed
 /// completion waits whose timed-out end could not be moved before the other's take
-/// (361).
+/// (361: a final state lost); a step that makes a `choose` and arms a timer for one
+/// value only, whose sleep entry kept the footprint of the value explored last (210
+/// and 446: traces lost).
 #[test]
-fn random_programs_that_once_lost_a_final_state() {
-    for seed in [361, 437] {
+fn random_programs_the_search_once_got_wrong() {
+    for seed in [210, 361, 437, 446] {
         let d = explore::selftest::random::check_seeds(
             seed..seed + 1,
             20_000,
             ksync::RuntimeCheck::name,
         );
         assert!(d.unsound.is_empty(), "{:#?}", d.unsound);
-        assert!(d.with_sections >= 1, "seed {seed} was not compared: {d:?}");
+        assert!(d.tested >= 1, "seed {seed} was not compared: {d:?}");
     }
 }
