@@ -126,10 +126,11 @@ pub fn run_pairs_with(
                 let lines = o.progress == Progress::Lines;
                 let began = std::time::Instant::now();
                 let last_line = Mutex::new(began);
+                let declared = sc.search_config();
                 let cfg = Config {
                     strategy: o.strategy,
                     max_steps: o.max_steps,
-                    max_executions: o.max_executions.or(sc.max_executions),
+                    max_executions: o.max_executions.or(declared.max_executions),
                     max_time: o.max_time,
                     seed: o.seed,
                     jobs: inner_jobs,
@@ -147,7 +148,7 @@ pub fn run_pairs_with(
                             }
                         }
                     })),
-                    ..Config::default()
+                    ..declared
                 };
                 let report = explore(&p, &cfg);
                 bar.finish_and_clear();

@@ -44,8 +44,7 @@ fn table(a: &Args, sc: &model::Scenario, header: bool) {
             &program,
             &explore::Config {
                 stop_at_first: true,
-                max_executions: sc.max_executions,
-                ..explore::Config::default()
+                ..sc.search_config()
             },
         );
         let check_first = (

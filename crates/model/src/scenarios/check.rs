@@ -81,14 +81,19 @@ impl Scenario {
         .with_property_ids(runtime_check_property)
     }
 
-    /// Explores the scenario under `design` within its declared bound.
-    pub fn check(&self, design: Design) -> Checked {
-        let search = explore::Config {
+    /// The default search of this scenario: exhaustive DPOR within its declared
+    /// bound (the one place a scenario's bound becomes a search limit).
+    pub fn search_config(&self) -> explore::Config {
+        explore::Config {
             max_executions: self.max_executions,
             ..explore::Config::default()
-        };
+        }
+    }
+
+    /// Explores the scenario under `design` within its declared bound.
+    pub fn check(&self, design: Design) -> Checked {
         Checked {
-            report: explore::explore(&self.program(design), &search),
+            report: explore::explore(&self.program(design), &self.search_config()),
         }
     }
 
