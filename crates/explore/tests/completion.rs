@@ -2,7 +2,7 @@
 //! taking of the count, and a timed wait that looks before it sleeps.
 
 use explore::{explore, Config, Program, Report};
-use ksync::{spawn, AtomicU32, Completion, FindingKind, LockClass, WaitQueue, WaitResult};
+use ksync::{spawn, AtomicU32, Completion, FindingKind, LockClass};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -29,30 +29,26 @@ fn end(state: String) {
     );
 }
 
-/// A completer and a waiter, the waiter built either on a completion or, as the
-/// reference, on a count read by `wait_event` (three steps the search orders
-/// against the completer's two).
+/// A completer and a waiter on a one-step completion or, as the reference, on a
+/// stepwise one (the waiter's look, registration and sleep are steps the search
+/// orders against the completer's).
 fn handoff(reference: bool) -> Program {
     Program::new(format!("handoff-{reference}"), move || {
-        let done = Arc::new(Completion::new(LockClass::new("done")));
-        let flag = Arc::new(AtomicU32::ordered("flag", 0));
-        let wq = Arc::new(WaitQueue::new(LockClass::new("W")));
-        let (d, f, q) = (done.clone(), flag.clone(), wq.clone());
-        let h = spawn("completer", move || {
-            if reference {
-                f.store(1);
-                q.wake_up();
-            } else {
-                d.complete();
-            }
-        });
-        if reference {
-            wq.wait_event(|| flag.load() == 1);
-        } else {
-            done.wait_for_completion();
-        }
+        let done = Arc::new(completion(reference));
+        let d = done.clone();
+        let h = spawn("completer", move || d.complete());
+        done.wait_for_completion();
         h.join();
     })
+}
+
+fn completion(reference: bool) -> Completion {
+    let class = LockClass::new("done");
+    if reference {
+        Completion::stepwise(class)
+    } else {
+        Completion::new(class)
+    }
 }
 
 #[test]
@@ -113,21 +109,18 @@ fn a_wait_that_is_never_completed_is_a_deadlock_naming_the_completion() {
     );
 }
 
-/// Two waiters with timeouts of 10 and 30 ms on one count raised once, each taking it
-/// with `take(world, timeout)`; the end says who got it.
-fn two_timed_waiters<W: Send + Sync + 'static>(
-    name: &str,
-    world: fn() -> W,
-    take: fn(&W, u64) -> bool,
-) -> Program {
-    Program::new(name, move || {
-        let w = Arc::new(world());
+/// Two waiters with timeouts of 10 and 30 ms on a completion completed once
+/// (stepwise in the reference); the end says who got it.
+fn two_timed_waiters(reference: bool) -> Program {
+    Program::new(format!("two-waiters-{reference}"), move || {
+        let done = Arc::new(completion(reference));
+        done.complete();
         let got: Vec<Arc<AtomicU32>> = (0..2).map(|_| Arc::new(AtomicU32::new("got", 0))).collect();
         let hs: Vec<_> = (0..2)
             .map(|i| {
-                let (w, g) = (w.clone(), got[i].clone());
+                let (d, g) = (done.clone(), got[i].clone());
                 spawn(&format!("w{i}"), move || {
-                    g.store(take(&w, 10 + 20 * i as u64) as u32)
+                    g.store(d.wait_for_completion_timeout(Some(10 + 20 * i as u64)) as u32)
                 })
             })
             .collect();
@@ -146,38 +139,10 @@ fn either_ends() -> BTreeSet<String> {
 fn either_of_two_timed_waiters_can_take_the_one_complete() {
     // The search must reach both ends (the timed-out wait happens after the clock
     // step, so only the first look of each wait can be reordered against the other's).
-    let p = two_timed_waiters(
-        "two-waiters",
-        || {
-            let c = Completion::new(LockClass::new("done"));
-            c.complete();
-            c
-        },
-        |c, ms| c.wait_for_completion_timeout(Some(ms)),
-    );
-    assert_eq!(ends(&search(&p)), either_ends());
+    assert_eq!(ends(&search(&two_timed_waiters(false))), either_ends());
 }
 
 #[test]
-fn a_reference_wait_with_a_count_reaches_the_same_ends() {
-    // The same two waiters on a count read by `wait_event_timeout`.
-    let p = two_timed_waiters(
-        "two-waiters-reference",
-        || {
-            (
-                AtomicU32::ordered("done", 1),
-                WaitQueue::new(LockClass::new("W")),
-            )
-        },
-        |(count, wq), ms| loop {
-            if wq.wait_event_timeout(|| count.load() > 0, Some(ms)) != WaitResult::Cond {
-                return false;
-            }
-            let d = count.load();
-            if d > 0 && count.compare_exchange(d, d - 1).is_ok() {
-                return true;
-            }
-        },
-    );
-    assert_eq!(ends(&search(&p)), either_ends());
+fn a_stepwise_reference_reaches_the_same_ends() {
+    assert_eq!(ends(&search(&two_timed_waiters(true))), either_ends());
 }

@@ -5,7 +5,8 @@
 //! the completion's `wait.lock`. A waiter cannot run before the count is positive, so
 //! the search has no order of a waiter's look at the count against the completer's
 //! write to explore, where a count read by `wait_event` has three. On OS threads, a
-//! count and a wait queue.
+//! count and a wait queue; [`Completion::stepwise`] runs that count and queue under
+//! the checker, every operation a step (the reference the self-test compares with).
 
 use crate::class::LockClass;
 use crate::lock::{register, sched, NO_OBJ};
@@ -28,6 +29,20 @@ impl Completion {
             class,
             done: AtomicU32::unchecked(0),
             wq: WaitQueue::unchecked(class),
+        }
+    }
+
+    /// A completion built, under the checker too, from a count and a wait queue that
+    /// the checker steps one operation at a time: the look at the count, the
+    /// registration and the sleep separately. The unreduced reference of the
+    /// one-step completion, for the self-test.
+    pub fn stepwise(class: LockClass) -> Self {
+        Completion {
+            obj: NO_OBJ,
+            class,
+            // x->wait.lock orders complete() and the waiter in the kernel
+            done: AtomicU32::ordered(class.name, 0),
+            wq: WaitQueue::new(class),
         }
     }
 

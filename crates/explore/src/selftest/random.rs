@@ -191,58 +191,8 @@ struct World {
     section: SpinLock<u32>,
     /// `g`: written only under S.
     guarded: AtomicU32,
-    completions: Vec<Done>,
-}
-
-/// A completion of the sections family: the checker's, or the reference built
-/// from the primitives the checker steps one operation at a time.
-enum Done {
-    Checked(Completion),
-    Reference { done: AtomicU32, wq: WaitQueue },
-}
-
-impl Done {
-    fn new(name: &'static str, reference: bool) -> Self {
-        if reference {
-            Done::Reference {
-                done: AtomicU32::ordered(name, 0),
-                wq: WaitQueue::new(LockClass::new(name)),
-            }
-        } else {
-            Done::Checked(Completion::new(LockClass::new(name)))
-        }
-    }
-
-    fn complete(&self, all: bool) {
-        match self {
-            Done::Checked(c) if all => c.complete_all(),
-            Done::Checked(c) => c.complete(),
-            Done::Reference { done, wq } => {
-                if all {
-                    done.store(u32::MAX);
-                } else {
-                    done.fetch_add(1);
-                }
-                wq.wake_up();
-            }
-        }
-    }
-
-    fn wait(&self, timeout_ms: Option<u64>) -> bool {
-        match self {
-            Done::Checked(c) => c.wait_for_completion_timeout(timeout_ms),
-            Done::Reference { done, wq } => loop {
-                if wq.wait_event_timeout(|| done.load() > 0, timeout_ms) != WaitResult::Cond {
-                    return false;
-                }
-                let d = done.load();
-                let taken = if d == u32::MAX { d } else { d.wrapping_sub(1) };
-                if d > 0 && done.compare_exchange(d, taken).is_ok() {
-                    return true;
-                }
-            },
-        }
-    }
+    /// The one-step completions (stepwise ones in the unreduced reference).
+    completions: Vec<Completion>,
 }
 
 fn queues_work(stmts: &[Stmt]) -> bool {
@@ -333,9 +283,10 @@ fn exec(w: &Arc<World>, s: &Stmt, seen: &mut Seen, held: &mut Vec<usize>) {
         Stmt::ObserveGuarded => {
             let _ = write!(seen, "g={} ", w.guarded.load());
         }
-        Stmt::Complete(k, all) => w.completions[*k].complete(*all),
+        Stmt::Complete(k, true) => w.completions[*k].complete_all(),
+        Stmt::Complete(k, false) => w.completions[*k].complete(),
         Stmt::WaitCompletion(k, ms) => {
-            let got = w.completions[*k].wait(*ms);
+            let got = w.completions[*k].wait_for_completion_timeout(*ms);
             let _ = write!(seen, "C{k}:{} ", if got { "done" } else { "timeout" });
         }
         Stmt::Queue(delay, body) => {
@@ -371,7 +322,14 @@ fn run(spec: &Spec) {
         guarded,
         completions: ["rnd.C0", "rnd.C1"]
             .iter()
-            .map(|n| Done::new(n, spec.plain))
+            .map(|n| {
+                let class = LockClass::new(n);
+                if spec.plain {
+                    Completion::stepwise(class)
+                } else {
+                    Completion::new(class)
+                }
+            })
             .collect(),
         locks: LOCKS
             .iter()

@@ -163,7 +163,7 @@ impl State {
             Op::Lock { obj } | Op::TryLock { obj } => Some(self.lock_wait_site(t, obj)),
             Op::Sleep { obj, .. } | Op::WaitCompletion { obj, .. } => {
                 let class = class_name(self.objs[obj as usize].class);
-                let (waits, ended) = wait_words(task.pending);
+                let (waits, ended, _) = wait_words(task.pending);
                 let note = if lost {
                     " (its condition holds: the wake-up was lost)".to_string()
                 } else {
@@ -199,11 +199,7 @@ impl State {
                     format!("waits for {} held by {owner}", self.obj_name(obj))
                 }
                 op @ (Op::Sleep { obj, .. } | Op::WaitCompletion { obj, .. }) => {
-                    let (waits, ended) = wait_words(op);
-                    let never = match op {
-                        Op::Sleep { .. } => "no wake-up",
-                        _ => "never completed",
-                    };
+                    let (waits, ended, never) = wait_words(op);
                     let by = self.holders_clause(obj, &format!("; to be {ended} by "), "");
                     format!("{waits} {} (no timeout, {never}{by})", self.obj_name(obj))
                 }
@@ -237,10 +233,11 @@ impl State {
     }
 }
 
-/// How a summary says that a task waits on a queue or a completion, and what ends it.
-fn wait_words(op: Op) -> (&'static str, &'static str) {
+/// How a summary says that a task waits on a queue or a completion, what ends the
+/// wait, and that nothing did.
+fn wait_words(op: Op) -> (&'static str, &'static str, &'static str) {
     match op {
-        Op::WaitCompletion { .. } => ("waits for completion", "completed"),
-        _ => ("sleeps on", "ended"),
+        Op::WaitCompletion { .. } => ("waits for completion", "completed", "never completed"),
+        _ => ("sleeps on", "ended", "no wake-up"),
     }
 }

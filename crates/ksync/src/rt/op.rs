@@ -198,10 +198,7 @@ impl State {
                 if self.race_on && self.objs[obj as usize].kind == ObjKind::SyncAtomic {
                     self.race_acquire(t, obj);
                     if write {
-                        let vc = std::mem::take(&mut self.tasks[t].vc);
-                        vc_join(&mut self.objs[obj as usize].rel_vc, &vc);
-                        self.tasks[t].vc = vc;
-                        vc_tick(&mut self.tasks[t].vc, t);
+                        self.race_release(t, obj);
                     }
                 }
             }
@@ -314,12 +311,7 @@ impl State {
                 };
                 o.last_writer = Some((t, site));
                 self.accesses.push(Access::Write(obj));
-                if self.race_on {
-                    let vc = std::mem::take(&mut self.tasks[t].vc);
-                    vc_join(&mut self.objs[obj as usize].rel_vc, &vc);
-                    self.tasks[t].vc = vc;
-                    vc_tick(&mut self.tasks[t].vc, t);
-                }
+                self.race_release(t, obj);
             }
             Op::WaitCompletion { obj, .. } => {
                 // One step reads and takes the count: taking it conflicts with the

@@ -32,6 +32,17 @@ impl State {
         }
     }
 
+    /// A release of `obj` by `t` that later acquisitions of it join (a write of an
+    /// atomic that orders like a lock, a `complete`): the releases accumulate.
+    pub(super) fn race_release(&mut self, t: TaskId, obj: ObjId) {
+        if self.race_on {
+            let vc = std::mem::take(&mut self.tasks[t].vc);
+            vc_join(&mut self.objs[obj as usize].rel_vc, &vc);
+            self.tasks[t].vc = vc;
+            vc_tick(&mut self.tasks[t].vc, t);
+        }
+    }
+
     /// Checks an access to a plain racy field against the last conflicting ones: two
     /// accesses race if one writes and neither happens before the other through
     /// locks, wake-ups, spawn or join.

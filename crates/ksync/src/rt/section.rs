@@ -88,16 +88,13 @@ impl State {
     /// observe.
     pub(super) fn section_exit(&mut self, t: TaskId, obj: ObjId, wrote: bool) -> Option<String> {
         let from = self.tasks[t].section_from.min(self.accesses.len());
-        let visible: Vec<Access> = self.accesses[from..]
-            .iter()
-            .copied()
-            .filter(|&a| self.visible_in_section(t, obj, a))
-            .collect();
         // A section that read something others write outside the lock may decide on
         // it what it writes, so it counts as a write whatever it did: a step whose
         // footprint changed with a value read from a step it does not conflict with
         // would hide dependences from the search.
-        let reads_outside = visible.iter().any(|a| matches!(a, Access::Read(_)));
+        let reads_outside = self.accesses[from..]
+            .iter()
+            .any(|&a| matches!(a, Access::Read(_)) && self.visible_in_section(t, obj, a));
         self.accesses.push(if wrote || reads_outside {
             Access::Write(obj)
         } else {
@@ -108,7 +105,11 @@ impl State {
         if task.section_depth > 0 {
             return None;
         }
-        let visible: Vec<ObjId> = visible.iter().filter_map(|a| a.obj()).collect();
+        let visible: Vec<ObjId> = self.accesses[from..]
+            .iter()
+            .filter(|a| self.visible_in_section(t, obj, **a))
+            .filter_map(|a| a.obj())
+            .collect();
         if visible.len() <= 1 {
             return None;
         }
