@@ -1,5 +1,6 @@
 //! `usb-offload bench check`: executions and seconds per design × scenario and for the
-//! whole suite, one search at a time (single core) and with every core.
+//! whole suite with every core, then the largest searches each run alone, on one core
+//! and on every core (work stealing), side by side.
 
 use crate::suite::{self, SuiteOpts};
 use explore::Strategy;
@@ -56,6 +57,9 @@ pub fn run(json_out: bool, quick: bool) -> u8 {
         .map(|r| r.report.elapsed.as_secs_f64())
         .sum();
     let exhaustive = all_cores.iter().all(|r| r.report.exhausted);
+    let cores = suite::default_jobs();
+    let largest =
+        one_search_on_every_core(&all_cores, if quick { 2 } else { LARGEST }, cores, &opts);
     if json_out {
         let v = json!({
             "pairs": rows,
@@ -65,10 +69,11 @@ pub fn run(json_out: bool, quick: bool) -> u8 {
                 "steps": steps,
                 "wall_seconds": wall,
                 "cpu_seconds": cpu,
-                "jobs": suite::default_jobs(),
+                "jobs": cores,
                 "exhaustive": exhaustive,
                 "time_cap_seconds": cap.map(|c| c.as_secs_f64()),
-            }
+            },
+            "one_search_on_every_core": largest.iter().map(Side::json).collect::<Vec<_>>(),
         });
         println!("{v}");
     } else {
@@ -91,9 +96,94 @@ pub fn run(json_out: bool, quick: bool) -> u8 {
         println!(
             "\nsuite: {} pairs, {execs} executions, {steps} steps, {wall:.1} s wall on {} cores ({cpu:.1} s of searching){}",
             all_cores.len(),
-            suite::default_jobs(),
+            cores,
             if exhaustive { ", every search exhaustive" } else { ", some searches stopped at the time cap" }
         );
+        println!("\nthe largest searches alone, on 1 core and on {cores} (work stealing):");
+        println!(
+            "{:<20} {:<28} {:>12} {:>12} {:>8} {:>8} {:>10} {:>10}",
+            "design", "scenario", "executions", "on cores", "×", "seconds", "on cores", "×"
+        );
+        for l in &largest {
+            println!(
+                "{:<20} {:<28} {:>12} {:>12} {:>8.2} {:>8.1} {:>10.1} {:>10.2}",
+                l.design,
+                l.scenario,
+                l.serial.0,
+                l.parallel.0,
+                l.parallel.0 as f64 / l.serial.0.max(1) as f64,
+                l.serial.1,
+                l.parallel.1,
+                l.parallel.1 / l.serial.1.max(1e-9)
+            );
+        }
     }
     crate::EXIT_OK
+}
+
+/// How many of the largest searches are run alone on one core and on every core.
+const LARGEST: usize = 4;
+
+/// One search run alone on one core and on every core: (executions, seconds) each.
+struct Side {
+    design: &'static str,
+    scenario: &'static str,
+    serial: (u64, f64),
+    parallel: (u64, f64),
+    cores: usize,
+    exhaustive: bool,
+}
+
+impl Side {
+    fn json(&self) -> serde_json::Value {
+        json!({
+            "design": self.design,
+            "scenario": self.scenario,
+            "cores": self.cores,
+            "serial_executions": self.serial.0,
+            "serial_seconds": self.serial.1,
+            "parallel_executions": self.parallel.0,
+            "parallel_seconds": self.parallel.1,
+            "executions_ratio": self.parallel.0 as f64 / self.serial.0.max(1) as f64,
+            "seconds_ratio": self.parallel.1 / self.serial.1.max(1e-9),
+            "exhaustive": self.exhaustive,
+        })
+    }
+}
+
+/// The `n` searches with the most executions in `suite_run`, each run alone on one
+/// core, then on `cores` (nothing else runs meanwhile, so the times compare).
+fn one_search_on_every_core(
+    suite_run: &[suite::PairResult],
+    n: usize,
+    cores: usize,
+    opts: &dyn Fn(usize) -> SuiteOpts,
+) -> Vec<Side> {
+    // Exhaustive ones only: a search cut at a bound runs as many executions however
+    // many cores run it.
+    let mut by_size: Vec<&suite::PairResult> =
+        suite_run.iter().filter(|r| r.report.exhausted).collect();
+    by_size.sort_by_key(|r| std::cmp::Reverse(r.report.executions));
+    by_size
+        .into_iter()
+        .take(n)
+        .map(|r| {
+            let alone = |jobs| {
+                let o = opts(jobs);
+                let run = suite::run_pairs(vec![(r.design, r.scenario)], &o);
+                let rep = &run[0].report;
+                (rep.executions, rep.elapsed.as_secs_f64(), rep.exhausted)
+            };
+            let (se, ss, sx) = alone(1);
+            let (pe, ps, px) = alone(cores);
+            Side {
+                design: r.design.name(),
+                scenario: r.scenario.name,
+                serial: (se, ss),
+                parallel: (pe, ps),
+                cores,
+                exhaustive: sx && px,
+            }
+        })
+        .collect()
 }

@@ -177,6 +177,12 @@ pub fn run(a: Args) -> u8 {
                 d.too_large,
                 d.unsound.len()
             );
+            println!(
+                "  each also searched in parallel ({} workers sharing the tree by work stealing, simulated): {} executions against {} serial",
+                explore::selftest::PARALLEL_WORKERS,
+                d.parallel_executions,
+                d.serial_executions
+            );
             for u in &d.unsound {
                 println!("    !! {u}");
             }
@@ -189,7 +195,7 @@ pub fn run(a: Args) -> u8 {
         println!(
             "\ncolumns: dpor = DPOR executions (incl. sleep-set-abandoned), dfs = plain DFS executions, \
 traces = Mazurkiewicz traces counted by brute force (cf = closed form), sound = DPOR reached every \
-trace and finding brute force reached, optim = DPOR complete executions / traces"
+trace and finding brute force reached (serial and parallel search), optim = DPOR complete executions / traces"
         );
         println!(
             "selftest: {}",

@@ -106,10 +106,9 @@ pub fn run_pairs_with(
     let results: Mutex<(Vec<Option<PairResult>>, usize)> =
         Mutex::new(((0..n).map(|_| None).collect(), 0));
     let fails = AtomicUsize::new(0);
-    // One search per pair and core. Splitting one search's tree (Config::jobs)
-    // re-explores orderings that one DPOR search prunes, so it is used only for
-    // --shard, where many machines share one tree.
-    let inner_jobs = 1;
+    // One search per pair and core; fewer pairs than cores share them out, each
+    // search stealing work among its own workers.
+    let inner_jobs = (jobs / n.max(1)).max(1);
     std::thread::scope(|s| {
         for _ in 0..jobs.min(n.max(1)) {
             s.spawn(|| loop {

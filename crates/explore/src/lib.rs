@@ -6,6 +6,7 @@
 //! replay token.
 
 pub mod dpor;
+mod parallel;
 pub mod pct;
 pub mod report;
 pub mod selftest;
@@ -519,6 +520,21 @@ fn limits_hit(cfg: &Config, sh: &Shared, start: Instant) -> Option<Stop> {
     None
 }
 
+impl WorkerResult {
+    fn new() -> Self {
+        WorkerResult {
+            collector: Collector::default(),
+            executions: 0,
+            steps: 0,
+            pruned: 0,
+            bound_hits: 0,
+            exhausted: true,
+            stopped_by: None,
+            lockdep: Default::default(),
+        }
+    }
+}
+
 /// Runs one DFS/DPOR search over the subtree of each prefix in `prefixes` that this
 /// worker claims.
 fn dfs_worker(
@@ -528,33 +544,55 @@ fn dfs_worker(
     sh: &Shared,
     start: Instant,
 ) -> WorkerResult {
-    let mut exec = Execution::new(exec_config(program, cfg, false));
-    let mut res = WorkerResult {
-        collector: Collector::default(),
-        executions: 0,
-        steps: 0,
-        pruned: 0,
-        bound_hits: 0,
-        exhausted: true,
-        stopped_by: None,
-        lockdep: Default::default(),
-    };
+    let mut w = Searcher::new(program, cfg, sh, start);
     let reduce = cfg.strategy == Strategy::Dpor;
     loop {
         let i = sh.next_prefix.fetch_add(1, Ordering::Relaxed);
         let Some(prefix) = prefixes.get(i) else { break };
-        let mut dfs = dpor::Dfs::with_frontier(reduce, prefix);
+        if w.run(&mut dpor::Dfs::with_frontier(reduce, prefix), &mut |_| {}) {
+            break;
+        }
+    }
+    w.finish()
+}
+
+/// One worker of an exhaustive search: its execution engine and what it found.
+struct Searcher<'a> {
+    program: &'a Program,
+    cfg: &'a Config,
+    sh: &'a Shared,
+    start: Instant,
+    exec: Execution,
+    res: WorkerResult,
+}
+
+impl<'a> Searcher<'a> {
+    fn new(program: &'a Program, cfg: &'a Config, sh: &'a Shared, start: Instant) -> Self {
+        Searcher {
+            program,
+            cfg,
+            sh,
+            start,
+            exec: Execution::new(exec_config(program, cfg, false)),
+            res: WorkerResult::new(),
+        }
+    }
+
+    /// Runs `dfs` to its end, calling `between` after each execution. True if a
+    /// limit or the first finding stopped it (the result says which).
+    fn run(&mut self, dfs: &mut dpor::Dfs, between: &mut dyn FnMut(&mut dpor::Dfs)) -> bool {
+        let (program, cfg, sh, res) = (self.program, self.cfg, self.sh, &mut self.res);
         while dfs.start() {
-            if let Some(stop) = limits_hit(cfg, sh, start) {
+            if let Some(stop) = limits_hit(cfg, sh, self.start) {
                 res.exhausted = false;
                 res.stopped_by.get_or_insert(stop);
-                break;
+                return true;
             }
-            let edges_before = exec.lockdep.len();
-            let out = run_one(&mut exec, program, &mut dfs);
-            if exec.lockdep.len() > edges_before {
+            let edges_before = self.exec.lockdep.len();
+            let out = run_one(&mut self.exec, program, dfs);
+            if self.exec.lockdep.len() > edges_before {
                 res.collector
-                    .note_edges(&exec.lockdep, edges_before, &dfs.decisions());
+                    .note_edges(&self.exec.lockdep, edges_before, &dfs.decisions());
             }
             let n = sh.executions.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_multiple_of(1024) {
@@ -578,15 +616,20 @@ fn dfs_worker(
                     sh.stop.store(true, Ordering::Relaxed);
                 }
             }
+            between(dfs);
         }
         if sh.stop.load(Ordering::Relaxed) {
             res.exhausted = false;
             res.stopped_by.get_or_insert(Stop::FirstFinding);
-            break;
+            return true;
         }
+        false
     }
-    res.lockdep = std::mem::take(&mut exec.lockdep);
-    res
+
+    fn finish(mut self) -> WorkerResult {
+        self.res.lockdep = std::mem::take(&mut self.exec.lockdep);
+        self.res
+    }
 }
 
 /// Enumerates the split points of a parallel or sharded search: the decision
@@ -675,7 +718,9 @@ pub fn explore(program: &Program, cfg: &Config) -> Report {
         next_prefix: AtomicUsize::new(0),
     };
     let mut results: Vec<WorkerResult> = Vec::new();
-    let mut split = cfg.strategy.exhaustive() && (cfg.jobs > 1 || cfg.shard.is_some());
+    // One search on several cores: the workers share the tree by work stealing.
+    let stealing = cfg.strategy.exhaustive() && cfg.jobs > 1 && cfg.shard.is_none();
+    let mut split = cfg.strategy.exhaustive() && cfg.shard.is_some();
     // Executions, abandoned ones and steps of a probe that found the tree too large:
     // work done, counted, though the split search covers that part again.
     let mut probed = (0, 0, 0);
@@ -722,7 +767,9 @@ pub fn explore(program: &Program, cfg: &Config) -> Report {
             }
         }
     }
-    if cfg.strategy.exhaustive() && (split || results.is_empty() && cfg.shard.is_none()) {
+    if stealing {
+        results = parallel::search(program, cfg, cfg.jobs, &sh, start);
+    } else if cfg.strategy.exhaustive() && (split || results.is_empty() && cfg.shard.is_none()) {
         let prefixes = if split {
             // Many more prefixes than workers or shards: the subtrees differ in size
             // by orders of magnitude (one usually holds most of the space), and many

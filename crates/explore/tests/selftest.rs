@@ -1,7 +1,7 @@
 //! The checker checked: DPOR against an independent brute force on the classic programs.
 
 use explore::selftest::brute::{
-    brute_force, observe_dfs, run_serial, BruteResult, Limits, Observed,
+    brute_force, observe_dfs, observe_parallel, run_serial, BruteResult, Limits, Observed,
 };
 use explore::selftest::{classics, programs, Classic, Expected};
 use explore::{explore, Config, Verdict};
@@ -75,6 +75,28 @@ fn dpor_is_sound_against_brute_force() {
 
 /// The bug hides behind the deadlock: the trace that exposes it is reached only by
 /// reversing the race with a blocked acquisition (FG's next(s, p) for disabled p).
+/// The parallel search (work stealing, simulated deterministically) with 2 to 4
+/// workers reaches every trace and finding brute force reaches, and shares the tree
+/// without running many more executions than the serial search.
+#[test]
+fn work_stealing_is_sound_against_brute_force() {
+    for c in cheap() {
+        let (bf, obs) = compare(&c);
+        for workers in 2..=4 {
+            let par = observe_parallel(&c.program, workers, &Limits::default());
+            assert!(par.exhausted, "{} on {workers} workers", c.name());
+            assert_sound(&c, &bf, &par);
+            assert!(
+                par.executions <= obs.executions * 3 / 2 + 4,
+                "{} on {workers} workers: {} executions, serially {}",
+                c.name(),
+                par.executions,
+                obs.executions
+            );
+        }
+    }
+}
+
 #[test]
 fn the_bug_behind_the_abba_deadlock_is_found() {
     let bf = brute_force(&programs::abba_hidden(), &Limits::default());

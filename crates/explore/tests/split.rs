@@ -100,3 +100,31 @@ fn shards_partition_the_tree() {
         }
     }
 }
+
+/// One search on several OS threads sharing the tree by work stealing ends
+/// exhaustively with the serial search's findings, whatever the threads' timing.
+#[test]
+fn work_stealing_finds_what_the_serial_search_finds() {
+    use explore::selftest::shapes;
+    let mut programs = shapes::all();
+    programs.push(program());
+    for p in programs {
+        let serial = explore(&p, &Config::default());
+        let sigs = |r: &explore::Report| -> std::collections::BTreeSet<String> {
+            r.findings.iter().map(|f| f.signature.clone()).collect()
+        };
+        for jobs in [2, 3] {
+            for _ in 0..3 {
+                let par = explore(
+                    &p,
+                    &Config {
+                        jobs,
+                        ..Config::default()
+                    },
+                );
+                assert!(par.exhausted, "{} on {jobs} workers", p.name);
+                assert_eq!(sigs(&par), sigs(&serial), "{} on {jobs} workers", p.name);
+            }
+        }
+    }
+}

@@ -371,34 +371,89 @@ pub fn observe_dfs(program: &Program, reduce: bool, limits: &Limits) -> Observed
             res.exhausted = false;
             break;
         }
-        rec.reset();
-        let main = program.main.clone();
-        let out = exec.run(
-            Box::new(move || main()),
-            &mut Observe {
-                dfs: &mut dfs,
-                rec: &mut rec,
-            },
-        );
-        res.executions += 1;
-        res.total_steps += out.steps as u64;
-        for f in &out.findings {
-            res.finding_keys.insert(f.signature());
-        }
-        match out.end {
-            EndKind::Pruned => {
-                res.pruned += 1;
+        observe_one(program, &mut exec, &mut dfs, &mut rec, &mut res);
+    }
+    res.elapsed = start.elapsed();
+    res
+}
+
+/// The parallel DPOR search of [`crate::explore`] with `workers` workers, simulated
+/// on one thread so that it is the same every run: the workers take turns, one
+/// execution each, and whenever one waits with nothing queued, the worker whose turn
+/// ended hands it work ([`Dfs::donate`]), as often as the real search ever could.
+pub fn observe_parallel(program: &Program, workers: usize, limits: &Limits) -> Observed {
+    let start = Instant::now();
+    let mut exec = new_exec(program, limits);
+    let mut rec = Recorder::default();
+    let mut res = Observed {
+        exhausted: true,
+        ..Observed::default()
+    };
+    let claims = std::sync::Arc::new(crate::dpor::Claims::default());
+    let mut searches: Vec<Option<Dfs>> = (0..workers.max(1)).map(|_| None).collect();
+    searches[0] = Some(Dfs::shared(true, claims));
+    let mut queue: Vec<Dfs> = Vec::new();
+    'search: loop {
+        let mut ran = false;
+        for w in 0..searches.len() {
+            if searches[w].is_none() {
+                searches[w] = queue.pop();
+            }
+            let Some(dfs) = searches[w].as_mut() else {
+                continue;
+            };
+            if !dfs.start() {
+                searches[w] = None;
                 continue;
             }
-            EndKind::StepBound => res.step_bound_hits += 1,
-            _ => {}
+            if limits.hit(res.executions, start) {
+                res.exhausted = false;
+                break 'search;
+            }
+            observe_one(program, &mut exec, dfs, &mut rec, &mut res);
+            ran = true;
+            let waiting = searches.iter().filter(|s| s.is_none()).count();
+            if waiting > queue.len() {
+                if let Some(t) = searches[w].as_mut().and_then(Dfs::donate) {
+                    queue.push(t);
+                }
+            }
         }
-        if !res.forms.insert(rec.form()) {
-            res.redundant += 1;
+        if !ran && queue.is_empty() && searches.iter().all(Option::is_none) {
+            break;
         }
     }
     res.elapsed = start.elapsed();
     res
+}
+
+/// Runs one execution of `dfs`'s search and records it in `res`.
+fn observe_one(
+    program: &Program,
+    exec: &mut Execution,
+    dfs: &mut Dfs,
+    rec: &mut Recorder,
+    res: &mut Observed,
+) {
+    rec.reset();
+    let main = program.main.clone();
+    let out = exec.run(Box::new(move || main()), &mut Observe { dfs, rec });
+    res.executions += 1;
+    res.total_steps += out.steps as u64;
+    for f in &out.findings {
+        res.finding_keys.insert(f.signature());
+    }
+    match out.end {
+        EndKind::Pruned => {
+            res.pruned += 1;
+            return;
+        }
+        EndKind::StepBound => res.step_bound_hits += 1,
+        _ => {}
+    }
+    if !res.forms.insert(rec.form()) {
+        res.redundant += 1;
+    }
 }
 
 /// Runs tasks serially: the task that ran last keeps running while it can, otherwise

@@ -9,7 +9,7 @@ pub mod random;
 pub mod shapes;
 
 use crate::{explore, Config, Program, Strategy};
-use brute::{brute_force, observe_dfs, run_serial, Limits};
+use brute::{brute_force, observe_dfs, observe_parallel, run_serial, Limits};
 use ksync::{FindingKind, PropertyIds, RuntimeCheck};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -237,6 +237,9 @@ impl Default for Options {
     }
 }
 
+/// Workers of the simulated parallel search each program is also checked with.
+pub const PARALLEL_WORKERS: usize = 3;
+
 /// The result of one classic program.
 #[derive(Clone, Debug, Serialize)]
 pub struct Outcome {
@@ -355,10 +358,22 @@ pub fn run_classic(c: &Classic, opts: &Options) -> Outcome {
     }
     let missing_traces = bf.forms.iter().filter(|f| !obs.forms.contains(*f)).count() as u64;
     let missing_findings: Vec<String> = bf.finding_keys.difference(&dpor_keys).cloned().collect();
+    // The parallel search, its work stealing simulated deterministically.
+    let par = observe_parallel(p, PARALLEL_WORKERS, &Limits::default());
+    let par_missing_traces = bf.forms.iter().filter(|f| !par.forms.contains(*f)).count();
+    let par_missing_findings: Vec<&String> =
+        bf.finding_keys.difference(&par.finding_keys).collect();
+    let parallel_sound = par_missing_traces == 0 && par_missing_findings.is_empty();
+    if !parallel_sound {
+        problems.push(format!(
+            "parallel DPOR ({PARALLEL_WORKERS} workers) missed {par_missing_traces} trace(s) and finding(s) {par_missing_findings:?} brute force reached"
+        ));
+    }
     let mut sound = missing_traces == 0
         && missing_findings.is_empty()
         && bf.diverged.is_none()
-        && reduction_sound;
+        && reduction_sound
+        && parallel_sound;
     if missing_traces > 0 {
         problems.push(format!(
             "DPOR missed {missing_traces} trace(s) brute force reached"

@@ -410,6 +410,10 @@ pub struct Differential {
     pub with_sections: u64,
     /// One line per program on which DPOR missed a trace or a finding.
     pub unsound: Vec<String>,
+    /// Executions of the serial search and of the simulated parallel one over the
+    /// compared programs (what sharing the tree costs).
+    pub serial_executions: u64,
+    pub parallel_executions: u64,
 }
 
 /// Generates the programs of `seeds`, brute-forces each (skipping those with more
@@ -421,7 +425,7 @@ pub fn check_seeds(
     max_schedules: u64,
     property_ids: PropertyIds,
 ) -> Differential {
-    use super::brute::{brute_force, observe_dfs, Limits};
+    use super::brute::{brute_force, observe_dfs, observe_parallel, Limits};
     let mut d = Differential::default();
     let limits = Limits {
         max_executions: Some(max_schedules),
@@ -487,6 +491,19 @@ pub fn check_seeds(
                 missing.first()
             ));
         }
+        // The parallel search must reach the same, however its work is shared.
+        let par = observe_parallel(&p, super::PARALLEL_WORKERS, &Limits::default());
+        let missing: Vec<_> = bf.finding_keys.difference(&par.finding_keys).collect();
+        let traces = bf.forms.iter().filter(|f| !par.forms.contains(*f)).count();
+        if !par.exhausted || !missing.is_empty() || traces > 0 {
+            d.unsound.push(format!(
+                "seed {seed}: parallel DPOR missed {traces} trace(s) and {} finding(s) ({:?}): {spec:?}",
+                missing.len(),
+                missing.first()
+            ));
+        }
+        d.parallel_executions += par.executions;
+        d.serial_executions += obs.executions;
     }
     d
 }

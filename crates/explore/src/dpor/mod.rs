@@ -8,6 +8,9 @@
 
 use ksync::rt::{Access, SchedView, Scheduler, Step, TaskId, CLOCK_TASK};
 
+mod steal;
+pub use steal::Claims;
+
 type Bits = u64;
 
 /// The most tasks a reduced search supports.
@@ -47,7 +50,7 @@ struct SleepEntry {
     task: TaskId,
     /// Footprint of the task's next step: its pending access and, if it was explored
     /// from this node, the accesses that step made.
-    footprint: std::rc::Rc<[Access]>,
+    footprint: std::sync::Arc<[Access]>,
     /// That step ended the execution while others could still run (see
     /// [`Dfs::cut_races`]): it is dependent with every step of another task.
     cuts: bool,
@@ -77,12 +80,27 @@ enum Node {
         /// For a task added to `backtrack` by a reversed race: the tasks of the
         /// reversal's steps in order, starting with it (see [`Dfs::guide`]).
         wakeup: Vec<(TaskId, Vec<TaskId>)>,
+        /// Alternatives this search holds the claim for (a node shared with other
+        /// workers of a parallel search, see [`Claims`]).
+        claimed: Bits,
+        /// Alternatives another worker claimed: never explored here.
+        lost: Bits,
     },
     Choice {
         n: usize,
         value: usize,
         frozen: bool,
     },
+}
+
+impl Node {
+    /// The decision taken here: the task scheduled or the value chosen.
+    fn decision(&self) -> u32 {
+        match self {
+            Node::Sched { chosen, .. } => *chosen as u32,
+            Node::Choice { value, .. } => *value as u32,
+        }
+    }
 }
 
 struct StepRec {
@@ -153,6 +171,13 @@ pub struct Dfs {
     pub executions: u64,
     /// Executions ended because every enabled task was asleep.
     pub sleep_blocked: u64,
+    /// The claims of a parallel search (work stealing), if this is one of its workers.
+    claims: Option<std::sync::Arc<Claims>>,
+    /// Nodes `0..shared_upto` may also be on other workers' stacks: an alternative
+    /// is explored there only by the worker that claims it.
+    shared_upto: usize,
+    /// A donated subtree: the first `start` backtracks at its top node.
+    resume_backtrack: bool,
 }
 
 impl Dfs {
@@ -177,6 +202,9 @@ impl Dfs {
             cands: Vec::new(),
             executions: 0,
             sleep_blocked: 0,
+            claims: None,
+            shared_upto: 0,
+            resume_backtrack: false,
         }
     }
 
@@ -239,13 +267,7 @@ impl Dfs {
 
     /// The decision list of the current execution (for replay tokens).
     pub fn decisions(&self) -> Vec<u32> {
-        self.nodes
-            .iter()
-            .map(|n| match n {
-                Node::Sched { chosen, .. } => *chosen as u32,
-                Node::Choice { value, .. } => *value as u32,
-            })
-            .collect()
+        self.nodes.iter().map(Node::decision).collect()
     }
 
     fn begin_execution(&mut self) {
@@ -262,7 +284,8 @@ impl Dfs {
 
     /// Call before each execution; false when the search is exhausted.
     pub fn start(&mut self) -> bool {
-        if self.executions > 0 && !self.backtrack() {
+        if (self.executions > 0 || std::mem::take(&mut self.resume_backtrack)) && !self.backtrack()
+        {
             return false;
         }
         self.executions += 1;
@@ -272,12 +295,29 @@ impl Dfs {
 
     /// Moves to the deepest node with an unexplored alternative.
     fn backtrack(&mut self) -> bool {
+        let found = self.backtrack_to_alternative();
+        self.shared_upto = self.shared_upto.min(self.nodes.len());
+        found
+    }
+
+    fn backtrack_to_alternative(&mut self) -> bool {
         while self.nodes.len() > self.frozen_depth {
+            let at = self.nodes.len() - 1;
+            // On a node other workers may have too, an alternative needs a claim.
+            let claim = match &self.claims {
+                Some(c) if at < self.shared_upto => Some((c.clone(), self.path_to(at))),
+                _ => None,
+            };
             let node = self.nodes.last_mut().expect("node");
             match node {
                 Node::Choice { n, value, .. } => {
-                    if *value + 1 < *n {
+                    while *value + 1 < *n {
                         *value += 1;
+                        if let Some((c, path)) = &claim {
+                            if !c.claim(path, steal::choice_alt(*value)) {
+                                continue;
+                            }
+                        }
                         self.replay_len = self.nodes.len();
                         return true;
                     }
@@ -292,6 +332,8 @@ impl Dfs {
                     chosen_fp,
                     chosen_cuts,
                     wakeup,
+                    claimed,
+                    lost,
                     ..
                 } => {
                     let done_bits: Bits = done
@@ -299,9 +341,24 @@ impl Dfs {
                         .map(|e| bit(e.task))
                         .fold(bit(*chosen), |a, b| a | b);
                     let sleep_bits: Bits = sleep.iter().map(|e| bit(e.task)).fold(0, |a, b| a | b);
-                    let todo = *backtrack & !done_bits & !sleep_bits & *enabled;
-                    if todo != 0 {
-                        let next = todo.trailing_zeros() as TaskId;
+                    let mut todo = *backtrack & !done_bits & !sleep_bits & *enabled & !*lost;
+                    let mut next = None;
+                    while todo != 0 {
+                        let t = todo.trailing_zeros() as TaskId;
+                        todo &= !bit(t);
+                        if let Some((c, path)) = &claim {
+                            if *claimed & bit(t) == 0 {
+                                if !c.claim(path, t as u32) {
+                                    *lost |= bit(t);
+                                    continue;
+                                }
+                                *claimed |= bit(t);
+                            }
+                        }
+                        next = Some(t);
+                        break;
+                    }
+                    if let Some(next) = next {
                         let mut fp = std::mem::take(chosen_fp);
                         if let Some(a) = pending.get(*chosen).copied().flatten() {
                             fp.push(a);
@@ -328,6 +385,11 @@ impl Dfs {
             }
         }
         false
+    }
+
+    /// The decisions that lead to node `at` (its identity across workers).
+    fn path_to(&self, at: usize) -> Vec<u32> {
+        self.nodes[..at].iter().map(Node::decision).collect()
     }
 
     fn node_for_step(&self, step: u32) -> Option<usize> {
@@ -720,6 +782,8 @@ impl Scheduler for Dfs {
                         chosen_cuts: false,
                         frozen: true,
                         wakeup: Vec::new(),
+                        claimed: 0,
+                        lost: 0,
                     };
                     t
                 }
@@ -781,6 +845,8 @@ impl Scheduler for Dfs {
             chosen_cuts: false,
             frozen: false,
             wakeup: Vec::new(),
+            claimed: 0,
+            lost: 0,
         });
         self.replay_len = self.nodes.len();
         self.set_node_of_next_step(i);
