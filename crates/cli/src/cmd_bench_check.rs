@@ -29,6 +29,7 @@ pub fn run(json_out: bool, quick: bool) -> u8 {
         seed: 1,
         shard: None,
         progress: crate::term::progress(),
+        no_declared_bound: false,
     };
     let t = Instant::now();
     let all_cores = suite::run_pairs(pairs, &opts(suite::default_jobs()));

@@ -32,13 +32,16 @@ pub struct Args {
     /// Stop each search after this many executions, at least 1 (verdict becomes "incomplete").
     #[arg(long, allow_negative_numbers = true, value_parser = crate::args::max_executions)]
     pub max_executions: Option<u64>,
+    /// Search every pair to its end, also those whose scenario declares an execution bound (resume-after-unplug, for one, runs for hours: combine with --max-time).
+    #[arg(long, conflicts_with = "max_executions")]
+    pub no_declared_bound: bool,
     /// Steps per execution before it counts as incomplete (at least 1).
     #[arg(long, default_value_t = 20_000, allow_negative_numbers = true, value_parser = crate::args::max_steps)]
     pub max_steps: u32,
     /// Wall-time limit per search, in seconds (more than 0, at most a year).
     #[arg(long, value_name = "SECONDS", allow_hyphen_values = true, value_parser = crate::args::max_time)]
     pub max_time: Option<Duration>,
-    /// Parallel searches (default: number of cores).
+    /// Cores to use (default: all): one search per core; once fewer searches are left than cores, the idle ones join those still running (work stealing), so `-j 2` on one scenario runs its search on 2 cores. A search with an execution bound (--max-executions, or a scenario's declared one) stays on one core, so that it explores the same executions on every run.
     #[arg(long, short = 'j', allow_negative_numbers = true, value_parser = crate::args::jobs)]
     pub jobs: Option<usize>,
     /// Explore only shard K of N of each search tree (K/N, 0-based): N shards partition it; `usb-offload merge` combines their --json output into the unsharded result (docs/distributed.md).
@@ -95,6 +98,7 @@ pub fn run(a: Args) -> u8 {
         seed: a.seed,
         shard: a.shard,
         progress: crate::term::progress(),
+        no_declared_bound: a.no_declared_bound,
     };
     let started = std::time::Instant::now();
     let json = a.json;

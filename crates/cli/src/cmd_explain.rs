@@ -55,6 +55,7 @@ pub fn run(a: Args) -> u8 {
         seed: 1,
         shard: None,
         progress: crate::term::progress(),
+        no_declared_bound: false,
     };
     let r = suite::run_pairs(vec![(design, scenario)], &opts)
         .pop()

@@ -17,7 +17,7 @@ pub struct Args {
     /// Executions per scenario, at least 1 (default: exhaustive).
     #[arg(long, allow_negative_numbers = true, value_parser = crate::args::max_executions)]
     pub max_executions: Option<u64>,
-    /// Parallel searches (default: number of cores).
+    /// Cores to use (default: all): one search per core; once fewer searches are left than cores, the idle ones join those still running (work stealing), so `-j 2` on one scenario runs its search on 2 cores. A search with an execution bound (--max-executions, or a scenario's declared one) stays on one core, so that it explores the same executions on every run.
     #[arg(long, short = 'j', allow_negative_numbers = true, value_parser = crate::args::jobs)]
     pub jobs: Option<usize>,
 }
@@ -39,6 +39,7 @@ pub fn run(a: Args) -> u8 {
         seed: 1,
         shard: None,
         progress: crate::term::progress(),
+        no_declared_bound: false,
     };
     let results = suite::run_pairs(pairs, &opts);
     // design → (from, to) → (first task, stack, scenarios)

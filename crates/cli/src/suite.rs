@@ -69,10 +69,16 @@ pub struct SuiteOpts {
     pub seed: u64,
     pub shard: Option<(usize, usize)>,
     pub progress: Progress,
+    /// Search to the end also where a scenario declares an execution bound.
+    pub no_declared_bound: bool,
 }
 
 /// How often a search still running prints a progress line off a terminal.
 const HEARTBEAT: Duration = Duration::from_secs(30);
+
+/// How long a thread with no pair left waits for a search to join before it looks
+/// again whether every pair has ended.
+const HELP_PATIENCE: Duration = Duration::from_millis(50);
 
 /// Runs every pair, `jobs` at a time, with progress; results in input order.
 pub fn run_pairs(pairs: Vec<(Design, Scenario)>, o: &SuiteOpts) -> Vec<PairResult> {
@@ -107,13 +113,20 @@ pub fn run_pairs_with(
         Mutex::new(((0..n).map(|_| None).collect(), 0));
     let fails = AtomicUsize::new(0);
     // One search per pair and core; fewer pairs than cores share them out, each
-    // search stealing work among its own workers.
+    // search stealing work among its own workers. A thread that finds no pair left
+    // joins a running search through the help desk, so the last searches of a
+    // suite get every core.
     let inner_jobs = (jobs / n.max(1)).max(1);
+    let desk = Arc::new(explore::HelpDesk::default());
+    let ended = AtomicUsize::new(0);
     std::thread::scope(|s| {
         for _ in 0..jobs.min(n.max(1)) {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some((design, sc)) = pairs.get(i).cloned() else {
+                    while ended.load(Ordering::Relaxed) < n {
+                        desk.help(HELP_PATIENCE);
+                    }
                     break;
                 };
                 let p = program(design, &sc);
@@ -129,10 +142,15 @@ pub fn run_pairs_with(
                 let cfg = Config {
                     strategy: o.strategy,
                     max_steps: o.max_steps,
-                    max_executions: o.max_executions.or(declared.max_executions),
+                    max_executions: o.max_executions.or(if o.no_declared_bound {
+                        None
+                    } else {
+                        declared.max_executions
+                    }),
                     max_time: o.max_time,
                     seed: o.seed,
                     jobs: inner_jobs,
+                    helpers: (jobs > 1).then(|| desk.clone()),
                     shard: o.shard,
                     progress: Some(Arc::new(move |e| {
                         b2.set_message(format!("{name}  {e} executions"));
@@ -157,7 +175,9 @@ pub fn run_pairs_with(
                     scenario: sc,
                     program: p,
                     report,
-                    declared_bound: o.max_executions.is_none() && sc.max_executions.is_some(),
+                    declared_bound: o.max_executions.is_none()
+                        && !o.no_declared_bound
+                        && sc.max_executions.is_some(),
                 };
                 let mut guard = results.lock().expect("results");
                 guard.1 += 1;
@@ -171,6 +191,7 @@ pub fn run_pairs_with(
                 }
                 on_done(&r);
                 guard.0[i] = Some(r);
+                ended.fetch_add(1, Ordering::Relaxed);
             });
         }
     });

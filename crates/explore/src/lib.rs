@@ -7,6 +7,7 @@
 
 pub mod dpor;
 mod parallel;
+pub use parallel::HelpDesk;
 pub mod pct;
 pub mod report;
 pub mod selftest;
@@ -92,16 +93,18 @@ pub struct Config {
     pub max_time: Option<Duration>,
     pub seed: u64,
     pub pct_depth: usize,
-    /// Worker threads for one search. The tree is split at its top (prefixes with
-    /// full branching and sleep sets); each subtree is searched with DPOR, so
-    /// orderings one DPOR search would prune can be explored in several subtrees:
-    /// worth it only when the reduction at the top is small.
+    /// Worker threads for one exhaustive search: they share its tree by work
+    /// stealing (a worker hands unexplored alternatives near its root to an idle one).
+    /// A search with `max_executions` runs on one, so that its first executions are
+    /// the same on every run.
     pub jobs: usize,
+    /// Threads that finished their own work can join this search as extra workers
+    /// through this desk (a suite's searches share the cores as they end).
+    pub helpers: Option<Arc<HelpDesk>>,
     /// Explore only shard `k` of `n` (0-based) of the split search tree.
     pub shard: Option<(usize, usize)>,
-    /// A split search (`jobs` > 1 or `shard`) first searches the tree whole for this
-    /// many executions; a tree that ends within them is not split (under `shard`, one
-    /// shard searches it).
+    /// A sharded search first searches the tree whole for this many executions; a
+    /// tree that ends within them is not split (one shard searches it).
     pub small_tree: u64,
     /// Stop at the first finding.
     pub stop_at_first: bool,
@@ -119,6 +122,7 @@ impl Default for Config {
             seed: 1,
             pct_depth: 3,
             jobs: 1,
+            helpers: None,
             shard: None,
             small_tree: SMALL_TREE,
             stop_at_first: false,
@@ -719,7 +723,13 @@ pub fn explore(program: &Program, cfg: &Config) -> Report {
     };
     let mut results: Vec<WorkerResult> = Vec::new();
     // One search on several cores: the workers share the tree by work stealing.
-    let stealing = cfg.strategy.exhaustive() && cfg.jobs > 1 && cfg.shard.is_none();
+    // Not under an execution bound: which executions come first would depend on the
+    // threads' timing, and a bounded search must report the same on every run (the
+    // first executions of the serial order).
+    let stealing = cfg.strategy.exhaustive()
+        && (cfg.jobs > 1 || cfg.helpers.is_some())
+        && cfg.shard.is_none()
+        && cfg.max_executions.is_none();
     let mut split = cfg.strategy.exhaustive() && cfg.shard.is_some();
     // Executions, abandoned ones and steps of a probe that found the tree too large:
     // work done, counted, though the split search covers that part again.
@@ -768,7 +778,7 @@ pub fn explore(program: &Program, cfg: &Config) -> Report {
         }
     }
     if stealing {
-        results = parallel::search(program, cfg, cfg.jobs, &sh, start);
+        results = parallel::search(program, cfg, start);
     } else if cfg.strategy.exhaustive() && (split || results.is_empty() && cfg.shard.is_none()) {
         let prefixes = if split {
             // Many more prefixes than workers or shards: the subtrees differ in size

@@ -4,24 +4,30 @@
 //! looks whether one waits with nothing queued, and if so hands over the unexplored
 //! alternatives of its shallowest node that has some. A search ends when every
 //! worker waits and nothing is queued.
+//!
+//! A search can take on workers while it runs: a thread with nothing left to do
+//! (a suite's worker once every pair has started) joins one through the
+//! [`HelpDesk`], so the last, largest searches of a suite get every core.
 
 use crate::{dpor, Config, Program, Searcher, Shared, Strategy, WorkerResult};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-/// Donated subtrees waiting for a worker.
+/// Donated subtrees waiting for a worker, and the workers of one search.
 struct Pool {
     state: Mutex<PoolState>,
     wake: Condvar,
     /// A worker waits and nothing is queued for it (read between executions).
     hungry: AtomicBool,
-    workers: usize,
 }
 
 struct PoolState {
     queue: Vec<dpor::Dfs>,
+    workers: usize,
     waiting: usize,
+    /// Joined helpers whose result is not handed in yet.
+    helping: usize,
     closed: bool,
 }
 
@@ -30,12 +36,13 @@ impl Pool {
         Pool {
             state: Mutex::new(PoolState {
                 queue: Vec::new(),
+                workers,
                 waiting: 0,
+                helping: 0,
                 closed: false,
             }),
             wake: Condvar::new(),
             hungry: AtomicBool::new(false),
-            workers,
         }
     }
 
@@ -48,7 +55,7 @@ impl Pool {
         let mut st = self.state.lock().expect("pool");
         st.queue.push(d);
         self.update_hungry(&st);
-        self.wake.notify_one();
+        self.wake.notify_all();
     }
 
     /// The next subtree to search; None once the search is over (every worker
@@ -65,7 +72,7 @@ impl Pool {
                 self.update_hungry(&st);
                 return Some(d);
             }
-            if st.waiting == self.workers {
+            if st.waiting == st.workers {
                 st.closed = true;
                 self.wake.notify_all();
                 return None;
@@ -75,6 +82,17 @@ impl Pool {
         }
     }
 
+    /// One more worker, unless the search is over.
+    fn join(&self) -> bool {
+        let mut st = self.state.lock().expect("pool");
+        if st.closed {
+            return false;
+        }
+        st.workers += 1;
+        st.helping += 1;
+        true
+    }
+
     /// A limit or a first finding ended the search: nobody takes more work.
     fn close(&self) {
         self.state.lock().expect("pool").closed = true;
@@ -82,31 +100,121 @@ impl Pool {
     }
 }
 
-/// Searches `program` exhaustively with `jobs` workers that share one DPOR tree.
-pub(crate) fn search(
-    program: &Program,
-    cfg: &Config,
-    jobs: usize,
-    sh: &Shared,
+/// A running search that other threads can join.
+struct Search {
+    program: Program,
+    cfg: Config,
+    sh: Shared,
     start: Instant,
-) -> Vec<WorkerResult> {
+    pool: Pool,
+    /// The results of the workers that joined.
+    helped: Mutex<Vec<WorkerResult>>,
+}
+
+impl Search {
+    fn work(&self, first: Option<dpor::Dfs>) -> WorkerResult {
+        worker(
+            &self.program,
+            &self.cfg,
+            &self.pool,
+            first,
+            &self.sh,
+            self.start,
+        )
+    }
+}
+
+/// Where running searches wait for help: threads with nothing left to do join them.
+#[derive(Default)]
+pub struct HelpDesk {
+    open: Mutex<Vec<Arc<Search>>>,
+    opened: Condvar,
+}
+
+impl HelpDesk {
+    /// Joins a running search as one more worker until it ends, and returns true;
+    /// false if no search waited for help within `patience`.
+    pub fn help(&self, patience: Duration) -> bool {
+        let search = {
+            let mut open = self.open.lock().expect("help desk");
+            if open.is_empty() {
+                open = self
+                    .opened
+                    .wait_timeout(open, patience)
+                    .expect("help desk")
+                    .0;
+            }
+            // The longest-running search is likely the largest left.
+            open.first().cloned()
+        };
+        let Some(search) = search else { return false };
+        if search.pool.join() {
+            let r = search.work(None);
+            search.helped.lock().expect("helped").push(r);
+            let mut st = search.pool.state.lock().expect("pool");
+            st.helping -= 1;
+            search.pool.wake.notify_all();
+        } else {
+            // Over already: it is leaving the desk.
+            std::thread::yield_now();
+        }
+        true
+    }
+
+    fn open(&self, s: &Arc<Search>) {
+        self.open.lock().expect("help desk").push(s.clone());
+        self.opened.notify_all();
+    }
+
+    fn close(&self, s: &Arc<Search>) {
+        self.open
+            .lock()
+            .expect("help desk")
+            .retain(|o| !Arc::ptr_eq(o, s));
+    }
+}
+
+/// Searches `program` exhaustively with `cfg.jobs` workers that share one DPOR tree,
+/// and any that join through `cfg.helpers`.
+pub(crate) fn search(program: &Program, cfg: &Config, start: Instant) -> Vec<WorkerResult> {
+    let jobs = cfg.jobs.max(1);
+    let s = Arc::new(Search {
+        program: program.clone(),
+        cfg: Config {
+            helpers: None,
+            ..cfg.clone()
+        },
+        sh: Shared {
+            stop: AtomicBool::new(false),
+            executions: AtomicU64::new(0),
+            next_prefix: AtomicUsize::new(0),
+        },
+        start,
+        pool: Pool::new(jobs),
+        helped: Mutex::new(Vec::new()),
+    });
+    if let Some(desk) = &cfg.helpers {
+        desk.open(&s);
+    }
     let reduce = cfg.strategy == Strategy::Dpor;
-    let claims = Arc::new(dpor::Claims::default());
-    let pool = Pool::new(jobs);
-    let root = Mutex::new(Some(dpor::Dfs::shared(reduce, claims)));
-    std::thread::scope(|s| {
-        let hs: Vec<_> = (0..jobs)
-            .map(|_| {
-                s.spawn(|| {
-                    let first = root.lock().expect("root").take();
-                    worker(program, cfg, &pool, first, sh, start)
-                })
-            })
-            .collect();
-        hs.into_iter()
-            .map(|h| h.join().expect("search worker"))
-            .collect()
-    })
+    let root = dpor::Dfs::shared(reduce, Arc::new(dpor::Claims::default()));
+    let mut results: Vec<WorkerResult> = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..jobs).map(|_| scope.spawn(|| s.work(None))).collect();
+        let mut rs = vec![s.work(Some(root))];
+        rs.extend(others.into_iter().map(|h| h.join().expect("search worker")));
+        rs
+    });
+    if let Some(desk) = &cfg.helpers {
+        desk.close(&s);
+    }
+    // The search is over once every worker waits; the helpers still hand in theirs.
+    let mut st = s.pool.state.lock().expect("pool");
+    while st.helping > 0 {
+        st = s.pool.wake.wait(st).expect("pool");
+    }
+    drop(st);
+    results.append(&mut s.helped.lock().expect("helped"));
+    results
 }
 
 fn worker(
