@@ -183,6 +183,11 @@ pub fn run(a: Args) -> u8 {
                 d.parallel_executions,
                 d.serial_executions
             );
+            println!(
+                "  and split in 2 and in 3 shards (--shard): {} executions in all, against twice {} serial",
+                d.shard_executions,
+                d.serial_executions
+            );
             for u in &d.unsound {
                 println!("    !! {u}");
             }

@@ -11,13 +11,14 @@ pub use parallel::HelpDesk;
 pub mod pct;
 pub mod report;
 pub mod selftest;
+mod shards;
 pub mod token;
 
 use ksync::rt::{EndKind, ExecConfig, ExecOutcome, Execution, Scheduler};
 use ksync::{Finding, PropertyIds, RuntimeCheck};
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -103,9 +104,6 @@ pub struct Config {
     pub helpers: Option<Arc<HelpDesk>>,
     /// Explore only shard `k` of `n` (0-based) of the split search tree.
     pub shard: Option<(usize, usize)>,
-    /// A sharded search first searches the tree whole for this many executions; a
-    /// tree that ends within them is not split (one shard searches it).
-    pub small_tree: u64,
     /// Stop at the first finding.
     pub stop_at_first: bool,
     /// Called now and then with the number of executions so far.
@@ -124,7 +122,6 @@ impl Default for Config {
             jobs: 1,
             helpers: None,
             shard: None,
-            small_tree: SMALL_TREE,
             stop_at_first: false,
             progress: None,
         }
@@ -493,7 +490,15 @@ pub(crate) fn run_one(
 struct Shared {
     stop: AtomicBool,
     executions: AtomicU64,
-    next_prefix: AtomicUsize,
+}
+
+impl Shared {
+    fn new() -> Self {
+        Shared {
+            stop: AtomicBool::new(false),
+            executions: AtomicU64::new(0),
+        }
+    }
 }
 
 pub(crate) struct WorkerResult {
@@ -539,25 +544,15 @@ impl WorkerResult {
     }
 }
 
-/// Runs one DFS/DPOR search over the subtree of each prefix in `prefixes` that this
-/// worker claims.
-fn dfs_worker(
-    program: &Program,
-    cfg: &Config,
-    prefixes: &[dpor::Frontier],
-    sh: &Shared,
-    start: Instant,
-) -> WorkerResult {
-    let mut w = Searcher::new(program, cfg, sh, start);
-    let reduce = cfg.strategy == Strategy::Dpor;
-    loop {
-        let i = sh.next_prefix.fetch_add(1, Ordering::Relaxed);
-        let Some(prefix) = prefixes.get(i) else { break };
-        if w.run(&mut dpor::Dfs::with_frontier(reduce, prefix), &mut |_| {}) {
-            break;
-        }
-    }
-    w.finish()
+/// How [`Searcher::run`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Run {
+    /// The search is exhausted.
+    Done,
+    /// Paused between two executions; running it again resumes it.
+    Paused,
+    /// A limit or the first finding stopped it (the result says which).
+    Stopped,
 }
 
 /// One worker of an exhaustive search: its execution engine and what it found.
@@ -582,15 +577,15 @@ impl<'a> Searcher<'a> {
         }
     }
 
-    /// Runs `dfs` to its end, calling `between` after each execution. True if a
-    /// limit or the first finding stopped it (the result says which).
-    fn run(&mut self, dfs: &mut dpor::Dfs, between: &mut dyn FnMut(&mut dpor::Dfs)) -> bool {
+    /// Runs `dfs` to its end, calling `between` after each execution (which pauses
+    /// the search by returning false: `run` again resumes it).
+    fn run(&mut self, dfs: &mut dpor::Dfs, between: &mut dyn FnMut(&mut dpor::Dfs) -> bool) -> Run {
         let (program, cfg, sh, res) = (self.program, self.cfg, self.sh, &mut self.res);
         while dfs.start() {
             if let Some(stop) = limits_hit(cfg, sh, self.start) {
                 res.exhausted = false;
                 res.stopped_by.get_or_insert(stop);
-                return true;
+                return Run::Stopped;
             }
             let edges_before = self.exec.lockdep.len();
             let out = run_one(&mut self.exec, program, dfs);
@@ -620,14 +615,16 @@ impl<'a> Searcher<'a> {
                     sh.stop.store(true, Ordering::Relaxed);
                 }
             }
-            between(dfs);
+            if !between(dfs) {
+                return Run::Paused;
+            }
         }
         if sh.stop.load(Ordering::Relaxed) {
             res.exhausted = false;
             res.stopped_by.get_or_insert(Stop::FirstFinding);
-            return true;
+            return Run::Stopped;
         }
-        false
+        Run::Done
     }
 
     fn finish(mut self) -> WorkerResult {
@@ -636,218 +633,29 @@ impl<'a> Searcher<'a> {
     }
 }
 
-/// Enumerates the split points of a parallel or sharded search: the decision
-/// prefixes up to the first scheduling point at or past `depth` decisions (shorter
-/// where an execution ends earlier), every enabled task branched, each with the
-/// sleep set reached there. Every prefix's subtree is searched with DPOR below it
-/// (races pointing above the prefix are ignored: the enumeration branched fully
-/// there); the sleep set keeps a subtree from exploring what a sibling prefix
-/// already covers, so the subtrees together explore about what one search does.
-pub fn split_prefixes(program: &Program, cfg: &Config, depth: usize) -> Vec<dpor::Frontier> {
-    struct Cut {
-        inner: dpor::Dfs,
-        depth: usize,
-        made: usize,
-        hit: Option<dpor::Frontier>,
-    }
-    impl Scheduler for Cut {
-        fn next_task(&mut self, view: &ksync::rt::SchedView) -> Option<ksync::rt::TaskId> {
-            if self.made >= self.depth {
-                self.hit = Some(self.inner.frontier());
-                return None;
-            }
-            self.made += 1;
-            self.inner.next_task(view)
-        }
-        fn choose(&mut self, task: ksync::rt::TaskId, n: usize, step: u32) -> usize {
-            self.made += 1;
-            self.inner.choose(task, n, step)
-        }
-        fn step_done(&mut self, step: &ksync::rt::Step) {
-            self.inner.step_done(step)
-        }
-        fn execution_end(&mut self, unfinished: &[ksync::rt::TaskView]) {
-            self.inner.execution_end(unfinished)
-        }
-    }
-    let mut exec = Execution::new(exec_config(program, cfg, false));
-    // Full branching with sleep sets: orderings of independent first steps that
-    // sleep sets prove redundant are not split points.
-    let mut cut = Cut {
-        inner: dpor::Dfs::with_full_depth(depth),
-        depth,
-        made: 0,
-        hit: None,
-    };
-    let mut out = Vec::new();
-    while cut.inner.start() {
-        cut.made = 0;
-        let o = run_one(&mut exec, program, &mut cut);
-        match cut.hit.take() {
-            Some(f) => out.push(f),
-            // sleep-set blocked: covered by another prefix
-            None if o.end == EndKind::Pruned => {}
-            // an execution that ended before the split depth: its own subtree
-            None => {
-                let mut f = cut.inner.frontier();
-                f.complete = true;
-                out.push(f);
-            }
-        }
-    }
-    out
-}
-
-/// Split prefixes per worker or shard of a split search.
-const PREFIXES_PER_SHARE: usize = 64;
-
-/// The default of [`Config::small_tree`].
-pub const SMALL_TREE: u64 = 1000;
-
-/// FNV-1a of a program's name: the same in every process and on every machine.
-fn name_hash(name: &str) -> usize {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    h as usize
-}
-
 /// Explores `program` under `cfg`.
 pub fn explore(program: &Program, cfg: &Config) -> Report {
     let start = Instant::now();
-    let sh = Shared {
-        stop: AtomicBool::new(false),
-        executions: AtomicU64::new(0),
-        next_prefix: AtomicUsize::new(0),
-    };
-    let mut results: Vec<WorkerResult> = Vec::new();
+    let sh = Shared::new();
     // One search on several cores: the workers share the tree by work stealing.
     // Not under an execution bound: which executions come first would depend on the
     // threads' timing, and a bounded search must report the same on every run (the
     // first executions of the serial order).
-    let stealing = cfg.strategy.exhaustive()
-        && (cfg.jobs > 1 || cfg.helpers.is_some())
-        && cfg.shard.is_none()
-        && cfg.max_executions.is_none();
-    let mut split = cfg.strategy.exhaustive() && cfg.shard.is_some();
-    // Executions, abandoned ones and steps of a probe that found the tree too large:
-    // work done, counted, though the split search covers that part again.
-    let mut probed = (0, 0, 0);
-    let mut probe_result = None;
-    if split {
-        // A small tree is searched whole rather than split (the split's prefixes
-        // would cost more than it has): every shard runs the same bounded search to
-        // find out, and only the shard the program's name hashes to (FNV-1a, the
-        // same on every machine) reports it, so a suite's small searches spread over
-        // the shards.
-        let probe_cfg = Config {
-            max_executions: Some(
-                cfg.max_executions
-                    .map_or(cfg.small_tree, |m| m.min(cfg.small_tree)),
-            ),
-            ..cfg.clone()
-        };
-        let probe_sh = Shared {
-            stop: AtomicBool::new(false),
-            executions: AtomicU64::new(0),
-            next_prefix: AtomicUsize::new(0),
-        };
-        let whole = cfg.small_tree > 0 && {
-            let probe = dfs_worker(
-                program,
-                &probe_cfg,
-                &[dpor::Frontier::root()],
-                &probe_sh,
-                start,
-            );
-            let whole = probe.exhausted || cfg.max_executions.is_some_and(|m| m <= cfg.small_tree);
-            if whole {
-                probe_result = Some(probe);
-            } else {
-                probed = (probe.executions, probe.pruned, probe.steps);
-            }
-            whole
-        };
-        if whole {
-            split = false;
-            let owner = cfg.shard.map_or(0, |(_, n)| name_hash(&program.name) % n);
-            if cfg.shard.is_none_or(|(k, _)| k == owner) {
-                results.extend(probe_result.take());
-            }
-        }
-    }
-    if stealing {
-        results = parallel::search(program, cfg, start);
-    } else if cfg.strategy.exhaustive() && (split || results.is_empty() && cfg.shard.is_none()) {
-        let prefixes = if split {
-            // Many more prefixes than workers or shards: the subtrees differ in size
-            // by orders of magnitude (one usually holds most of the space), and many
-            // small ones even out the share each worker or shard gets.
-            let want = PREFIXES_PER_SHARE * cfg.jobs.max(cfg.shard.map_or(1, |s| s.1));
-            // The shallowest depth with enough prefixes: the first decisions of an
-            // execution are often forced (set-up), so search by doubling, then
-            // bisect back towards `want`.
-            let (mut lo, mut hi) = (0usize, 1usize);
-            let mut p = split_prefixes(program, cfg, hi);
-            // Most prefixes whole executions: the tree is too small to be worth a
-            // split (its sleep-set-blocked prefixes would cost more than it has).
-            let small =
-                |p: &[dpor::Frontier]| p.iter().filter(|f| f.complete).count() * 2 > p.len();
-            while p.len() < want && hi < 4096 && !small(&p) {
-                lo = hi;
-                hi *= 2;
-                p = split_prefixes(program, cfg, hi);
-            }
-            while hi - lo > 1 && p.len() >= want {
-                let mid = (lo + hi) / 2;
-                let q = split_prefixes(program, cfg, mid);
-                if q.len() >= want {
-                    hi = mid;
-                    p = q;
-                } else {
-                    lo = mid;
-                }
-            }
-            if p.len() < want || small(&p) {
-                // Too few split points: searched whole, by one worker, and by one
-                // shard (as a small tree).
-                let owner = cfg.shard.map_or(0, |(_, n)| name_hash(&program.name) % n);
-                p = vec![dpor::Frontier::root()];
-                if cfg.shard.is_some_and(|(k, _)| k != owner) {
-                    p.clear();
-                }
-                p
-            } else {
-                if let Some((k, n)) = cfg.shard {
-                    p = p
-                        .into_iter()
-                        .enumerate()
-                        .filter(|(i, _)| i % n == k)
-                        .map(|(_, f)| f)
-                        .collect();
-                }
-                p
-            }
-        } else {
-            vec![dpor::Frontier::root()]
-        };
-        let jobs = cfg.jobs.max(1).min(prefixes.len().max(1));
-        if jobs == 1 {
-            results.push(dfs_worker(program, cfg, &prefixes, &sh, start));
-        } else {
-            std::thread::scope(|s| {
-                let hs: Vec<_> = (0..jobs)
-                    .map(|_| s.spawn(|| dfs_worker(program, cfg, &prefixes, &sh, start)))
-                    .collect();
-                for h in hs {
-                    results.push(h.join().expect("search worker"));
-                }
-            });
-        }
-    } else if !cfg.strategy.exhaustive() {
-        results.push(pct::random_worker(program, cfg, &sh_limits(&sh), start));
-    }
+    let stealing = (cfg.jobs > 1 || cfg.helpers.is_some()) && cfg.max_executions.is_none();
+    let results: Vec<WorkerResult> = if !cfg.strategy.exhaustive() {
+        vec![pct::random_worker(program, cfg, &sh_limits(&sh), start)]
+    } else if let Some(shard) = cfg.shard {
+        shards::search(program, cfg, shard, start)
+    } else if stealing {
+        parallel::search(program, cfg, start)
+    } else {
+        let mut w = Searcher::new(program, cfg, &sh, start);
+        w.run(
+            &mut dpor::Dfs::new(cfg.strategy == Strategy::Dpor),
+            &mut |_| true,
+        );
+        vec![w.finish()]
+    };
     let mut collector = Collector::default();
     let mut report = Report {
         program: program.name.clone(),
@@ -862,9 +670,6 @@ pub fn explore(program: &Program, cfg: &Config) -> Report {
         elapsed: Duration::ZERO,
         edges: Vec::new(),
     };
-    report.executions += probed.0;
-    report.pruned += probed.1;
-    report.total_steps += probed.2;
     let mut graph = ksync::rt::LockDep::default();
     let single = results.len() == 1;
     for r in results {

@@ -9,8 +9,8 @@
 //! (a suite's worker once every pair has started) joins one through the
 //! [`HelpDesk`], so the last, largest searches of a suite get every core.
 
-use crate::{dpor, Config, Program, Searcher, Shared, Strategy, WorkerResult};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use crate::{dpor, Config, Program, Run, Searcher, Shared, Strategy, WorkerResult};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -184,11 +184,7 @@ pub(crate) fn search(program: &Program, cfg: &Config, start: Instant) -> Vec<Wor
             helpers: None,
             ..cfg.clone()
         },
-        sh: Shared {
-            stop: AtomicBool::new(false),
-            executions: AtomicU64::new(0),
-            next_prefix: AtomicUsize::new(0),
-        },
+        sh: Shared::new(),
         start,
         pool: Pool::new(jobs),
         helped: Mutex::new(Vec::new()),
@@ -232,9 +228,10 @@ fn worker(
                 pool.give(t);
             }
         }
+        true
     };
     while let Some(mut dfs) = next.take().or_else(|| pool.take()) {
-        if w.run(&mut dfs, &mut donate) {
+        if w.run(&mut dfs, &mut donate) == Run::Stopped {
             pool.close();
             break;
         }

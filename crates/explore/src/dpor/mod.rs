@@ -75,8 +75,6 @@ enum Node {
         chosen_fp: Vec<Access>,
         /// The chosen task's step ended the execution with other tasks runnable.
         chosen_cuts: bool,
-        /// Below the frozen depth (parallel split): never backtrack here.
-        frozen: bool,
         /// For a task added to `backtrack` by a reversed race: the tasks of the
         /// reversal's steps in order, starting with it (see [`Dfs::guide`]).
         wakeup: Vec<(TaskId, Vec<TaskId>)>,
@@ -89,7 +87,6 @@ enum Node {
     Choice {
         n: usize,
         value: usize,
-        frozen: bool,
     },
 }
 
@@ -111,28 +108,6 @@ struct StepRec {
     node: Option<usize>,
 }
 
-/// A split point of a search tree: a decision prefix and the sleep set there.
-#[derive(Clone, Debug)]
-pub struct Frontier {
-    pub decisions: Vec<u32>,
-    /// (task, footprint, cuts) of each sleeper: plain data, so that the split's
-    /// workers can share it.
-    sleep: Vec<(TaskId, Vec<Access>, bool)>,
-    /// The prefix is a whole execution (it ended before the split depth).
-    pub complete: bool,
-}
-
-impl Frontier {
-    /// The whole tree.
-    pub fn root() -> Self {
-        Frontier {
-            decisions: Vec::new(),
-            sleep: Vec::new(),
-            complete: false,
-        }
-    }
-}
-
 /// The DFS/DPOR scheduler; one instance drives a whole search.
 pub struct Dfs {
     reduce: bool,
@@ -148,14 +123,8 @@ pub struct Dfs {
     obj_hist: Vec<Vec<(u32, Access)>>,
     /// Index of the first step decided freshly in this execution.
     fresh_from_step: u32,
-    frozen_depth: usize,
-    /// Decision depths below which every enabled task is explored (sleep sets still
-    /// prune): used to enumerate split prefixes without redundant orderings.
-    full_depth: usize,
     /// Sleep set to install at the next sched node.
     pending_sleep: Option<Vec<SleepEntry>>,
-    /// Sleep set of the first scheduling point below a frozen prefix.
-    frontier_sleep: Option<Vec<SleepEntry>>,
     next_step_node: Option<usize>,
     /// The rest of the wakeup sequence of the alternative being explored: the fresh
     /// decisions after a backtrack follow it while its tasks can run. Which enabled,
@@ -192,10 +161,7 @@ impl Dfs {
             clocks: Vec::new(),
             obj_hist: Vec::new(),
             fresh_from_step: 0,
-            frozen_depth: 0,
-            full_depth: 0,
             pending_sleep: None,
-            frontier_sleep: None,
             next_step_node: None,
             guide: Default::default(),
             fp_pool: Vec::new(),
@@ -205,63 +171,6 @@ impl Dfs {
             claims: None,
             shared_upto: 0,
             resume_backtrack: false,
-        }
-    }
-
-    /// Sleep-set-reduced search whose first `depth` decisions branch fully.
-    pub fn with_full_depth(depth: usize) -> Self {
-        let mut d = Dfs::new(true);
-        d.full_depth = depth;
-        d
-    }
-
-    /// A search restricted to the subtree under `prefix` (decisions that are replayed
-    /// and never backtracked), for parallel and sharded searches.
-    pub fn with_prefix(reduce: bool, prefix: &[u32]) -> Self {
-        let mut d = Dfs::new(reduce);
-        d.frozen_depth = prefix.len();
-        d.nodes = prefix
-            .iter()
-            .map(|&v| Node::Choice {
-                n: usize::MAX,
-                value: v as usize,
-                frozen: true,
-            })
-            .collect();
-        d.replay_len = prefix.len();
-        d
-    }
-
-    /// A search restricted to the subtree under `f`, a prefix of a split search
-    /// with the sleep set its enumeration reached there: the subtree skips what the
-    /// sibling prefixes (searched by other workers or shards) cover.
-    pub fn with_frontier(reduce: bool, f: &Frontier) -> Self {
-        let mut d = Dfs::with_prefix(reduce, &f.decisions);
-        d.frontier_sleep = Some(
-            f.sleep
-                .iter()
-                .map(|(task, fp, cuts)| SleepEntry {
-                    task: *task,
-                    footprint: fp.as_slice().into(),
-                    cuts: *cuts,
-                })
-                .collect(),
-        );
-        d
-    }
-
-    /// The split point reached: the decisions so far and the sleep set of the next
-    /// scheduling point (for [`Dfs::with_frontier`]).
-    pub fn frontier(&self) -> Frontier {
-        Frontier {
-            decisions: self.decisions(),
-            sleep: self
-                .pending_sleep
-                .iter()
-                .flatten()
-                .map(|e| (e.task, e.footprint.to_vec(), e.cuts))
-                .collect(),
-            complete: false,
         }
     }
 
@@ -301,7 +210,7 @@ impl Dfs {
     }
 
     fn backtrack_to_alternative(&mut self) -> bool {
-        while self.nodes.len() > self.frozen_depth {
+        while !self.nodes.is_empty() {
             let at = self.nodes.len() - 1;
             // On a node other workers may have too, an alternative needs a claim.
             let claim = match &self.claims {
@@ -604,15 +513,11 @@ impl Dfs {
         if let Node::Sched {
             backtrack,
             enabled,
-            frozen,
             sleep,
             wakeup,
             ..
         } = &mut self.nodes[node]
         {
-            if *frozen {
-                return;
-            }
             let sleep_bits = task_bits(sleep);
             if *backtrack & initials != 0 || initials & sleep_bits != 0 {
                 return;
@@ -703,7 +608,6 @@ impl Dfs {
         if let Node::Sched {
             backtrack,
             enabled,
-            frozen,
             sleep,
             chosen_cuts,
             ..
@@ -711,9 +615,6 @@ impl Dfs {
         {
             // Once explored, the cutting step keeps no other task asleep after it.
             *chosen_cuts = true;
-            if *frozen {
-                return;
-            }
             let sleep_bits = task_bits(sleep);
             // A task asleep here ran its step before the cutting one in an explored
             // sibling; one not enabled here was enabled by the cutting step itself,
@@ -763,38 +664,14 @@ impl Scheduler for Dfs {
                     *step = view.step;
                     *chosen
                 }
-                Node::Choice {
-                    value,
-                    frozen: true,
-                    ..
-                } => {
-                    // A frozen prefix decision: turn it into a sched node.
-                    let t = *value;
-                    self.nodes[i] = Node::Sched {
-                        enabled,
-                        chosen: t,
-                        backtrack: bit(t),
-                        done: Vec::new(),
-                        sleep: Vec::new(),
-                        pending: pending_of(view),
-                        step: view.step,
-                        chosen_fp: Vec::new(),
-                        chosen_cuts: false,
-                        frozen: true,
-                        wakeup: Vec::new(),
-                        claimed: 0,
-                        lost: 0,
-                    };
-                    t
-                }
                 Node::Choice { .. } => {
                     panic!("replay diverged: expected a choose, got a scheduling point")
                 }
             };
-            if enabled & bit(chosen) == 0 {
-                // Prefix no longer feasible (only for a frozen prefix given from outside).
-                return None;
-            }
+            debug_assert!(
+                enabled & bit(chosen) != 0,
+                "replay diverged: task not enabled"
+            );
             if i + 1 == self.replay_len {
                 // The node we backtracked to: its child's sleep set is computed after
                 // the step, from the step's footprint.
@@ -823,11 +700,7 @@ impl Scheduler for Dfs {
                 avail.trailing_zeros() as TaskId
             }
         };
-        let backtrack = if self.reduce && i >= self.full_depth {
-            bit(chosen)
-        } else {
-            avail
-        };
+        let backtrack = if self.reduce { bit(chosen) } else { avail };
         let pending = if self.reduce {
             pending_of(view)
         } else {
@@ -843,7 +716,6 @@ impl Scheduler for Dfs {
             step: view.step,
             chosen_fp: self.fp_pool.pop().unwrap_or_default(),
             chosen_cuts: false,
-            frozen: false,
             wakeup: Vec::new(),
             claimed: 0,
             lost: 0,
@@ -861,22 +733,13 @@ impl Scheduler for Dfs {
         }
         if i < self.replay_len {
             return match &mut self.nodes[i] {
-                Node::Choice { value, n: nn, .. } => {
-                    if *nn == usize::MAX {
-                        *nn = n;
-                    }
-                    *value
-                }
+                Node::Choice { value, .. } => *value,
                 Node::Sched { .. } => {
                     panic!("replay diverged: expected a scheduling point, got a choose")
                 }
             };
         }
-        self.nodes.push(Node::Choice {
-            n,
-            value: 0,
-            frozen: false,
-        });
+        self.nodes.push(Node::Choice { n, value: 0 });
         self.replay_len = self.nodes.len();
         0
     }
@@ -918,13 +781,6 @@ impl Scheduler for Dfs {
             // its own): computing it for every replayed step showed in profiles.
             self.pending_sleep = (self.pos >= self.replay_len)
                 .then(|| self.child_sleep(n, step.task, step.accesses));
-            if self.pos == self.frozen_depth {
-                // The step that made the prefix's last decision: below it, the sleep
-                // set the split's enumeration computed (frozen nodes keep none).
-                if let Some(f) = &self.frontier_sleep {
-                    self.pending_sleep = Some(f.clone());
-                }
-            }
         }
     }
 }

@@ -63,9 +63,14 @@ impl Dfs {
     /// is nothing to give but the deepest node's alternatives, which are about to be
     /// tried anyway.
     pub fn donate(&mut self) -> Option<Dfs> {
+        self.donate_up_to(Bits::BITS)
+    }
+
+    /// As [`Dfs::donate`], handing over at most `max` alternatives of the node.
+    pub fn donate_up_to(&mut self, max: u32) -> Option<Dfs> {
         let claims = self.claims.clone()?;
         let last = self.nodes.len().checked_sub(1)?;
-        for n in self.frozen_depth..last {
+        for n in 0..last {
             let Node::Sched {
                 chosen,
                 backtrack,
@@ -93,12 +98,17 @@ impl Dfs {
                 unreachable!("a scheduling node")
             };
             let mut given: Bits = 0;
+            let mut looked: Bits = 0;
             for t in (0..Bits::BITS as usize).filter(|&t| open & bit(t) != 0) {
+                if given.count_ones() == max {
+                    break;
+                }
+                looked |= bit(t);
                 if *claimed & bit(t) != 0 || claims.claim(&path, t as u32) {
                     given |= bit(t);
                 }
             }
-            *lost |= open;
+            *lost |= looked;
             *claimed &= !given;
             if given == 0 {
                 continue;
@@ -106,6 +116,32 @@ impl Dfs {
             return Some(self.thief(n, given, claims));
         }
         None
+    }
+
+    /// How many alternatives wait on this search's stack above its deepest node.
+    pub fn open_alternatives(&self) -> u32 {
+        let last = self.nodes.len().saturating_sub(1);
+        self.nodes[..last]
+            .iter()
+            .map(|node| match node {
+                Node::Sched {
+                    chosen,
+                    backtrack,
+                    done,
+                    sleep,
+                    enabled,
+                    lost,
+                    ..
+                } => (*backtrack
+                    & !task_bits(done)
+                    & !task_bits(sleep)
+                    & *enabled
+                    & !*lost
+                    & !bit(*chosen))
+                .count_ones(),
+                Node::Choice { .. } => 0,
+            })
+            .sum()
     }
 
     /// Nodes `shared_upto..=n` are about to be on a second stack: claim what this
@@ -156,7 +192,6 @@ impl Dfs {
             }
         }
         let mut d = Dfs::shared(self.reduce, claims);
-        d.frozen_depth = self.frozen_depth;
         d.replay_len = nodes.len();
         d.nodes = nodes;
         d.shared_upto = n + 1;

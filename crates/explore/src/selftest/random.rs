@@ -414,6 +414,9 @@ pub struct Differential {
     /// compared programs (what sharing the tree costs).
     pub serial_executions: u64,
     pub parallel_executions: u64,
+    /// Executions of the shards of the split searches (in 2 and in 3 shards, so twice
+    /// the serial count for a split that repeats nothing).
+    pub shard_executions: u64,
 }
 
 /// Generates the programs of `seeds`, brute-forces each (skipping those with more
@@ -504,6 +507,29 @@ pub fn check_seeds(
         }
         d.parallel_executions += par.executions;
         d.serial_executions += obs.executions;
+        // And so must the shards of a split search, together.
+        for n in [2, 3] {
+            let mut found = std::collections::BTreeSet::new();
+            for k in 0..n {
+                let r = crate::explore(
+                    &p,
+                    &crate::Config {
+                        shard: Some((k, n)),
+                        ..crate::Config::default()
+                    },
+                );
+                found.extend(r.findings.iter().map(|f| f.finding.signature()));
+                d.shard_executions += r.executions;
+            }
+            let missing: Vec<_> = bf.finding_keys.difference(&found).collect();
+            if !missing.is_empty() {
+                d.unsound.push(format!(
+                    "seed {seed}: {n} shards missed {} finding(s) ({:?}): {spec:?}",
+                    missing.len(),
+                    missing.first()
+                ));
+            }
+        }
     }
     d
 }

@@ -1,0 +1,100 @@
+//! `--shard K/N`: a search split over machines that do not talk to each other.
+//!
+//! Every shard starts the same serial DPOR search and runs it, alike, until its stack
+//! holds enough unexplored alternatives to share out (or the tree ends, or a few
+//! hundred executions have passed). Then it hands out every alternative on the stack
+//! one at a time ([`dpor::Dfs::donate_up_to`]), the search itself keeping the rest of
+//! its path, and deals the pieces out in stack order, starting from the shard the
+//! program's name hashes to. All of that is deterministic, so every shard computes the
+//! same pieces and the shards partition the tree.
+//!
+//! A piece's search finds races whose reversal lies above the split, on the nodes that
+//! every shard has a copy of. An alternative added there is explored by each shard
+//! whose pieces add it, unless the split already gave it to a piece of its own or
+//! of another shard: without a table shared between machines, that repetition is
+//! what a split costs. The common part is reported by one shard only (the one the
+//! program's name hashes to), so that the shards' lines add up to one search.
+
+use crate::{dpor, Config, Program, Run, Searcher, Shared, Strategy, WorkerResult};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Pieces wanted per shard: the pieces differ in size by orders of magnitude, and
+/// many small ones even out what each shard gets.
+const PIECES_PER_SHARD: u32 = 16;
+
+/// The most executions the shards run alike before they split.
+const COMMON_EXECUTIONS: u64 = 256;
+
+/// FNV-1a of a program's name: the same in every process and on every machine.
+fn name_hash(name: &str) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h as usize
+}
+
+/// Searches shard `k` of `n` of `program`'s tree, on `cfg.jobs` threads.
+pub(crate) fn search(
+    program: &Program,
+    cfg: &Config,
+    (k, n): (usize, usize),
+    start: Instant,
+) -> Vec<WorkerResult> {
+    let owner = name_hash(&program.name) % n;
+    let reports_common = owner == k;
+    let reduce = cfg.strategy == Strategy::Dpor;
+    let claims = Arc::new(dpor::Claims::default());
+    let sh = Shared::new();
+    let mut common = Searcher::new(program, cfg, &sh, start);
+    let mut root = dpor::Dfs::shared(reduce, claims);
+    let want = PIECES_PER_SHARD * n as u32;
+    let mut ran = 0;
+    let end = common.run(&mut root, &mut |d| {
+        ran += 1;
+        ran < COMMON_EXECUTIONS && d.open_alternatives() < want
+    });
+    let mut results = Vec::new();
+    // A limit that struck in the common part stopped every shard alike.
+    if reports_common || end == Run::Stopped {
+        results.push(common.finish());
+    }
+    if end != Run::Paused {
+        // The tree ended before the split: one shard has it all.
+        return results;
+    }
+    let mut pieces = Vec::new();
+    while let Some(piece) = root.donate_up_to(1) {
+        pieces.push(piece);
+    }
+    pieces.push(root);
+    let mine: Vec<Mutex<Option<dpor::Dfs>>> = pieces
+        .into_iter()
+        .enumerate()
+        // Numbered from the shard that reports the common part: the first pieces, at
+        // the top of the stack, are the large ones, and over a suite they spread
+        // over the shards as the names do.
+        .filter(|(i, _)| (i + owner) % n == k)
+        .map(|(_, p)| Mutex::new(Some(p)))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut w = Searcher::new(program, cfg, &sh, start);
+        while let Some(slot) = mine.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let mut piece = slot.lock().expect("piece").take().expect("taken once");
+            if w.run(&mut piece, &mut |_| true) == Run::Stopped {
+                break;
+            }
+        }
+        w.finish()
+    };
+    let jobs = cfg.jobs.clamp(1, mine.len().max(1));
+    std::thread::scope(|s| {
+        let others: Vec<_> = (1..jobs).map(|_| s.spawn(work)).collect();
+        results.push(work());
+        results.extend(others.into_iter().map(|h| h.join().expect("shard worker")));
+    });
+    results
+}
