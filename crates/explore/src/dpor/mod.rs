@@ -91,6 +91,31 @@ enum Node {
 }
 
 impl Node {
+    /// The alternatives still to explore at a scheduling point: tasks a race put in
+    /// its backtrack set that are enabled there, neither explored from it nor asleep
+    /// at it, and not claimed by another worker.
+    fn open(&self) -> Bits {
+        match self {
+            Node::Sched {
+                chosen,
+                backtrack,
+                done,
+                sleep,
+                enabled,
+                lost,
+                ..
+            } => {
+                *backtrack
+                    & !task_bits(done)
+                    & !task_bits(sleep)
+                    & *enabled
+                    & !*lost
+                    & !bit(*chosen)
+            }
+            Node::Choice { .. } => 0,
+        }
+    }
+
     /// The decision taken here: the task scheduled or the value chosen.
     fn decision(&self) -> u32 {
         match self {
@@ -218,6 +243,7 @@ impl Dfs {
                 _ => None,
             };
             let node = self.nodes.last_mut().expect("node");
+            let mut todo = node.open();
             match node {
                 Node::Choice { n, value, .. } => {
                     while *value + 1 < *n {
@@ -233,10 +259,7 @@ impl Dfs {
                 }
                 Node::Sched {
                     chosen,
-                    backtrack,
                     done,
-                    sleep,
-                    enabled,
                     pending,
                     chosen_fp,
                     chosen_cuts,
@@ -245,12 +268,6 @@ impl Dfs {
                     lost,
                     ..
                 } => {
-                    let done_bits: Bits = done
-                        .iter()
-                        .map(|e| bit(e.task))
-                        .fold(bit(*chosen), |a, b| a | b);
-                    let sleep_bits: Bits = sleep.iter().map(|e| bit(e.task)).fold(0, |a, b| a | b);
-                    let mut todo = *backtrack & !done_bits & !sleep_bits & *enabled & !*lost;
                     let mut next = None;
                     while todo != 0 {
                         let t = todo.trailing_zeros() as TaskId;

@@ -15,7 +15,7 @@
 //! `choose`, whose other values the donor has not run yet) is sent as dependent with
 //! everything.
 
-use super::{bit, task_bits, Bits, Dfs, Node};
+use super::{bit, Bits, Dfs, Node};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
@@ -71,24 +71,7 @@ impl Dfs {
         let claims = self.claims.clone()?;
         let last = self.nodes.len().checked_sub(1)?;
         for n in 0..last {
-            let Node::Sched {
-                chosen,
-                backtrack,
-                done,
-                sleep,
-                enabled,
-                lost,
-                ..
-            } = &self.nodes[n]
-            else {
-                continue;
-            };
-            let open = *backtrack
-                & !task_bits(done)
-                & !task_bits(sleep)
-                & *enabled
-                & !*lost
-                & !bit(*chosen);
+            let open = self.nodes[n].open();
             if open == 0 {
                 continue;
             }
@@ -123,24 +106,7 @@ impl Dfs {
         let last = self.nodes.len().saturating_sub(1);
         self.nodes[..last]
             .iter()
-            .map(|node| match node {
-                Node::Sched {
-                    chosen,
-                    backtrack,
-                    done,
-                    sleep,
-                    enabled,
-                    lost,
-                    ..
-                } => (*backtrack
-                    & !task_bits(done)
-                    & !task_bits(sleep)
-                    & *enabled
-                    & !*lost
-                    & !bit(*chosen))
-                .count_ones(),
-                Node::Choice { .. } => 0,
-            })
+            .map(|n| n.open().count_ones())
             .sum()
     }
 
