@@ -290,7 +290,7 @@ fn cross_shard_cycles(
             let what = shown.join(" --> ");
             let f = json!({
                 "id": "",
-                "signature": format!("lock-order LK-3 [{what}]"),
+                "signature": format!("lock-order LK-3 [{}]", ksync::report::cycle_from_least(&what)),
                 "edge_witnesses": [],
                 "kind": "lock-order",
                 "property": "LK-3",

@@ -11,9 +11,13 @@
 //! A piece's search finds races whose reversal lies above the split, on the nodes that
 //! every shard has a copy of. An alternative added there is explored by each shard
 //! whose pieces add it, unless the split already gave it to a piece of its own or
-//! of another shard: without a table shared between machines, that repetition is
-//! what a split costs. The common part is reported by one shard only (the one the
-//! program's name hashes to), so that the shards' lines add up to one search.
+//! of another shard: without a table shared between machines, that repetition and
+//! the common part are what a split costs. The common part's findings are reported by
+//! one shard only (the one the program's name hashes to); every shard counts its
+//! executions, since every shard ran them. A tree that ends within the common part is
+//! thus searched whole by every shard: small trees cost N times their size. A search
+//! bounded by a number of executions is not split: the shard the name hashes to runs
+//! it, so that it explores the first executions of the serial order, as unsharded.
 
 use crate::{dpor, Config, Program, Run, Searcher, Shared, Strategy, WorkerResult};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -46,6 +50,17 @@ pub(crate) fn search(
     let owner = name_hash(&program.name) % n;
     let reports_common = owner == k;
     let reduce = cfg.strategy == Strategy::Dpor;
+    if cfg.max_executions.is_some() {
+        // A bounded search is the first executions of the serial order: split, it
+        // would explore others. One shard runs it whole.
+        if !reports_common {
+            return Vec::new();
+        }
+        let sh = Shared::new();
+        let mut w = Searcher::new(program, cfg, &sh, start);
+        w.run(&mut dpor::Dfs::new(reduce), &mut |_| true);
+        return vec![w.finish()];
+    }
     let claims = Arc::new(dpor::Claims::default());
     let sh = Shared::new();
     let mut common = Searcher::new(program, cfg, &sh, start);
@@ -57,9 +72,19 @@ pub(crate) fn search(
         ran < COMMON_EXECUTIONS && d.open_alternatives() < want
     });
     let mut results = Vec::new();
-    // A limit that struck in the common part stopped every shard alike.
+    // A limit that struck in the common part stopped every shard alike. Another
+    // shard counts the work it did alike (what a split costs), not what it found.
+    let c = common.finish();
     if reports_common || end == Run::Stopped {
-        results.push(common.finish());
+        results.push(c);
+    } else {
+        results.push(WorkerResult {
+            executions: c.executions,
+            steps: c.steps,
+            pruned: c.pruned,
+            bound_hits: c.bound_hits,
+            ..WorkerResult::new()
+        });
     }
     if end != Run::Paused {
         // The tree ended before the split: one shard has it all.

@@ -125,6 +125,21 @@ pub struct Finding {
     pub check: Option<RuntimeCheck>,
 }
 
+/// A lock-order cycle `A --> B --> … --> A` written from its least class on, so that
+/// it reads the same whichever acquisition closed it: in one search, in another
+/// worker of it, or in `merge` from edges that different shards recorded.
+pub fn cycle_from_least(cycle: &str) -> String {
+    let mut parts: Vec<&str> = cycle.split(" --> ").collect();
+    if parts.len() < 2 || parts.first() != parts.last() {
+        return cycle.to_string();
+    }
+    parts.pop();
+    let least = (0..parts.len()).min_by_key(|&i| parts[i]).unwrap_or(0);
+    parts.rotate_left(least);
+    parts.push(parts[0]);
+    parts.join(" --> ")
+}
+
 impl Finding {
     pub fn new(kind: FindingKind, property: &str, summary: impl Into<String>) -> Self {
         Finding {
@@ -175,7 +190,7 @@ impl Finding {
                     .summary
                     .split_once(": ")
                     .map_or(&*self.summary, |x| x.1);
-                s.push_str(&format!(" [{what}]"));
+                s.push_str(&format!(" [{}]", cycle_from_least(what)));
             }
             FindingKind::DataRace => {
                 // Its detail names both sides in a fixed order: whichever access
@@ -214,6 +229,20 @@ impl Finding {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_cycle_reads_the_same_from_every_start() {
+        let a = super::cycle_from_least("qdev_mutex --> W_rpm --> qdev_mutex");
+        let b = super::cycle_from_least("W_rpm --> qdev_mutex --> W_rpm");
+        assert_eq!(a, "W_rpm --> qdev_mutex --> W_rpm");
+        assert_eq!(a, b);
+        assert_eq!(
+            super::cycle_from_least("c --> a --> b --> c"),
+            "a --> b --> c --> a"
+        );
+        // Not a cycle: left as it is.
+        assert_eq!(super::cycle_from_least("a --> b"), "a --> b");
+    }
+
     use super::{FindingKind, RuntimeCheck};
 
     #[test]
