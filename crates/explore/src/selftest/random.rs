@@ -414,8 +414,8 @@ pub struct Differential {
     /// compared programs (what sharing the tree costs).
     pub serial_executions: u64,
     pub parallel_executions: u64,
-    /// Executions of the shards of the split searches (in 2 and in 3 shards, so twice
-    /// the serial count for a split that repeats nothing).
+    /// Executions of the shards of the split searches, in 2 and in 3 shards (every
+    /// shard runs the common part before the split: the whole of a small tree).
     pub shard_executions: u64,
 }
 
