@@ -12,6 +12,7 @@ pub mod pct;
 pub mod report;
 pub mod selftest;
 mod shards;
+pub use shards::COMMON_EXECUTIONS as SHARD_COMMON_EXECUTIONS;
 pub mod token;
 
 use ksync::rt::{EndKind, ExecConfig, ExecOutcome, Execution, Scheduler};

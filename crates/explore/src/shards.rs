@@ -28,8 +28,8 @@ use std::time::Instant;
 /// many small ones even out what each shard gets.
 const PIECES_PER_SHARD: u32 = 16;
 
-/// The most executions the shards run alike before they split.
-const COMMON_EXECUTIONS: u64 = 256;
+/// The most executions the shards run alike before they split (each shard counts them).
+pub const COMMON_EXECUTIONS: u64 = 256;
 
 /// FNV-1a of a program's name: the same in every process and on every machine.
 fn name_hash(name: &str) -> usize {

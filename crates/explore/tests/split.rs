@@ -63,19 +63,25 @@ fn jobs_and_shards_find_what_the_serial_search_finds() {
     assert!(execs >= serial.executions - serial.pruned);
 }
 
+/// The signatures of a search's findings.
+fn signatures(r: &explore::Report) -> std::collections::BTreeSet<String> {
+    r.findings.iter().map(|f| f.signature.clone()).collect()
+}
+
+/// The self-test's shapes and this file's program.
+fn programs() -> Vec<Program> {
+    let mut programs = explore::selftest::shapes::all();
+    programs.push(program());
+    programs
+}
+
 /// The shards of a search find together what the serial search finds, and their
 /// executions add up to about the serial search's: the common part before the split
 /// and a piece's races above it are the only repeated work.
 #[test]
 fn shards_partition_the_tree() {
-    use explore::selftest::shapes;
-    let mut programs = shapes::all();
-    programs.push(program());
-    for p in programs {
+    for p in programs() {
         let serial = explore(&p, &Config::default());
-        let sigs = |r: &explore::Report| -> std::collections::BTreeSet<String> {
-            r.findings.iter().map(|f| f.signature.clone()).collect()
-        };
         for n in [2, 3, 5] {
             let mut found = std::collections::BTreeSet::new();
             let mut executions = 0;
@@ -88,13 +94,13 @@ fn shards_partition_the_tree() {
                     },
                 );
                 assert!(r.exhausted, "{} shard {k}/{n}", p.name);
-                found.extend(sigs(&r));
+                found.extend(signatures(&r));
                 executions += r.executions;
             }
-            assert_eq!(found, sigs(&serial), "{} in {n} shards", p.name);
-            // Every shard runs the common part before the split (at most 256
-            // executions, the whole of a smaller tree) and counts it.
-            let common = (n as u64 - 1) * serial.executions.min(256);
+            assert_eq!(found, signatures(&serial), "{} in {n} shards", p.name);
+            // Every shard runs the common part before the split (the whole of a
+            // smaller tree) and counts it.
+            let common = (n as u64 - 1) * serial.executions.min(explore::SHARD_COMMON_EXECUTIONS);
             assert!(
                 executions <= serial.executions + serial.executions / 5 + common,
                 "{} in {n} shards: {executions} executions, serially {}",
@@ -109,14 +115,8 @@ fn shards_partition_the_tree() {
 /// exhaustively with the serial search's findings, whatever the threads' timing.
 #[test]
 fn work_stealing_finds_what_the_serial_search_finds() {
-    use explore::selftest::shapes;
-    let mut programs = shapes::all();
-    programs.push(program());
-    for p in programs {
+    for p in programs() {
         let serial = explore(&p, &Config::default());
-        let sigs = |r: &explore::Report| -> std::collections::BTreeSet<String> {
-            r.findings.iter().map(|f| f.signature.clone()).collect()
-        };
         for jobs in [2, 3] {
             for _ in 0..3 {
                 let par = explore(
@@ -127,7 +127,12 @@ fn work_stealing_finds_what_the_serial_search_finds() {
                     },
                 );
                 assert!(par.exhausted, "{} on {jobs} workers", p.name);
-                assert_eq!(sigs(&par), sigs(&serial), "{} on {jobs} workers", p.name);
+                assert_eq!(
+                    signatures(&par),
+                    signatures(&serial),
+                    "{} on {jobs} workers",
+                    p.name
+                );
             }
         }
     }

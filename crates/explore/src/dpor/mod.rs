@@ -237,13 +237,19 @@ impl Dfs {
     fn backtrack_to_alternative(&mut self) -> bool {
         while !self.nodes.is_empty() {
             let at = self.nodes.len() - 1;
+            let mut todo = self.nodes[at].open();
+            let has_alternative = match &self.nodes[at] {
+                Node::Choice { n, value } => value + 1 < *n,
+                Node::Sched { .. } => todo != 0,
+            };
             // On a node other workers may have too, an alternative needs a claim.
             let claim = match &self.claims {
-                Some(c) if at < self.shared_upto => Some((c.clone(), self.path_to(at))),
+                Some(c) if at < self.shared_upto && has_alternative => {
+                    Some((c.clone(), self.path_to(at)))
+                }
                 _ => None,
             };
-            let node = self.nodes.last_mut().expect("node");
-            let mut todo = node.open();
+            let node = &mut self.nodes[at];
             match node {
                 Node::Choice { n, value, .. } => {
                     while *value + 1 < *n {

@@ -38,15 +38,6 @@ impl Claims {
             .expect("claims")
             .insert((path.into(), alt))
     }
-
-    /// How many alternatives have been claimed (a measure of the sharing's cost).
-    pub fn len(&self) -> usize {
-        self.taken.lock().expect("claims").len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 impl Dfs {

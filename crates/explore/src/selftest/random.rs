@@ -485,25 +485,18 @@ pub fn check_seeds(
         let obs = observe_dfs(&p, true, &Limits::default());
         d.tested += 1;
         d.with_timers += bf.forms.iter().any(|f| f.clock_steps > 0) as u64;
-        let missing: Vec<_> = bf.finding_keys.difference(&obs.finding_keys).collect();
-        let traces = bf.forms.iter().filter(|f| !obs.forms.contains(*f)).count();
-        if !obs.exhausted || !missing.is_empty() || traces > 0 {
-            d.unsound.push(format!(
-                "seed {seed}: DPOR missed {traces} trace(s) and {} finding(s) ({:?}): {spec:?}",
-                missing.len(),
-                missing.first()
-            ));
-        }
         // The parallel search must reach the same, however its work is shared.
         let par = observe_parallel(&p, super::PARALLEL_WORKERS, &Limits::default());
-        let missing: Vec<_> = bf.finding_keys.difference(&par.finding_keys).collect();
-        let traces = bf.forms.iter().filter(|f| !par.forms.contains(*f)).count();
-        if !par.exhausted || !missing.is_empty() || traces > 0 {
-            d.unsound.push(format!(
-                "seed {seed}: parallel DPOR missed {traces} trace(s) and {} finding(s) ({:?}): {spec:?}",
-                missing.len(),
-                missing.first()
-            ));
+        for (search, o) in [("DPOR", &obs), ("parallel DPOR", &par)] {
+            let missing: Vec<_> = bf.finding_keys.difference(&o.finding_keys).collect();
+            let traces = bf.forms.iter().filter(|f| !o.forms.contains(*f)).count();
+            if !o.exhausted || !missing.is_empty() || traces > 0 {
+                d.unsound.push(format!(
+                    "seed {seed}: {search} missed {traces} trace(s) and {} finding(s) ({:?}): {spec:?}",
+                    missing.len(),
+                    missing.first()
+                ));
+            }
         }
         d.parallel_executions += par.executions;
         d.serial_executions += obs.executions;
