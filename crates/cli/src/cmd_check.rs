@@ -20,7 +20,7 @@ without one, `incomplete` otherwise (the JSON line's `bound` says what bounded i
     exit_codes_help!()
 ))]
 pub struct Args {
-    /// Design(s) to check: v0-core-locks, v1-caller-locks, v2-offload-spinlock (default: all).
+    /// Design(s) to check: v0-core-locks, v1-caller-locks, v2-offload-spinlock, typed (default: all).
     #[arg(long = "design", short = 'd')]
     pub designs: Vec<String>,
     /// Scenario(s) to check (default: all; see `usb-offload scenarios`).

@@ -184,7 +184,7 @@ pub fn run(a: Args) -> u8 {
                 d.serial_executions
             );
             println!(
-                "  and split in 2 and in 3 shards (--shard): {} executions in all ({} serial; every shard runs the common part before the split, the whole of a tree this small)",
+                "  and split in 2 and in 3 shards (--shard): {} executions in all ({} serial; split after two executions and split again, so that these small trees are split too; every shard runs those two and repeats what races above its pieces add)",
                 d.shard_executions,
                 d.serial_executions
             );

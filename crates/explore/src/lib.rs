@@ -105,6 +105,10 @@ pub struct Config {
     pub helpers: Option<Arc<HelpDesk>>,
     /// Explore only shard `k` of `n` (0-based) of the split search tree.
     pub shard: Option<(usize, usize)>,
+    /// Executions the shards run alike before they split, and again at most to split
+    /// large pieces further ([`SHARD_COMMON_EXECUTIONS`]); a small value splits small
+    /// trees too, as the self-tests need.
+    pub shard_common_executions: u64,
     /// Stop at the first finding.
     pub stop_at_first: bool,
     /// Called now and then with the number of executions so far.
@@ -123,6 +127,7 @@ impl Default for Config {
             jobs: 1,
             helpers: None,
             shard: None,
+            shard_common_executions: SHARD_COMMON_EXECUTIONS,
             stop_at_first: false,
             progress: None,
         }

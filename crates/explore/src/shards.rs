@@ -4,9 +4,12 @@
 //! holds enough unexplored alternatives to share out (or the tree ends, or a few
 //! hundred executions have passed). Then it hands out every alternative on the stack
 //! one at a time ([`dpor::Dfs::donate_up_to`]), the search itself keeping the rest of
-//! its path, and deals the pieces out in stack order, starting from the shard the
-//! program's name hashes to. All of that is deterministic, so every shard computes the
-//! same pieces and the shards partition the tree.
+//! its path. A piece handed out near the root can hold most of the tree, so while
+//! there are few pieces, the shallowest is run a few executions further and split
+//! again in its place ([`resplit`]). The pieces are then dealt out shallowest first,
+//! starting from the shard the program's name hashes to. All of that is
+//! deterministic, so every shard computes the same pieces and the shards partition
+//! the tree.
 //!
 //! A piece's search finds races whose reversal lies above the split, on the nodes that
 //! every shard has a copy of. An alternative added there is explored by each shard
@@ -28,7 +31,8 @@ use std::time::Instant;
 /// many small ones even out what each shard gets.
 const PIECES_PER_SHARD: u32 = 16;
 
-/// The most executions the shards run alike before they split (each shard counts them).
+/// The most executions the shards run alike before they split, and again at most to
+/// split large pieces further (each shard counts them): [`Config`]'s default.
 pub const COMMON_EXECUTIONS: u64 = 256;
 
 /// FNV-1a of a program's name: the same in every process and on every machine.
@@ -38,6 +42,63 @@ fn name_hash(name: &str) -> usize {
         h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
     }
     h as usize
+}
+
+/// Pieces per shard the large pieces are split into: more would even out the
+/// shards better, but every piece finds races on the nodes above it, whose
+/// reversals another shard's pieces may also find and explore again.
+const RESPLIT_PIECES_PER_SHARD: usize = 4;
+
+/// The most executions spent on one piece before splitting it again.
+const RESPLIT_PIECE_EXECUTIONS: u64 = 16;
+
+/// Open alternatives a piece needs on its stack to be split again.
+const RESPLIT_ALTERNATIVES: u32 = 4;
+
+/// `search`'s alternatives handed out one at a time, shallowest first; the search
+/// keeps the rest of its path and comes last.
+fn split(mut search: dpor::Dfs) -> Vec<dpor::Dfs> {
+    let mut pieces = Vec::new();
+    while let Some(piece) = search.donate_up_to(1) {
+        pieces.push(piece);
+    }
+    pieces.push(search);
+    pieces
+}
+
+/// Splits the pieces further, alike in every shard, until there are `want` of them
+/// or `budget` executions are spent. A piece handed out from a shallow node is where most of
+/// the tree usually is (one of them held 86% of the largest search), so the shallowest
+/// piece is run a few executions, until its own stack holds alternatives, and
+/// split in its place. A piece that ends meanwhile was searched by every shard.
+fn resplit(
+    common: &mut Searcher<'_>,
+    pieces: &mut Vec<dpor::Dfs>,
+    want: usize,
+    budget: u64,
+) -> Run {
+    let mut spent = 0;
+    while pieces.len() < want && spent < budget {
+        let Some(i) = (0..pieces.len()).min_by_key(|&i| pieces[i].split_depth()) else {
+            break;
+        };
+        let mut piece = pieces.remove(i);
+        let mut ran = 0;
+        let end = common.run(&mut piece, &mut |d| {
+            ran += 1;
+            ran < RESPLIT_PIECE_EXECUTIONS && d.open_alternatives() < RESPLIT_ALTERNATIVES
+        });
+        spent += ran;
+        match end {
+            Run::Done => {}
+            Run::Stopped => return Run::Stopped,
+            Run::Paused => {
+                let parts = split(piece);
+                pieces.splice(i..i, parts);
+            }
+        }
+    }
+    Run::Paused
 }
 
 /// Searches shard `k` of `n` of `program`'s tree, on `cfg.jobs` threads.
@@ -67,10 +128,21 @@ pub(crate) fn search(
     let mut root = dpor::Dfs::shared(reduce, claims);
     let want = PIECES_PER_SHARD * n as u32;
     let mut ran = 0;
-    let end = common.run(&mut root, &mut |d| {
+    let mut end = common.run(&mut root, &mut |d| {
         ran += 1;
-        ran < COMMON_EXECUTIONS && d.open_alternatives() < want
+        ran < cfg.shard_common_executions && d.open_alternatives() < want
     });
+    let mut pieces = Vec::new();
+    if end == Run::Paused {
+        pieces = split(root);
+        let budget = cfg.shard_common_executions;
+        end = resplit(
+            &mut common,
+            &mut pieces,
+            RESPLIT_PIECES_PER_SHARD * n,
+            budget,
+        );
+    }
     let mut results = Vec::new();
     // A limit that struck in the common part stopped every shard alike. Another
     // shard counts the work it did alike (what a split costs), not what it found.
@@ -86,15 +158,12 @@ pub(crate) fn search(
             ..WorkerResult::new()
         });
     }
-    if end != Run::Paused {
+    if end == Run::Stopped || pieces.is_empty() {
         // The tree ended before the split: one shard has it all.
         return results;
     }
-    let mut pieces = Vec::new();
-    while let Some(piece) = root.donate_up_to(1) {
-        pieces.push(piece);
-    }
-    pieces.push(root);
+    // Shallowest first (the sort is stable): the large pieces go one to each shard.
+    pieces.sort_by_key(dpor::Dfs::split_depth);
     let mine: Vec<Mutex<Option<dpor::Dfs>>> = pieces
         .into_iter()
         .enumerate()

@@ -1,6 +1,6 @@
 //! Parallel and sharded searches cover what the serial search covers.
 
-use explore::{explore, Config, Program};
+use explore::{explore, Config, Program, SHARD_COMMON_EXECUTIONS};
 use ksync::{spawn, AtomicU32, LockClass, Mutex};
 use std::sync::Arc;
 
@@ -75,14 +75,23 @@ fn programs() -> Vec<Program> {
     programs
 }
 
-/// The shards of a search find together what the serial search finds, and their
-/// executions add up to about the serial search's: the common part before the split
-/// and a piece's races above it are the only repeated work.
+/// The shards of a search find together what the serial search finds, also when
+/// they split small trees, and with the default split their executions add up to
+/// about the serial search's: the common part before the split and a piece's races
+/// above it are the only repeated work.
 #[test]
 fn shards_partition_the_tree() {
     for p in programs() {
         let serial = explore(&p, &Config::default());
-        for n in [2, 3, 5] {
+        // The default split, and one after a single execution that splits small trees
+        // and splits their pieces again.
+        for (n, alike) in [
+            (2, SHARD_COMMON_EXECUTIONS),
+            (3, SHARD_COMMON_EXECUTIONS),
+            (5, SHARD_COMMON_EXECUTIONS),
+            (2, 1),
+            (3, 1),
+        ] {
             let mut found = std::collections::BTreeSet::new();
             let mut executions = 0;
             for k in 0..n {
@@ -90,6 +99,7 @@ fn shards_partition_the_tree() {
                     &p,
                     &Config {
                         shard: Some((k, n)),
+                        shard_common_executions: alike,
                         ..Config::default()
                     },
                 );
@@ -98,9 +108,13 @@ fn shards_partition_the_tree() {
                 executions += r.executions;
             }
             assert_eq!(found, signatures(&serial), "{} in {n} shards", p.name);
-            // Every shard runs the common part before the split (the whole of a
-            // smaller tree) and counts it.
-            let common = (n as u64 - 1) * serial.executions.min(explore::SHARD_COMMON_EXECUTIONS);
+            if alike != SHARD_COMMON_EXECUTIONS {
+                // Cut into pieces of a few executions, a tree repeats much of itself.
+                continue;
+            }
+            // Every shard runs the common part before the split and the runs that
+            // split large pieces again (the whole of a smaller tree), and counts them.
+            let common = (n as u64 - 1) * serial.executions.min(2 * alike);
             assert!(
                 executions <= serial.executions + serial.executions / 5 + common,
                 "{} in {n} shards: {executions} executions, serially {}",

@@ -101,6 +101,12 @@ impl Dfs {
             .sum()
     }
 
+    /// How deep this search's path is shared with others: a piece handed out from a
+    /// shallow node usually holds more of the tree than one from a deep node.
+    pub fn split_depth(&self) -> usize {
+        self.shared_upto
+    }
+
     /// Nodes `shared_upto..=n` are about to be on a second stack: claim what this
     /// search explores at each (the step it took, the values up to the current one).
     fn share_down_to(&mut self, n: usize, claims: &Claims) {

@@ -415,7 +415,7 @@ pub struct Differential {
     pub serial_executions: u64,
     pub parallel_executions: u64,
     /// Executions of the shards of the split searches, in 2 and in 3 shards (every
-    /// shard runs the common part before the split: the whole of a small tree).
+    /// shard runs the two executions before the split).
     pub shard_executions: u64,
 }
 
@@ -500,7 +500,8 @@ pub fn check_seeds(
         }
         d.parallel_executions += par.executions;
         d.serial_executions += obs.executions;
-        // And so must the shards of a split search, together.
+        // And so must the shards of a split search, together: split after two
+        // executions, so that small trees are split (and split again) too.
         for n in [2, 3] {
             let mut found = std::collections::BTreeSet::new();
             for k in 0..n {
@@ -508,6 +509,7 @@ pub fn check_seeds(
                     &p,
                     &crate::Config {
                         shard: Some((k, n)),
+                        shard_common_executions: 2,
                         ..crate::Config::default()
                     },
                 );
