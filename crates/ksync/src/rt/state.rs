@@ -86,7 +86,10 @@ impl Obj {
 pub(crate) struct State {
     pub tasks: Vec<Task>,
     pub running: Option<TaskId>,
+    /// The objects of this execution, `..live_objs`, by id; the slots after them are
+    /// a previous execution's, reset when registration reaches them.
     pub objs: Vec<Obj>,
+    pub(super) live_objs: usize,
     pub now: u64,
     pub(super) timers: Vec<Timer>,
     pub(super) timer_seq: u64,
@@ -129,7 +132,6 @@ pub(crate) struct State {
     /// Tasks and objects of the previous execution, reused so that an execution does
     /// not allocate their vectors again (most executions are a few dozen steps).
     pub(super) spare_tasks: Vec<Task>,
-    pub(super) spare_objs: Vec<Obj>,
 }
 
 /// The containers an execution leaves behind for the next one.
@@ -138,7 +140,6 @@ pub(super) struct Pool {
     pub(super) tasks: Vec<Task>,
     pub(super) objs: Vec<Obj>,
     pub(super) spare_tasks: Vec<Task>,
-    pub(super) spare_objs: Vec<Obj>,
     pub(super) timers: Vec<Timer>,
     pub(super) accesses: Vec<Access>,
     pub(super) observed: Vec<ObjId>,
@@ -159,13 +160,13 @@ impl Shared {
 
     pub fn register_obj(&self, kind: ObjKind, class: ClassId, label: Option<Rc<str>>) -> ObjId {
         let mut st = self.st.borrow_mut();
-        let id = st.objs.len() as ObjId;
-        let obj = match st.spare_objs.pop() {
-            Some(mut o) => {
-                o.reset(kind, class, label);
-                o
-            }
-            None => Obj {
+        let id = st.live_objs;
+        st.live_objs += 1;
+        // The previous execution's slot is reset where it lies: an object is too
+        // large to move in and out of a spare list at every registration.
+        match st.objs.get_mut(id) {
+            Some(o) => o.reset(kind, class, label),
+            None => st.objs.push(Obj {
                 kind,
                 class,
                 label,
@@ -179,10 +180,9 @@ impl Shared {
                 leaf: false,
                 guard: None,
                 done: 0,
-            },
-        };
-        st.objs.push(obj);
-        id
+            }),
+        }
+        id as ObjId
     }
 }
 
@@ -199,6 +199,7 @@ impl State {
             tasks: pool.tasks,
             running: None,
             objs: pool.objs,
+            live_objs: 0,
             now: 0,
             timers: pool.timers,
             timer_seq: 0,
@@ -223,17 +224,14 @@ impl State {
             time_obj: 0,
             timer_deadlines: pool.timer_deadlines,
             spare_tasks: pool.spare_tasks,
-            spare_objs: pool.spare_objs,
         }
     }
 
-    /// Empties the state into a pool for the next execution. Tasks and objects move
-    /// to the spare lists with their vectors; the others are cleared.
+    /// Empties the state into a pool for the next execution. Tasks move to the spare
+    /// list with their vectors, objects stay in their slots; the others are cleared.
     pub(super) fn recycle(&mut self) -> Pool {
         let mut spare_tasks = std::mem::take(&mut self.spare_tasks);
         spare_tasks.append(&mut self.tasks);
-        let mut spare_objs = std::mem::take(&mut self.spare_objs);
-        spare_objs.append(&mut self.objs);
         fn clear<T>(v: &mut Vec<T>) -> Vec<T> {
             let mut v = std::mem::take(v);
             v.clear();
@@ -243,7 +241,6 @@ impl State {
             tasks: std::mem::take(&mut self.tasks),
             objs: std::mem::take(&mut self.objs),
             spare_tasks,
-            spare_objs,
             timers: clear(&mut self.timers),
             accesses: clear(&mut self.accesses),
             observed: clear(&mut self.observed),
