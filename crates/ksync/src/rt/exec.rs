@@ -109,8 +109,10 @@ impl Execution {
             for h in hooks {
                 h();
             }
-            Self::stop_idle_daemons(&shared);
         }
+        // Idle workers return from their loops: unwinding their stacks would cost
+        // more than the rest of a short execution.
+        Self::stop_idle_daemons(&shared);
         // Tear down tasks that did not finish; their guards must not schedule.
         let cos: Vec<_> = {
             let mut st = shared.st.borrow_mut();
