@@ -6,6 +6,7 @@
 //! being backtracked to, then continues with fresh decisions. Happens-before is
 //! recomputed each execution with vector clocks from the steps' access footprints.
 
+use ksync::rt::vv::VersionVector;
 use ksync::rt::{Access, SchedView, Scheduler, Step, TaskId, CLOCK_TASK};
 
 mod steal;
@@ -30,13 +31,6 @@ fn pending_of(view: &SchedView) -> Pending {
         }
     }
     p
-}
-
-#[inline]
-fn join(a: &mut Clock, b: &[u32]) {
-    for (x, y) in a.iter_mut().zip(b) {
-        *x = (*x).max(*y);
-    }
 }
 
 #[inline]
@@ -370,7 +364,7 @@ impl Dfs {
                 Access::SyncWith(s) => {
                     if (s as usize) < self.steps.len() {
                         let i = s as usize * SLOTS;
-                        join(&mut clock, &self.clocks[i..i + SLOTS]);
+                        clock.join(&self.clocks[i..i + SLOTS]);
                     }
                 }
                 _ => {
@@ -438,11 +432,11 @@ impl Dfs {
                 continue;
             }
             if let Some(c) = cands.as_deref_mut() {
-                if r.local > before[r.task] {
+                if !before.knows(r.task, r.local) {
                     c.push(s);
                 }
             }
-            join(clock, self.clk(s));
+            clock.join(self.clk(s));
         }
     }
 
@@ -455,7 +449,7 @@ impl Dfs {
                 let re = &self.steps[e as usize];
                 !cands
                     .iter()
-                    .any(|&o| o != e && self.clk(o)[re.task] >= re.local)
+                    .any(|&o| o != e && self.clk(o).knows(re.task, re.local))
             })
             .collect()
     }
@@ -485,13 +479,13 @@ impl Dfs {
         // Steps in v, in order.
         let mut v: Vec<u32> = Vec::new();
         for k in e + 1..end {
-            if self.clk(k)[et] < elocal {
+            if !self.clk(k).knows(et, elocal) {
                 v.push(k);
             }
         }
         let before_q = |m: u32| {
             let rm = &self.steps[m as usize];
-            rm.task == q || qclock[rm.task] >= rm.local
+            rm.task == q || qclock.knows(rm.task, rm.local)
         };
         // The steps of v that q happens after: the part of the reversal that must
         // run before q (the rest can follow it).
@@ -511,7 +505,7 @@ impl Dfs {
                 let ck = self.clk(k);
                 let has_pred = seq[..i].iter().any(|&m| {
                     let rm = &self.steps[m as usize];
-                    rm.task == rk.task || ck[rm.task] >= rm.local
+                    rm.task == rk.task || ck.knows(rm.task, rm.local)
                 });
                 if !has_pred {
                     initials |= bit(rk.task);
@@ -661,7 +655,7 @@ impl Dfs {
                 continue;
             }
             seen |= bit(r.task);
-            if cclock[r.task] < r.local {
+            if !cclock.knows(r.task, r.local) {
                 cands.push(s);
             }
         }

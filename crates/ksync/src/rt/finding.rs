@@ -3,6 +3,7 @@
 
 use super::state::State;
 use super::task::TaskId;
+use super::vv::VersionVector;
 use crate::report::{Finding, FindingKind, RuntimeCheck};
 
 /// A mechanism mark ([`crate::mechanism`]): its name, and the task and that task's
@@ -17,7 +18,7 @@ impl State {
     /// Records a mechanism mark for the running task (or the clock step).
     pub fn mark(&mut self, name: &'static str) {
         let at = match self.running {
-            Some(t) if self.race_on => Some((t, self.tasks[t].vc.get(t).copied().unwrap_or(0))),
+            Some(t) if self.race_on => Some((t, self.tasks[t].vc.count(t))),
             _ => None,
         };
         // The earliest mark of a name per task is the one most steps come after.
@@ -37,9 +38,7 @@ impl State {
     /// another order of independent steps.
     fn finding_marks(&self, causal: bool) -> Vec<&'static str> {
         let seen = |m: &MechanismMark| match (causal, m.at, self.running) {
-            (true, Some((u, c)), Some(t)) => {
-                u == t || self.tasks[t].vc.get(u).is_some_and(|&v| v >= c)
-            }
+            (true, Some((u, c)), Some(t)) => u == t || self.tasks[t].vc.knows(u, c),
             _ => true,
         };
         let mut names: Vec<&'static str> = self

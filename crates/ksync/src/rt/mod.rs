@@ -20,6 +20,7 @@
 //! * `finding`: findings as the runtime collects them; `trace`: the recorded trace
 //!   and the names it prints.
 //! * `task`: per-task bookkeeping and the access footprint of a step.
+//! * `vv`: version vectors, shared with the DPOR search.
 
 mod checks;
 mod deadlock;
@@ -39,6 +40,7 @@ mod switch;
 mod task;
 mod timer;
 mod trace;
+pub mod vv;
 
 pub use exec::{EndKind, ExecConfig, ExecOutcome, Execution};
 pub use lockdep::{LockDep, LockOrderCycle, OrderEdge};

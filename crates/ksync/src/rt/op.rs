@@ -1,10 +1,10 @@
 //! The operations of a scheduling point: what a task asks for, whether it can run,
 //! the footprint of its next step, and what performing it does to the state.
 
-use super::race::{vc_join, vc_tick};
 use super::scheduler::TaskView;
 use super::state::{ObjKind, Shared, State, NO_STEP};
 use super::task::{Access, Held, Task, TaskId};
+use super::vv::VersionVector;
 use super::ObjId;
 
 /// The operation a task waits to perform at its scheduling point.
@@ -280,7 +280,7 @@ impl State {
                     self.accesses.push(Access::SyncWith(ws));
                     if self.race_on {
                         let w = std::mem::take(&mut task.wake_vc);
-                        vc_join(&mut task.vc, &w);
+                        task.vc.join(&w);
                     }
                 } else if task.timed_out {
                     // Ended by the timer: after the clock step that fired it.
@@ -339,7 +339,7 @@ impl State {
                 self.accesses.push(Access::SyncWith(ls));
                 if self.race_on {
                     let c = self.tasks[task].vc.clone();
-                    vc_join(&mut self.tasks[t].vc, &c);
+                    self.tasks[t].vc.join(&c);
                 }
             }
         }
@@ -350,7 +350,7 @@ impl State {
         let waker_vc = match (self.race_on, self.running) {
             (true, Some(r)) => {
                 let c = self.tasks[r].vc.clone();
-                vc_tick(&mut self.tasks[r].vc, r);
+                self.tasks[r].vc.tick(r);
                 Some(c)
             }
             _ => None,
@@ -365,7 +365,7 @@ impl State {
             task.woken = true;
             task.wake_step = step;
             if let Some(c) = &waker_vc {
-                vc_join(&mut task.wake_vc, c);
+                task.wake_vc.join(c);
             }
         }
         self.objs[obj as usize].waiters = waiters;
@@ -391,7 +391,7 @@ impl State {
         let leaf = o.leaf;
         if self.race_on {
             o.rel_vc.clone_from(&self.tasks[t].vc);
-            vc_tick(&mut self.tasks[t].vc, t);
+            self.tasks[t].vc.tick(t);
         }
         let held = &mut self.tasks[t].held;
         if let Some(pos) = held.iter().rposition(|h| h.obj == obj) {

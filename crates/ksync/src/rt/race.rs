@@ -3,31 +3,16 @@
 
 use super::state::State;
 use super::task::TaskId;
+use super::vv::VersionVector;
 use super::ObjId;
 use crate::class::class_name;
 use crate::report::RuntimeCheck;
-
-pub(super) fn vc_join(a: &mut Vec<u32>, b: &[u32]) {
-    if a.len() < b.len() {
-        a.resize(b.len(), 0);
-    }
-    for (x, y) in a.iter_mut().zip(b) {
-        *x = (*x).max(*y);
-    }
-}
-
-pub(super) fn vc_tick(v: &mut Vec<u32>, t: TaskId) {
-    if v.len() <= t {
-        v.resize(t + 1, 0);
-    }
-    v[t] += 1;
-}
 
 impl State {
     pub(super) fn race_acquire(&mut self, t: TaskId, obj: ObjId) {
         if self.race_on {
             let rel = std::mem::take(&mut self.objs[obj as usize].rel_vc);
-            vc_join(&mut self.tasks[t].vc, &rel);
+            self.tasks[t].vc.join(&rel);
             self.objs[obj as usize].rel_vc = rel;
         }
     }
@@ -37,9 +22,9 @@ impl State {
     pub(super) fn race_release(&mut self, t: TaskId, obj: ObjId) {
         if self.race_on {
             let vc = std::mem::take(&mut self.tasks[t].vc);
-            vc_join(&mut self.objs[obj as usize].rel_vc, &vc);
+            self.objs[obj as usize].rel_vc.join(&vc);
             self.tasks[t].vc = vc;
-            vc_tick(&mut self.tasks[t].vc, t);
+            self.tasks[t].vc.tick(t);
         }
     }
 
@@ -50,8 +35,8 @@ impl State {
         let Some(t) = self.running else { return };
         let site = self.tasks[t].frames.last().copied().unwrap_or("?");
         let vc = &self.tasks[t].vc;
-        let epoch = vc.get(t).copied().unwrap_or(0);
-        let hb = |u: TaskId, e: u32| vc.get(u).copied().unwrap_or(0) >= e;
+        let epoch = vc.count(t);
+        let hb = |u: TaskId, e: u32| vc.knows(u, e);
         let o = &self.objs[obj as usize];
         let mut racing: Option<(TaskId, &'static str, bool)> = None;
         if let Some((u, e, s)) = o.last_write {

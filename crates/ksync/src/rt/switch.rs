@@ -7,9 +7,9 @@
 
 use super::exec::EndKind;
 use super::op::{Op, OpResult};
-use super::race::vc_tick;
 use super::state::{ObjKind, Shared, NO_STEP};
 use super::task::{Task, TaskId};
+use super::vv::VersionVector;
 use super::ObjId;
 use crate::report::{Finding, RuntimeCheck};
 use corosensei::stack::DefaultStack;
@@ -134,9 +134,9 @@ impl Shared {
             let mut st = self.st.borrow_mut();
             if let Some(p) = st.running {
                 task.vc = st.tasks[p].vc.clone();
-                vc_tick(&mut st.tasks[p].vc, p);
+                st.tasks[p].vc.tick(p);
             }
-            vc_tick(&mut task.vc, id);
+            task.vc.tick(id);
         }
         task.co = Some(co);
         self.st.borrow_mut().tasks.push(task);
