@@ -84,7 +84,7 @@ impl Obj {
 }
 
 pub(crate) struct State {
-    pub tasks: Vec<Task>,
+    pub tasks: Vec<Box<Task>>,
     pub running: Option<TaskId>,
     /// The objects of this execution, `..live_objs`, by id; the slots after them are
     /// a previous execution's, reset when registration reaches them.
@@ -131,15 +131,15 @@ pub(crate) struct State {
     pub(super) pending_lost: Vec<(ObjId, Vec<TaskId>, Finding)>,
     /// Tasks and objects of the previous execution, reused so that an execution does
     /// not allocate their vectors again (most executions are a few dozen steps).
-    pub(super) spare_tasks: Vec<Task>,
+    pub(super) spare_tasks: Vec<Box<Task>>,
 }
 
 /// The containers an execution leaves behind for the next one.
 #[derive(Default)]
 pub(super) struct Pool {
-    pub(super) tasks: Vec<Task>,
+    pub(super) tasks: Vec<Box<Task>>,
     pub(super) objs: Vec<Obj>,
-    pub(super) spare_tasks: Vec<Task>,
+    pub(super) spare_tasks: Vec<Box<Task>>,
     pub(super) timers: Vec<Timer>,
     pub(super) accesses: Vec<Access>,
     pub(super) observed: Vec<ObjId>,

@@ -126,7 +126,7 @@ impl Shared {
                 t.reset(name, daemon, spawn_step);
                 t
             }
-            None => Task::new(name, daemon, spawn_step),
+            None => Box::new(Task::new(name, daemon, spawn_step)),
         };
         {
             let class = self.st.borrow().signal_class;
