@@ -67,10 +67,10 @@ fn split(mut search: dpor::Dfs) -> Vec<dpor::Dfs> {
 }
 
 /// Splits the pieces further, alike in every shard, until there are `want` of them
-/// or `budget` executions are spent. A piece handed out from a shallow node is where most of
-/// the tree usually is (one of them held 86% of the largest search), so the shallowest
-/// piece is run a few executions, until its own stack holds alternatives, and
-/// split in its place. A piece that ends meanwhile was searched by every shard.
+/// or `budget` executions are spent. A piece handed out from a shallow node is where
+/// most of the tree usually is (one of them held 86% of the largest search), so the
+/// shallowest piece is run a few executions, until its own stack holds alternatives,
+/// and split in its place. A piece that ends meanwhile was searched by every shard.
 fn resplit(
     common: &mut Searcher<'_>,
     pieces: &mut Vec<dpor::Dfs>,
@@ -135,13 +135,8 @@ pub(crate) fn search(
     let mut pieces = Vec::new();
     if end == Run::Paused {
         pieces = split(root);
-        let budget = cfg.shard_common_executions;
-        end = resplit(
-            &mut common,
-            &mut pieces,
-            RESPLIT_PIECES_PER_SHARD * n,
-            budget,
-        );
+        let want = RESPLIT_PIECES_PER_SHARD * n;
+        end = resplit(&mut common, &mut pieces, want, cfg.shard_common_executions);
     }
     let mut results = Vec::new();
     // A limit that struck in the common part stopped every shard alike. Another

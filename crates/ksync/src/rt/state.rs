@@ -65,21 +65,38 @@ pub(crate) struct Obj {
 }
 
 impl Obj {
+    fn new(kind: ObjKind, class: ClassId, label: Option<Rc<str>>) -> Self {
+        Obj {
+            kind,
+            class,
+            label,
+            owner: None,
+            last_unlock: NO_STEP,
+            waiters: Vec::new(),
+            rel_vc: Vec::new(),
+            last_write: None,
+            reads: Vec::new(),
+            last_writer: None,
+            leaf: false,
+            guard: None,
+            done: 0,
+        }
+    }
+
     /// A fresh object in a recycled slot: the vectors keep their capacity.
     fn reset(&mut self, kind: ObjKind, class: ClassId, label: Option<Rc<str>>) {
-        self.kind = kind;
-        self.class = class;
-        self.label = label;
-        self.owner = None;
-        self.last_unlock = NO_STEP;
-        self.waiters.clear();
-        self.rel_vc.clear();
-        self.last_write = None;
-        self.reads.clear();
-        self.last_writer = None;
-        self.leaf = false;
-        self.guard = None;
-        self.done = 0;
+        let mut waiters = std::mem::take(&mut self.waiters);
+        let mut rel_vc = std::mem::take(&mut self.rel_vc);
+        let mut reads = std::mem::take(&mut self.reads);
+        waiters.clear();
+        rel_vc.clear();
+        reads.clear();
+        *self = Obj {
+            waiters,
+            rel_vc,
+            reads,
+            ..Obj::new(kind, class, label)
+        };
     }
 }
 
@@ -170,21 +187,7 @@ impl Shared {
         // large to move in and out of a spare list at every registration.
         match st.objs.get_mut(id) {
             Some(o) => o.reset(kind, class, label),
-            None => st.objs.push(Obj {
-                kind,
-                class,
-                label,
-                owner: None,
-                last_unlock: NO_STEP,
-                waiters: Vec::new(),
-                rel_vc: Vec::new(),
-                last_write: None,
-                reads: Vec::new(),
-                last_writer: None,
-                leaf: false,
-                guard: None,
-                done: 0,
-            }),
+            None => st.objs.push(Obj::new(kind, class, label)),
         }
         id as ObjId
     }
