@@ -119,6 +119,16 @@ impl Node {
     }
 }
 
+/// One access in an object's history, with what race detection asks of its step
+/// (looked up in `steps` for every access of every later step, it missed the cache).
+#[derive(Clone, Copy)]
+struct Touch {
+    step: u32,
+    task: u32,
+    local: u32,
+    access: Access,
+}
+
 struct StepRec {
     task: TaskId,
     /// Local index of the step in its task (1-based), for clock comparisons.
@@ -139,7 +149,7 @@ pub struct Dfs {
     task_clock: Vec<Clock>,
     /// Clock of step i at `clocks[i * SLOTS..]`.
     clocks: Vec<u32>,
-    obj_hist: Vec<Vec<(u32, Access)>>,
+    obj_hist: Vec<Vec<Touch>>,
     /// Index of the first step decided freshly in this execution.
     fresh_from_step: u32,
     /// Sleep set to install at the next sched node.
@@ -393,10 +403,14 @@ impl Dfs {
             if let Some(o) = a.obj() {
                 // Earlier accesses of this task that `a` subsumes can never race or
                 // add happens-before that `a` does not.
-                let steps = &self.steps;
                 let h = &mut self.obj_hist[o as usize];
-                h.retain(|&(s, pa)| steps[s as usize].task != task || !pa.dominated_by(a));
-                h.push((idx, a));
+                h.retain(|p| p.task as usize != task || !p.access.dominated_by(a));
+                h.push(Touch {
+                    step: idx,
+                    task: task as u32,
+                    local,
+                    access: a,
+                });
             }
         }
         if cands.is_empty() {
@@ -426,17 +440,22 @@ impl Dfs {
         mut cands: Option<&mut Vec<u32>>,
     ) {
         let o = a.obj().expect("object access") as usize;
-        for &(s, pa) in &self.obj_hist[o] {
-            let r = &self.steps[s as usize];
-            if r.task == task || !pa.conflicts(a) {
+        // Latest first: a step `clock` already knows adds nothing to it (clocks are
+        // closed under happens-before), and the latest conflicting step of a task
+        // makes its earlier ones known.
+        for p in self.obj_hist[o].iter().rev() {
+            let t = p.task as usize;
+            if t == task || !p.access.conflicts(a) {
                 continue;
             }
             if let Some(c) = cands.as_deref_mut() {
-                if !before.knows(r.task, r.local) {
-                    c.push(s);
+                if !before.knows(t, p.local) {
+                    c.push(p.step);
                 }
             }
-            clock.join(self.clk(s));
+            if !clock.knows(t, p.local) {
+                clock.join(self.clk(p.step));
+            }
         }
     }
 

@@ -35,18 +35,6 @@ pub struct Form {
 /// Task number of the clock (timer firings) in events.
 pub const CLOCK: u32 = u32::MAX;
 
-fn kind(a: Access) -> u8 {
-    match a {
-        Access::Read(_) => 0,
-        Access::Write(_) => 1,
-        Access::Lock(_) => 2,
-        Access::TryLock(_) => 3,
-        Access::TryFail(_) => 4,
-        Access::Unlock(_) => 5,
-        Access::SyncWith(_) => 6,
-    }
-}
-
 /// Records one execution's events and builds its canonical form.
 #[derive(Default)]
 pub struct Recorder {
@@ -99,7 +87,7 @@ impl Recorder {
             }
             for &(t2, i2, a2) in &self.hist[o] {
                 if t2 != t && a2.conflicts(a) {
-                    self.pairs.push(((t2, i2), kind(a2), (t, idx), kind(a)));
+                    self.pairs.push(((t2, i2), a2.kind(), (t, idx), a.kind()));
                 }
             }
             self.hist[o].push((t, idx, a));

@@ -63,22 +63,40 @@ impl Shared {
 impl State {
     /// If `t` blocking on `obj` closes a cycle of lock waits, the tasks in it.
     pub(super) fn lock_wait_cycle(&self, t: TaskId, obj: ObjId) -> Option<Vec<(TaskId, ObjId)>> {
-        let mut chain = vec![(t, obj)];
-        let mut cur = obj;
-        for _ in 0..self.tasks.len() + 1 {
+        // Walked twice: the chain is built only for a cycle, since this runs at
+        // every lock acquisition.
+        let next = |cur: ObjId| -> Option<(TaskId, ObjId)> {
             let owner = self.objs[cur as usize].owner?;
             if owner == t {
-                return Some(chain);
+                return Some((t, obj));
             }
             match self.tasks[owner].pending {
-                Op::Lock { obj } if !self.tasks[owner].finished => {
-                    chain.push((owner, obj));
-                    cur = obj;
-                }
-                _ => return None,
+                Op::Lock { obj } if !self.tasks[owner].finished => Some((owner, obj)),
+                _ => None,
             }
+        };
+        let mut cur = obj;
+        let mut len = 1;
+        loop {
+            if len > self.tasks.len() + 1 {
+                return None;
+            }
+            let (owner, o) = next(cur)?;
+            if owner == t {
+                break;
+            }
+            cur = o;
+            len += 1;
         }
-        None
+        let mut chain = Vec::with_capacity(len);
+        chain.push((t, obj));
+        cur = obj;
+        while chain.len() < len {
+            let step = next(cur).expect("the chain walked above");
+            chain.push(step);
+            cur = step.1;
+        }
+        Some(chain)
     }
 
     pub(super) fn report_wait_cycle(&mut self, t: TaskId, cycle: Vec<(TaskId, ObjId)>) {

@@ -43,52 +43,61 @@ impl Access {
         }
     }
 
+    /// The access's kind as a number (its index in the conflict table; `SyncWith`
+    /// touches no object).
+    #[inline]
+    pub fn kind(self) -> u8 {
+        match self {
+            Access::Read(_) => 0,
+            Access::Write(_) => 1,
+            Access::Lock(_) => 2,
+            Access::TryLock(_) => 3,
+            Access::TryFail(_) => 4,
+            Access::Unlock(_) => 5,
+            Access::SyncWith(_) => 6,
+        }
+    }
+
     /// Whether every access that conflicts with `self` also conflicts with `other`
     /// (same object): then a later `other` of the same task subsumes `self` for race
     /// detection and happens-before.
+    #[inline]
     pub fn dominated_by(self, other: Access) -> bool {
-        if self.obj() != other.obj() {
-            return false;
-        }
-        let o = self.obj().unwrap_or(0);
-        [
-            Access::Read(o),
-            Access::Write(o),
-            Access::Lock(o),
-            Access::TryLock(o),
-            Access::TryFail(o),
-            Access::Unlock(o),
-        ]
-        .iter()
-        .all(|&k| !self.conflicts(k) || other.conflicts(k))
+        self.obj().is_some()
+            && self.obj() == other.obj()
+            && CONFLICTS[self.kind() as usize] & !CONFLICTS[other.kind() as usize] == 0
     }
 
     /// Whether two accesses of different tasks do not commute.
+    #[inline]
     pub fn conflicts(self, other: Access) -> bool {
-        use Access::*;
-        if self.obj().is_none() || self.obj() != other.obj() {
-            return false;
-        }
-        matches!(
-            (self, other),
-            (Write(_), Write(_))
-                | (Write(_), Read(_))
-                | (Read(_), Write(_))
-                | (Lock(_), Lock(_))
-                | (Lock(_), TryLock(_))
-                | (TryLock(_), Lock(_))
-                | (TryLock(_), TryLock(_))
-                | (Lock(_), TryFail(_))
-                | (TryFail(_), Lock(_))
-                | (TryLock(_), TryFail(_))
-                | (TryFail(_), TryLock(_))
-                | (Unlock(_), TryFail(_))
-                | (TryFail(_), Unlock(_))
-                | (Unlock(_), TryLock(_))
-                | (TryLock(_), Unlock(_))
-        )
+        self.obj().is_some()
+            && self.obj() == other.obj()
+            && CONFLICTS[self.kind() as usize] & (1 << other.kind()) != 0
     }
 }
+
+/// For each access kind (see [`Access::kind`]), the kinds on the same object it does
+/// not commute with: writes with reads and writes; acquisitions with each other and
+/// with failed trylocks; releases with trylocks, which observe them. A table, since
+/// race detection asks it for every pair of accesses to an object.
+const CONFLICTS: [u8; 7] = {
+    const R: u8 = 1 << 0;
+    const W: u8 = 1 << 1;
+    const L: u8 = 1 << 2;
+    const T: u8 = 1 << 3;
+    const F: u8 = 1 << 4;
+    const U: u8 = 1 << 5;
+    [
+        W,             // Read
+        R | W,         // Write
+        L | T | F,     // Lock
+        L | T | F | U, // TryLock
+        L | T | U,     // TryFail
+        T | F,         // Unlock
+        0,             // SyncWith
+    ]
+};
 
 /// A lock (or lockdep map) held by a task.
 #[derive(Clone, Copy, Debug)]
@@ -192,5 +201,72 @@ impl Task {
 
     pub fn spin_held(&self) -> bool {
         self.held.iter().any(|h| h.spin)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Access::{self, *};
+
+    /// The relation written out pair by pair, as the table encodes it.
+    fn conflicts_spelled_out(a: Access, b: Access) -> bool {
+        a.obj().is_some()
+            && a.obj() == b.obj()
+            && matches!(
+                (a, b),
+                (Write(_), Write(_))
+                    | (Write(_), Read(_))
+                    | (Read(_), Write(_))
+                    | (Lock(_), Lock(_))
+                    | (Lock(_), TryLock(_))
+                    | (TryLock(_), Lock(_))
+                    | (TryLock(_), TryLock(_))
+                    | (Lock(_), TryFail(_))
+                    | (TryFail(_), Lock(_))
+                    | (TryLock(_), TryFail(_))
+                    | (TryFail(_), TryLock(_))
+                    | (Unlock(_), TryFail(_))
+                    | (TryFail(_), Unlock(_))
+                    | (Unlock(_), TryLock(_))
+                    | (TryLock(_), Unlock(_))
+            )
+    }
+
+    fn all(o: u32) -> [Access; 7] {
+        [
+            Read(o),
+            Write(o),
+            Lock(o),
+            TryLock(o),
+            TryFail(o),
+            Unlock(o),
+            SyncWith(o),
+        ]
+    }
+
+    #[test]
+    fn the_table_is_the_relation() {
+        for a in all(1) {
+            for b in all(1).into_iter().chain(all(2)) {
+                assert_eq!(a.conflicts(b), conflicts_spelled_out(a, b), "{a:?} {b:?}");
+                // Domination by its definition: every access conflicting with `a`
+                // conflicts with `b`.
+                let by_definition = a.obj().is_some()
+                    && a.obj() == b.obj()
+                    && all(1)
+                        .iter()
+                        .all(|&k| !conflicts_spelled_out(a, k) || conflicts_spelled_out(b, k));
+                assert_eq!(a.dominated_by(b), by_definition, "{a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn conflicts_is_symmetric() {
+        for a in all(3) {
+            for b in all(3) {
+                assert_eq!(a.conflicts(b), b.conflicts(a), "{a:?} {b:?}");
+            }
+        }
     }
 }
