@@ -28,6 +28,7 @@ pub fn run(json_out: bool, quick: bool) -> u8 {
         jobs,
         seed: 1,
         shard: None,
+        shard_plan: None,
         progress: crate::term::progress(),
         no_declared_bound: false,
     };

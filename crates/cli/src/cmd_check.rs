@@ -47,6 +47,9 @@ pub struct Args {
     /// Explore only shard K of N of each search tree (K/N, 0-based): N shards partition it; `usb-offload merge` combines their --json output into the unsharded result (docs/distributed.md).
     #[arg(long, value_name = "K/N", value_parser = crate::args::shard)]
     pub shard: Option<(usize, usize)>,
+    /// With --shard: plan where each search goes from the executions an earlier run took: its --json output (unsharded, or merged), or the files of all its shards (then a split search is also dealt where its large pieces fit). Searches up to half a shard's share run whole on one shard, larger ones are split; longest first, onto the shards with the least work. Give every shard the same files.
+    #[arg(long, value_name = "FILE", num_args = 1.., requires = "shard")]
+    pub shard_sizes: Vec<std::path::PathBuf>,
     /// Seed of the random and PCT strategies.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -89,6 +92,26 @@ pub fn run(a: Args) -> u8 {
             return crate::EXIT_USAGE;
         }
     };
+    let shard_plan = match a.shard {
+        Some((_, n)) if !a.shard_sizes.is_empty() => match read_shard_sizes(&a.shard_sizes) {
+            Ok(sizes) => {
+                let names: Vec<String> = pairs
+                    .iter()
+                    .map(|(d, sc)| suite::program(*d, sc).name)
+                    .collect();
+                Some(std::sync::Arc::new(crate::shard_plan::plan(
+                    &names, &sizes, n,
+                )))
+            }
+            Err(e) => {
+                eprintln!(
+                    "error: --shard-sizes: {e}\nhint: give what `usb-offload check --json` printed for the suite, unsharded or in every shard (or `usb-offload merge` of the shards)"
+                );
+                return crate::EXIT_USAGE;
+            }
+        },
+        _ => None,
+    };
     let opts = SuiteOpts {
         strategy: a.strategy,
         max_executions: a.max_executions,
@@ -97,6 +120,7 @@ pub fn run(a: Args) -> u8 {
         jobs: a.jobs.unwrap_or_else(suite::default_jobs),
         seed: a.seed,
         shard: a.shard,
+        shard_plan,
         progress: crate::term::progress(),
         no_declared_bound: a.no_declared_bound,
     };
@@ -134,6 +158,20 @@ pub fn run(a: Args) -> u8 {
     code
 }
 
+fn read_shard_sizes(
+    paths: &[std::path::PathBuf],
+) -> Result<std::collections::HashMap<String, crate::shard_plan::Size>, String> {
+    let files = paths
+        .iter()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map(|text| (p.display().to_string(), text))
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    crate::shard_plan::parse_sizes(&files)
+}
+
 /// The JSON line of one pair: its fields and its findings. A shard's line also says
 /// which shard it is, where each finding's counterexample ends and the lock-order
 /// edges the shard recorded, so that `merge` can combine the shards.
@@ -155,6 +193,11 @@ fn pair_line(r: &PairResult, shard: Option<(usize, usize)>) -> serde_json::Value
     );
     if let Some((k, n)) = shard {
         v.insert("shard".into(), json!(format!("{k}/{n}")));
+        if let Some((owner, split)) = r.shard_owner {
+            // What a later plan needs to read this shard's part of the search.
+            v.insert("shard_owner".into(), json!(owner));
+            v.insert("shard_split".into(), json!(split));
+        }
         v.insert(
             "lock_edges".into(),
             r.report

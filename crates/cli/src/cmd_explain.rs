@@ -54,6 +54,7 @@ pub fn run(a: Args) -> u8 {
         jobs: 1,
         seed: 1,
         shard: None,
+        shard_plan: None,
         progress: crate::term::progress(),
         no_declared_bound: false,
     };

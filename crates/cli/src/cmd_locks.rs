@@ -38,6 +38,7 @@ pub fn run(a: Args) -> u8 {
         jobs: a.jobs.unwrap_or_else(suite::default_jobs),
         seed: 1,
         shard: None,
+        shard_plan: None,
         progress: crate::term::progress(),
         no_declared_bound: false,
     };

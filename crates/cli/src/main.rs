@@ -30,6 +30,7 @@ mod diagram_svg;
 mod html;
 mod live;
 mod properties;
+mod shard_plan;
 mod suite;
 mod summary;
 mod svg;

@@ -4,6 +4,7 @@ use crate::term::Progress;
 use explore::{explore, Config, Program, Report, Strategy};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use model::{Design, Scenario};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -34,6 +35,9 @@ pub struct PairResult {
     /// The search ran under the scenario's declared execution bound (no
     /// `--max-executions` given).
     pub declared_bound: bool,
+    /// Of a sharded search: the shard its pieces were dealt from (or that ran it
+    /// whole), and whether it was split.
+    pub shard_owner: Option<(usize, bool)>,
 }
 
 impl PairResult {
@@ -68,6 +72,9 @@ pub struct SuiteOpts {
     pub jobs: usize,
     pub seed: u64,
     pub shard: Option<(usize, usize)>,
+    /// With `shard`: where each search goes, by program name (see `shard_plan`);
+    /// a search not in it is split, dealt from the shard its name hashes to.
+    pub shard_plan: Option<Arc<HashMap<String, explore::ShardPlacement>>>,
     pub progress: Progress,
     /// Search to the end also where a scenario declares an execution bound.
     pub no_declared_bound: bool,
@@ -139,6 +146,11 @@ pub fn run_pairs_with(
                 let began = std::time::Instant::now();
                 let last_line = Mutex::new(began);
                 let declared = sc.search_config();
+                let placement = o
+                    .shard_plan
+                    .as_ref()
+                    .and_then(|plan| plan.get(&p.name).copied())
+                    .unwrap_or_default();
                 let cfg = Config {
                     strategy: o.strategy,
                     max_steps: o.max_steps,
@@ -152,6 +164,7 @@ pub fn run_pairs_with(
                     jobs: inner_jobs,
                     helpers: (jobs > 1).then(|| desk.clone()),
                     shard: o.shard,
+                    shard_placement: placement,
                     progress: Some(Arc::new(move |e| {
                         b2.set_message(format!("{name}  {e} executions"));
                         if lines {
@@ -167,6 +180,13 @@ pub fn run_pairs_with(
                     })),
                     ..declared
                 };
+                let shard_owner = o.shard.map(|(_, n)| {
+                    let whole = matches!(placement, explore::ShardPlacement::Whole { .. });
+                    (
+                        placement.owner(&p.name, n),
+                        !whole && cfg.max_executions.is_none(),
+                    )
+                });
                 let report = explore(&p, &cfg);
                 bar.finish_and_clear();
                 mp.remove(&bar);
@@ -178,6 +198,7 @@ pub fn run_pairs_with(
                     declared_bound: o.max_executions.is_none()
                         && !o.no_declared_bound
                         && sc.max_executions.is_some(),
+                    shard_owner,
                 };
                 let mut guard = results.lock().expect("results");
                 guard.1 += 1;

@@ -107,6 +107,85 @@ fn merged_shards_equal_the_unsharded_run() {
     }
 }
 
+/// Planned from the unsharded run's sizes, the shards still merge into it; a search
+/// the plan runs whole is run by one shard only (the others skip it), the largest
+/// is split (more than one shard runs some of it).
+#[test]
+fn shards_planned_from_sizes_merge_into_the_unsharded_run() {
+    let plain = check(&[]);
+    let serial = outcome(&plain);
+    let dir = tmpdir("plan");
+    let sizes = dir.join("sizes.jsonl");
+    std::fs::write(&sizes, &plain).expect("write");
+    let sizes_arg = sizes.to_str().expect("path");
+    let n = 3;
+    let files = shard_files(&dir, n);
+    let mut per_pair: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (k, f) in files.iter().enumerate() {
+        let out = check(&["--shard", &format!("{k}/{n}"), "--shard-sizes", sizes_arg]);
+        for l in out.lines().filter(|l| !l.trim().is_empty()) {
+            let v: Value = serde_json::from_str(l).expect("JSON line");
+            let name = format!("{}/{}", v["design"], v["scenario"]);
+            per_pair
+                .entry(name)
+                .or_default()
+                .push(v["executions"].as_u64().expect("executions"));
+        }
+        std::fs::write(f, out).expect("write");
+    }
+    assert_eq!(
+        outcome(&merge(&files)),
+        serial,
+        "planned shards merged differ"
+    );
+    let running = |e: &Vec<u64>| e.iter().filter(|&&x| x > 0).count();
+    let largest = per_pair
+        .iter()
+        .max_by_key(|(_, e)| e.iter().sum::<u64>())
+        .expect("pairs");
+    assert!(
+        running(largest.1) > 1,
+        "the largest search was not split: {largest:?}"
+    );
+    let whole = per_pair.values().filter(|e| running(e) == 1).count();
+    assert!(
+        whole >= 3,
+        "the small searches were not run whole: {per_pair:?}"
+    );
+    // Planned again from those shards' own files (how each split search fell).
+    let again_dir = tmpdir("plan-again");
+    let again = shard_files(&again_dir, n);
+    for (k, f) in again.iter().enumerate() {
+        let shard = format!("{k}/{n}");
+        let mut a = vec!["--shard", shard.as_str(), "--shard-sizes"];
+        a.extend(files.iter().map(|f| f.to_str().expect("path")));
+        std::fs::write(f, check(&a)).expect("write");
+    }
+    assert_eq!(
+        outcome(&merge(&again)),
+        serial,
+        "replanned shards merged differ"
+    );
+    std::fs::remove_dir_all(&again_dir).ok();
+    // One shard's file is not enough: it holds only that shard's part.
+    let o = Command::new(BIN)
+        .args([
+            "check",
+            "--json",
+            "--quiet",
+            "--shard",
+            "0/2",
+            "--shard-sizes",
+        ])
+        .arg(&files[0])
+        .args(PAIRS)
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("merge"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn merge_refuses_missing_and_unsharded_input() {
     let dir = tmpdir("bad");

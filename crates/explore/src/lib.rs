@@ -12,7 +12,7 @@ pub mod pct;
 pub mod report;
 pub mod selftest;
 mod shards;
-pub use shards::COMMON_EXECUTIONS as SHARD_COMMON_EXECUTIONS;
+pub use shards::{Placement as ShardPlacement, COMMON_EXECUTIONS as SHARD_COMMON_EXECUTIONS};
 pub mod token;
 
 use ksync::rt::{EndKind, ExecConfig, ExecOutcome, Execution, Scheduler};
@@ -105,6 +105,9 @@ pub struct Config {
     pub helpers: Option<Arc<HelpDesk>>,
     /// Explore only shard `k` of `n` (0-based) of the split search tree.
     pub shard: Option<(usize, usize)>,
+    /// With `shard`: whether this search is split over the shards or run whole by one
+    /// of them, and which shard its split starts dealing from.
+    pub shard_placement: ShardPlacement,
     /// Executions the shards run alike before they split, and again at most to split
     /// large pieces further ([`SHARD_COMMON_EXECUTIONS`]); a small value splits small
     /// trees too, as the self-tests need.
@@ -127,6 +130,7 @@ impl Default for Config {
             jobs: 1,
             helpers: None,
             shard: None,
+            shard_placement: ShardPlacement::Hashed,
             shard_common_executions: SHARD_COMMON_EXECUTIONS,
             stop_at_first: false,
             progress: None,

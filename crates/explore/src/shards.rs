@@ -7,9 +7,10 @@
 //! its path. A piece handed out near the root can hold most of the tree, so while
 //! there are few pieces, the shallowest is run a few executions further and split
 //! again in its place ([`resplit`]). The pieces are then dealt out shallowest first,
-//! starting from the shard the program's name hashes to. All of that is
-//! deterministic, so every shard computes the same pieces and the shards partition
-//! the tree.
+//! starting from the shard the program's name hashes to, or from the one a plan
+//! names ([`Placement`]; a plan may also give a small search whole to one shard).
+//! All of that is deterministic, so every shard computes the same pieces and the
+//! shards partition the tree.
 //!
 //! A piece's search finds races whose reversal lies above the split, on the nodes that
 //! every shard has a copy of. An alternative added there is explored by each shard
@@ -34,6 +35,35 @@ const PIECES_PER_SHARD: u32 = 16;
 /// The most executions the shards run alike before they split, and again at most to
 /// split large pieces further (each shard counts them): [`Config`]'s default.
 pub const COMMON_EXECUTIONS: u64 = 256;
+
+/// Where a sharded search goes. Every shard must be given the same placement.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Placement {
+    /// Split over every shard, dealing the pieces from the shard the program's name
+    /// hashes to (also the shard that reports the common part).
+    #[default]
+    Hashed,
+    /// Split over every shard, dealing the pieces from shard `first`, which also
+    /// reports the common part: a plan that knows the searches' sizes puts a large
+    /// search's largest piece on the shard with the least other work.
+    Split { first: usize },
+    /// Not split: shard `on` runs the search whole and the others skip it. Cheaper
+    /// for a small search, which the shards would otherwise each run whole in their
+    /// common part.
+    Whole { on: usize },
+}
+
+impl Placement {
+    /// The shard that reports the common part and from which the pieces are dealt
+    /// (for a search run whole: the shard that runs it), out of `n`.
+    pub fn owner(self, program: &str, n: usize) -> usize {
+        match self {
+            Placement::Hashed => name_hash(program) % n,
+            Placement::Split { first } => first % n,
+            Placement::Whole { on } => on % n,
+        }
+    }
+}
 
 /// FNV-1a of a program's name: the same in every process and on every machine.
 fn name_hash(name: &str) -> usize {
@@ -108,14 +138,18 @@ pub(crate) fn search(
     (k, n): (usize, usize),
     start: Instant,
 ) -> Vec<WorkerResult> {
-    let owner = name_hash(&program.name) % n;
+    let owner = cfg.shard_placement.owner(&program.name, n);
     let reports_common = owner == k;
     let reduce = cfg.strategy == Strategy::Dpor;
-    if cfg.max_executions.is_some() {
+    let whole = matches!(cfg.shard_placement, Placement::Whole { .. });
+    if cfg.max_executions.is_some() || whole {
         // A bounded search is the first executions of the serial order: split, it
         // would explore others. One shard runs it whole.
         if !reports_common {
             return Vec::new();
+        }
+        if cfg.max_executions.is_none() && cfg.jobs > 1 {
+            return crate::parallel::search(program, cfg, start);
         }
         let sh = Shared::new();
         let mut w = Searcher::new(program, cfg, &sh, start);
