@@ -501,14 +501,24 @@ pub fn check_seeds(
         d.parallel_executions += par.executions;
         d.serial_executions += obs.executions;
         // And so must the shards of a split search, together: split after two
-        // executions, so that small trees are split (and split again) too.
-        for n in [2, 3] {
+        // executions, so that small trees are split (and split again) too; dealt
+        // from the shard the name hashes to or from one a plan names, or given
+        // whole to one shard.
+        use crate::ShardPlacement::{Hashed, Split, Whole};
+        let first = (seed % 3) as usize;
+        for (n, placement) in [
+            (2, Hashed),
+            (3, Hashed),
+            (3, Split { first }),
+            (2, Whole { on: 1 }),
+        ] {
             let mut found = std::collections::BTreeSet::new();
             for k in 0..n {
                 let r = crate::explore(
                     &p,
                     &crate::Config {
                         shard: Some((k, n)),
+                        shard_placement: placement,
                         shard_common_executions: 2,
                         ..crate::Config::default()
                     },
@@ -519,7 +529,7 @@ pub fn check_seeds(
             let missing: Vec<_> = bf.finding_keys.difference(&found).collect();
             if !missing.is_empty() {
                 d.unsound.push(format!(
-                    "seed {seed}: {n} shards missed {} finding(s) ({:?}): {spec:?}",
+                    "seed {seed}: {n} shards ({placement:?}) missed {} finding(s) ({:?}): {spec:?}",
                     missing.len(),
                     missing.first()
                 ));
