@@ -84,13 +84,27 @@ pub fn parse_sizes(files: &[(String, String)]) -> Result<HashMap<String, Size>, 
         .into_iter()
         .map(|(name, total)| (name, Size { total, split: None }))
         .collect();
+    let mut missing: Vec<(usize, usize)> = shards
+        .values()
+        .flat_map(|lines| {
+            let n = lines.len();
+            (0..n)
+                .filter(move |&k| lines[k].is_none())
+                .map(move |k| (k, n))
+        })
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    if !missing.is_empty() {
+        let list: Vec<String> = missing.iter().map(|(k, n)| format!("{k}/{n}")).collect();
+        return Err(format!(
+            "not every shard is there: {} missing; give the file of each shard (or their `usb-offload merge`)",
+            list.join(", ")
+        ));
+    }
     for (name, lines) in shards {
         let n = lines.len();
-        let Some(lines) = lines.into_iter().collect::<Option<Vec<ShardLine>>>() else {
-            return Err(format!(
-                "{name}: not every shard of {n} is there; give the file of each shard (or their `usb-offload merge`)"
-            ));
-        };
+        let lines: Vec<ShardLine> = lines.into_iter().flatten().collect();
         let total = lines.iter().map(|l| l.0).sum();
         let owner = lines
             .iter()
