@@ -36,47 +36,55 @@ fn registry() -> &'static Mutex<Registry> {
     R.get_or_init(Default::default)
 }
 
-/// Multiplicative hasher for the per-thread intern cache (keys are small integers).
-#[derive(Default)]
-struct FastHasher(u64);
+/// Slots of the per-thread intern cache (a power of two).
+const CACHE_SLOTS: usize = 256;
 
-impl std::hash::Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(b as u64);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
-    }
-    fn write_u8(&mut self, v: u8) {
-        self.write_u64(v as u64);
-    }
+/// One cached class: the name's address and length, the subclass, the id.
+#[derive(Clone, Copy)]
+struct Cached {
+    name: usize,
+    len: usize,
+    subclass: u8,
+    id: ClassId,
 }
 
-type Fast = std::hash::BuildHasherDefault<FastHasher>;
+const EMPTY: Cached = Cached {
+    name: 0,
+    len: 0,
+    subclass: 0,
+    id: 0,
+};
 
 thread_local! {
-    /// Keyed by the name's address: objects are created every execution, so the
-    /// global registry is consulted once per class and thread.
-    static CACHE: std::cell::RefCell<HashMap<(usize, usize, u8), ClassId, Fast>> =
-        std::cell::RefCell::new(HashMap::default());
+    /// Direct-mapped, keyed by the name's address: objects are created every
+    /// execution, a few hundred of them, so the global registry is consulted once per
+    /// class and thread (again only when two classes share a slot), and a lookup is
+    /// one comparison.
+    static CACHE: std::cell::Cell<[Cached; CACHE_SLOTS]> =
+        const { std::cell::Cell::new([EMPTY; CACHE_SLOTS]) };
 }
 
 /// Interns a class and returns its id (stable for the life of the process).
 pub fn intern(c: LockClass) -> ClassId {
-    let key = (c.name.as_ptr() as usize, c.name.len(), c.subclass);
-    if let Some(id) = CACHE.with(|m| m.borrow().get(&key).copied()) {
+    let name = c.name.as_ptr() as usize;
+    let slot = ((name >> 3) ^ (name >> 11) ^ c.subclass as usize) & (CACHE_SLOTS - 1);
+    let hit = CACHE.with(|m| {
+        let cells = m.as_array_of_cells();
+        let e = cells[slot].get();
+        (e.name == name && e.len == c.name.len() && e.subclass == c.subclass).then_some(e.id)
+    });
+    if let Some(id) = hit {
         return id;
     }
     let id = intern_slow(c);
-    CACHE.with(|m| m.borrow_mut().insert(key, id));
+    CACHE.with(|m| {
+        m.as_array_of_cells()[slot].set(Cached {
+            name,
+            len: c.name.len(),
+            subclass: c.subclass,
+            id,
+        })
+    });
     id
 }
 
