@@ -95,11 +95,23 @@ pub fn run(json_out: bool, quick: bool) -> u8 {
                 r.report.total_steps as f64 / secs.max(1e-9)
             );
         }
+        // What stopped the searches that did not end: a scenario's declared bound, or
+        // --quick's time cap.
+        let mut stopped: std::collections::BTreeMap<&str, usize> = Default::default();
+        for r in all_cores.iter().filter(|r| !r.report.exhausted) {
+            *stopped.entry(r.bound().unwrap_or("a limit")).or_default() += 1;
+        }
+        let ends = if stopped.is_empty() {
+            ", every search exhaustive".to_string()
+        } else {
+            let list: Vec<String> = stopped.iter().map(|(b, n)| format!("{n} at {b}")).collect();
+            format!(", every search exhaustive but {}", list.join(", "))
+        };
         println!(
-            "\nsuite: {} pairs, {execs} executions, {steps} steps, {wall:.1} s wall on {} cores ({cpu:.1} s of searching){}",
+            "\nsuite: {} pairs, {execs} executions, {steps} steps, {wall:.1} s wall on {} cores ({cpu:.1} s of searching, {:.0} executions/s/core){ends}",
             all_cores.len(),
             cores,
-            if exhaustive { ", every search exhaustive" } else { ", some searches stopped at the time cap" }
+            execs as f64 / cpu.max(1e-9)
         );
         println!("\nthe largest searches alone, on 1 core and on {cores} (work stealing):");
         println!(
