@@ -93,23 +93,25 @@ pub fn run(a: Args) -> u8 {
         }
     };
     let shard_plan = match a.shard {
-        Some((_, n)) if !a.shard_sizes.is_empty() => match read_shard_sizes(&a.shard_sizes) {
-            Ok(sizes) => {
-                let names: Vec<String> = pairs
-                    .iter()
-                    .map(|(d, sc)| suite::program(*d, sc).name)
-                    .collect();
-                Some(std::sync::Arc::new(crate::shard_plan::plan(
-                    &names, &sizes, n,
-                )))
-            }
-            Err(e) => {
-                eprintln!(
+        Some((_, n)) if !a.shard_sizes.is_empty() => {
+            match crate::shard_plan::read_sizes(&a.shard_sizes) {
+                Ok(sizes) => {
+                    let names: Vec<String> = pairs
+                        .iter()
+                        .map(|(d, sc)| suite::program(*d, sc).name)
+                        .collect();
+                    Some(std::sync::Arc::new(crate::shard_plan::plan(
+                        &names, &sizes, n,
+                    )))
+                }
+                Err(e) => {
+                    eprintln!(
                     "error: --shard-sizes: {e}\nhint: give what `usb-offload check --json` printed for the suite, unsharded or in every shard (or `usb-offload merge` of the shards)"
                 );
-                return crate::EXIT_USAGE;
+                    return crate::EXIT_USAGE;
+                }
             }
-        },
+        }
         _ => None,
     };
     let opts = SuiteOpts {
@@ -156,20 +158,6 @@ pub fn run(a: Args) -> u8 {
         }
     }
     code
-}
-
-fn read_shard_sizes(
-    paths: &[std::path::PathBuf],
-) -> Result<std::collections::HashMap<String, crate::shard_plan::Size>, String> {
-    let files = paths
-        .iter()
-        .map(|p| {
-            std::fs::read_to_string(p)
-                .map(|text| (p.display().to_string(), text))
-                .map_err(|e| format!("cannot read {}: {e}", p.display()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    crate::shard_plan::parse_sizes(&files)
 }
 
 /// The JSON line of one pair: its fields and its findings. A shard's line also says

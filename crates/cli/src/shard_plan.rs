@@ -121,6 +121,19 @@ pub fn parse_sizes(files: &[(String, String)]) -> Result<HashMap<String, Size>, 
     Ok(sizes)
 }
 
+/// The sizes in the files at `paths` (see [`parse_sizes`]).
+pub fn read_sizes(paths: &[std::path::PathBuf]) -> Result<HashMap<String, Size>, String> {
+    let files = paths
+        .iter()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map(|text| (p.display().to_string(), text))
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    parse_sizes(&files)
+}
+
 /// The placement of each named search over `n` shards. Names without a size keep the
 /// default (split, dealt from the shard the name hashes to).
 pub fn plan(

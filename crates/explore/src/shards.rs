@@ -44,8 +44,9 @@ pub enum Placement {
     #[default]
     Hashed,
     /// Split over every shard, dealing the pieces from shard `first`, which also
-    /// reports the common part: a plan that knows the searches' sizes puts a large
-    /// search's largest piece on the shard with the least other work.
+    /// reports the common part: a plan that knows how the search falls over the
+    /// shards deals it so that its large pieces go where there is the least other
+    /// work.
     Split { first: usize },
     /// Not split: shard `on` runs the search whole and the others skip it. Cheaper
     /// for a small search, which the shards would otherwise each run whole in their
@@ -144,7 +145,8 @@ pub(crate) fn search(
     let whole = matches!(cfg.shard_placement, Placement::Whole { .. });
     if cfg.max_executions.is_some() || whole {
         // A bounded search is the first executions of the serial order: split, it
-        // would explore others. One shard runs it whole.
+        // would explore others. One shard runs it whole, as it does a search a plan
+        // gives whole to one shard.
         if !reports_common {
             return Vec::new();
         }
