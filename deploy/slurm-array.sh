@@ -2,6 +2,8 @@
 # usb-offload check in N shards as a Slurm job array (docs/distributed.md):
 #   jid=$(sbatch --parsable deploy/slurm-array.sh)
 #   sbatch --dependency=afterany:$jid --wrap 'usb-offload merge results/shard-*.jsonl > results/all.jsonl'
+# Copy the shard files to results/last/ after a run: the next run plans its shards
+# from them (--shard-sizes, even work per shard).
 #SBATCH --job-name=usb-offload-check
 #SBATCH --array=0-3
 #SBATCH --cpus-per-task=2
@@ -12,7 +14,10 @@
 mkdir -p results
 k=$SLURM_ARRAY_TASK_ID
 n=${SLURM_ARRAY_TASK_COUNT:-4}
-usb-offload check --json --quiet --jobs "$SLURM_CPUS_PER_TASK" --shard "$k/$n" > "results/shard-$k.jsonl"
+plan=()
+last=(results/last/shard-*.jsonl)
+[ -e "${last[0]}" ] && plan=(--shard-sizes "${last[@]}")
+usb-offload check --json --quiet --jobs "$SLURM_CPUS_PER_TASK" --shard "$k/$n" "${plan[@]}" > "results/shard-$k.jsonl"
 code=$?
 # 1 (findings) and 3 (bounded) are results, not failures; 2 is a usage error.
 [ "$code" -eq 2 ] && exit 2
